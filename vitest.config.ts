@@ -14,7 +14,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    pool: 'forks',
-    environmentMatchGlobs: undefined
+    pool: 'forks'
   }
 })
