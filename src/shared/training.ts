@@ -1,0 +1,185 @@
+// Training, evaluation and export types shared by the engine, the CLI, the IPC contract and the UI.
+// Plain serialisable data only.
+
+/** The tutorial's four cases (data set large/small x task similar/different). */
+export type Strategy = 'fine-tune' | 'retrain' | 'feature-extraction' | 'custom'
+
+export const STRATEGIES: readonly Strategy[] = ['fine-tune', 'retrain', 'feature-extraction', 'custom']
+
+/** Which TF.js backend runs training (and the fallback forward passes). */
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
+
+/**
+ * How pixels become the model's input. Recorded with every model and applied identically in training,
+ * evaluation, prediction and export.
+ */
+export interface Preprocessing {
+  /** Square input side in pixels (227 for AlexNet, 32 for the compact CNN on GTSRB). */
+  inputSize: number
+  /** Channel order fed to the model; BVLC weights expect BGR. */
+  channelOrder: 'RGB' | 'BGR'
+  /** `per-image`: subtract the image's own mean (the tutorial); `dataset`: subtract `mean` per channel. */
+  meanSubtraction: 'per-image' | 'dataset' | 'none'
+  /** Per-channel mean in the model's channel order, 0..255 scale, for `dataset`. */
+  mean?: [number, number, number]
+  /** Multiply after mean subtraction (1 for BVLC AlexNet, 1/255 or 1/64 for models trained here). */
+  scale: number
+  /** Resize method from the stored image to `inputSize`. */
+  resize: 'bilinear'
+  /** Crop to the image's ROI before resizing, when the import recorded one and asked for cropping. */
+  cropToRoi: boolean
+}
+
+/** Sign-friendly augmentation; all amplitudes are maxima of a uniform draw. */
+export interface Augmentation {
+  enabled: boolean
+  /** Shift as a fraction of the side, e.g. 0.1. */
+  shift: number
+  /** Rotation in degrees, e.g. 10. */
+  rotationDeg: number
+  /** Scale change, e.g. 0.1 for 0.9..1.1. */
+  scale: number
+  /** Brightness change as a fraction, e.g. 0.2. */
+  brightness: number
+  /** Contrast change as a fraction, e.g. 0.2. */
+  contrast: number
+  /** Off by default: mirrored signs mean something else. */
+  horizontalFlip: boolean
+}
+
+/** Where pretrained weights come from. */
+export type BaseModel =
+  | { kind: 'none' }
+  /** A `bvlc-alexnet.npy` file (or a small file of the same structure). */
+  | { kind: 'bvlc-npy'; path: string }
+  /** A model exported or checkpointed by this studio (folder with model.json). */
+  | { kind: 'studio-model'; path: string }
+
+export interface ModelSpec {
+  /** `alexnet` for strategies 1-3, `compact` for strategy 4. */
+  architecture: 'alexnet' | 'compact'
+  /** AlexNet width multiplier (1 = the real AlexNet); reduced sizes are for CPU tests and are stated. */
+  width?: number
+  /** AlexNet fc6/fc7 units (4096 = the real AlexNet). */
+  fcUnits?: number
+  dropout?: number
+}
+
+export interface TrainConfig {
+  strategy: Strategy
+  base: BaseModel
+  model: ModelSpec
+  preprocessing: Preprocessing
+  epochs: number
+  batchSize: number
+  optimizer: 'sgd-momentum' | 'adam'
+  learningRate: number
+  /** Fine-tune: multiply the rate of pretrained layers by this (e.g. 0.1); 1 = same rate. */
+  pretrainedRateFactor: number
+  /** Stop when validation loss has not improved for this many epochs; 0 = off. */
+  earlyStoppingPatience: number
+  augmentation: Augmentation
+  /** Sample batches so that every class is seen equally often. */
+  classBalanced: boolean
+  seed: number
+}
+
+/** One training progress event; `runId` on every variant. */
+export type TrainingEvent =
+  | { type: 'started'; runId: number; backend: BackendName; totalEpochs: number; batchesPerEpoch: number; trainImages: number; valImages: number }
+  | { type: 'phase'; runId: number; phase: 'loading' | 'features' | 'training' | 'evaluating' | 'saving'; done: number; total: number }
+  | {
+      type: 'batch'
+      runId: number
+      epoch: number
+      batch: number
+      batchesPerEpoch: number
+      loss: number
+      accuracy: number
+      /** Training images per second over the recent batches. */
+      imagesPerSecond: number
+    }
+  | {
+      type: 'epoch'
+      runId: number
+      epoch: number
+      totalEpochs: number
+      trainLoss: number
+      trainAccuracy: number
+      valLoss: number | null
+      valAccuracy: number | null
+      /** Estimated seconds left for the run. */
+      etaSeconds: number
+      seconds: number
+    }
+  | { type: 'completed'; runId: number; valAccuracy: number | null; seconds: number; stoppedEarly: boolean }
+  | { type: 'failed'; runId: number; error: { name: string; message: string } }
+  | { type: 'cancelled'; runId: number; epochsDone: number }
+
+export interface ClassMetrics {
+  classId: number
+  name: string
+  precision: number
+  recall: number
+  support: number
+}
+
+export interface Misclassified {
+  imageId: number | null
+  path: string
+  labelClassId: number
+  predictedClassId: number
+  confidence: number
+}
+
+export interface EvaluationResult {
+  images: number
+  accuracy: number
+  top5Accuracy: number
+  /** Order of rows/columns in `confusion`: class ids. */
+  classIds: number[]
+  /** confusion[i][j] = images labelled classIds[i] predicted as classIds[j]. */
+  confusion: number[][]
+  perClass: ClassMetrics[]
+  misclassified: Misclassified[]
+  /** Images that could not be read, with the reason. */
+  failed: { path: string; reason: string }[]
+}
+
+export interface Prediction {
+  path: string
+  top: { classId: number; key: string; name: string; probability: number }[]
+}
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+
+export interface RunSummary {
+  id: number
+  strategy: Strategy
+  status: RunStatus
+  createdAt: string
+  config: TrainConfig
+  backend: BackendName | null
+  epochsDone: number
+  valAccuracy: number | null
+  testAccuracy: number | null
+  seconds: number | null
+  /** Per-epoch history for the curves. */
+  history: { epoch: number; trainLoss: number; trainAccuracy: number; valLoss: number | null; valAccuracy: number | null }[]
+}
+
+/** `metadata.json` of an export folder. */
+export interface ModelMetadata {
+  format: 'transfer-studio-model'
+  formatVersion: 1
+  appVersion: string
+  createdAt: string
+  strategy: Strategy
+  base: BaseModel
+  model: ModelSpec
+  preprocessing: Preprocessing
+  /** Output index -> class. */
+  labels: { index: number; classId: number; key: string; name: string }[]
+  metrics: { valAccuracy: number | null; testAccuracy: number | null }
+  backend: BackendName | null
+}
