@@ -1,0 +1,42 @@
+// The one place where an untrusted invoke (from the WebSocket or from Electron's ipcMain) is checked and
+// routed to a backend handler. Both transports use it, so the allowlist and the error shape cannot drift.
+import { isChannel, type Channel, type EventName } from '../../shared/ipc'
+import type { SerializedError } from '../../shared/types'
+
+/** The part of the backend that a transport needs; the real `Backend` from `../backend` satisfies it. */
+export interface ServedBackend {
+  handlers: { [C in Channel]: (args: never) => Promise<unknown> }
+  on(event: EventName, listener: (payload: never) => void): () => void
+  media(kind: 'thumb' | 'full', id: number): Promise<{ mime: string; data: Buffer }>
+}
+
+/** A request the transport refused before it reached the backend (unknown channel, malformed args). */
+export class BadRequestError extends Error {
+  override name = 'BadRequestError'
+}
+
+/** True for `{...}` objects as JSON or structured clone produces them; arrays, null and class instances fail. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** Validate `channel` and `args`, then call the handler. Throws `BadRequestError` for refused requests. */
+export async function dispatch(backend: ServedBackend, channel: unknown, args: unknown): Promise<unknown> {
+  if (!isChannel(channel)) throw new BadRequestError(`unknown channel: ${describe(channel)}`)
+  if (!isPlainObject(args)) throw new BadRequestError(`arguments of ${channel} must be a plain object`)
+  const handler = backend.handlers[channel] as (args: unknown) => Promise<unknown>
+  return handler(args)
+}
+
+/** Only name and message cross the boundary: stacks and paths inside them stay in the backend. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) return { name: error.name || 'Error', message: error.message }
+  return { name: 'Error', message: String(error) }
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : typeof value
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text
+}
