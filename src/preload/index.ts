@@ -1,0 +1,44 @@
+// The preload: exposes exactly one object, `window.api` (StudioApi), to the sandboxed renderer. Channels and
+// events are checked against the contract's allowlists here too, so a compromised page cannot reach more.
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import {
+  EVENTS,
+  MEDIA_PROTOCOL,
+  isChannel,
+  type EventName,
+  type Events,
+  type StudioApi
+} from '../shared/ipc'
+
+// Keep in sync with src/main/ipc.ts (the preload bundle must not import main-process code).
+const IPC_INVOKE = 'studio:invoke'
+const IPC_EVENT = 'studio:event'
+
+type InvokeReply = { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } }
+
+const api: StudioApi = {
+  async invoke(channel, args) {
+    if (!isChannel(channel)) throw new Error(`unknown channel: ${String(channel)}`)
+    const reply = (await ipcRenderer.invoke(IPC_INVOKE, channel, args)) as InvokeReply
+    if (reply.ok) return reply.result as never
+    const error = new Error(reply.error.message)
+    error.name = reply.error.name
+    throw error
+  },
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+    if (!(EVENTS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`)
+    // Wrap so the page never sees the IpcRendererEvent (it carries `sender`).
+    const wrapped = (_e: IpcRendererEvent, message: { event: EventName; payload: unknown }): void => {
+      if (message.event === event) listener(message.payload as Events[E])
+    }
+    ipcRenderer.on(IPC_EVENT, wrapped)
+    return () => {
+      ipcRenderer.removeListener(IPC_EVENT, wrapped)
+    }
+  },
+  imageUrl(id, kind) {
+    return `${MEDIA_PROTOCOL}://${kind}/${Math.trunc(id)}`
+  }
+}
+
+contextBridge.exposeInMainWorld('api', api)
