@@ -169,6 +169,8 @@ export interface ImportSummary {
   /** Classes after the import, with counts. */
   classes: ClassInfo[]
   seconds: number
+  /** Why the import stopped, when `status === 'failed'`. */
+  error?: string
 }
 
 export interface LibraryStats {

@@ -1,0 +1,118 @@
+// The one database module: open a project file, bring its schema up to date, run work in a transaction.
+// The schema version is SQLite's `user_version`; each migration runs in its own transaction together with
+// the version bump, so a crash leaves the file at a whole version.
+import Database from 'better-sqlite3'
+
+export type Db = Database.Database
+
+/** Ordered migrations; index i brings the schema from version i to i + 1. Never edit a released one. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE classes (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL
+  );
+  CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    folder TEXT NOT NULL,
+    label_source TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    imported INTEGER NOT NULL DEFAULT 0,
+    skipped_duplicates INTEGER NOT NULL DEFAULT 0,
+    moved INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    file_name TEXT NOT NULL,
+    import_root TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    format TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
+    split TEXT CHECK (split IN ('train', 'val', 'test')),
+    group_key TEXT,
+    roi_x1 REAL, roi_y1 REAL, roi_x2 REAL, roi_y2 REAL,
+    crop_to_roi INTEGER NOT NULL DEFAULT 0,
+    imported_at TEXT NOT NULL,
+    import_id INTEGER REFERENCES imports(id)
+  );
+  -- Every sort and filter of the browser has an index ending in id, so a page is an index range scan.
+  CREATE INDEX images_class ON images (class_id, id);
+  CREATE INDEX images_split ON images (split, class_id, id);
+  CREATE INDEX images_file_name ON images (file_name, id);
+  CREATE INDEX images_imported_at ON images (imported_at, id);
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    status TEXT NOT NULL,
+    settings_json TEXT NOT NULL DEFAULT '{}',
+    metrics_json TEXT
+  );
+  CREATE TABLE predictions (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    class_id INTEGER,
+    confidence REAL,
+    PRIMARY KEY (run_id, image_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX predictions_confidence ON predictions (run_id, confidence);
+  `
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export interface OpenOptions {
+  /** Refuse to create a new file (open an existing project only). */
+  mustExist?: boolean
+}
+
+/** Open (or create) a project database with WAL and foreign keys on, and run pending migrations. */
+export function openDatabase(path: string, opts: OpenOptions = {}): Db {
+  const db = new Database(path, { fileMustExist: opts.mustExist ?? false })
+  try {
+    db.pragma('journal_mode = WAL')
+    // NORMAL is durable across application crashes in WAL mode; only a power cut can lose the last commit.
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    migrate(db)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return db
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+export function migrate(db: Db): number {
+  const current = schemaVersion(db)
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `project schema version ${current} is newer than this app supports (${SCHEMA_VERSION}); update Transfer Studio`
+    )
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v])
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+  return SCHEMA_VERSION
+}
+
+/** Run `fn` in one transaction (nested calls become savepoints). */
+export function transaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn)()
+}
