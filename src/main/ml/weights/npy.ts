@@ -1,0 +1,280 @@
+// NPY files (numpy's `np.save` format, versions 1.0, 2.0 and 3.0) read natively, without Python.
+//
+// An NPY file is a magic string, a header that is a Python dict literal ('descr', 'fortran_order',
+// 'shape'), and the array bytes; for object arrays ('descr': '|O', how `bvlc-alexnet.npy` stores its dict
+// of layers) the body is a pickle, which `pickle.ts` reads without executing anything. `toFloat32` turns
+// numeric arrays of any float dtype, byte order or memory order into C-ordered float32 copies.
+import { readFile } from 'node:fs/promises'
+import { NdArray, PickleError, dtypeFromDescr, unpickle, type PyValue } from './pickle'
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
+
+/** A file that is not a readable NPY file (wrong magic, bad or truncated header, truncated data). */
+export class NpyError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NpyError'
+  }
+}
+
+export interface NpyHeader {
+  version: { major: number; minor: number }
+  /** numpy dtype string, e.g. '<f4' or '|O'. */
+  descr: string
+  fortranOrder: boolean
+  shape: number[]
+  /** Byte offset where the array data (or the pickle, for '|O') starts. */
+  dataOffset: number
+}
+
+export interface NpyContent {
+  header: NpyHeader
+  /** Numeric arrays: an NdArray viewing `buf`. Object arrays: whatever the pickle holds (usually a 0-d NdArray). */
+  value: PyValue
+}
+
+/** Parses the magic and header dict of an NPY file held in `buf`. */
+export function parseNpyHeader(buf: Uint8Array): NpyHeader {
+  if (buf.length === 0) throw new NpyError('not an NPY file: the file is empty')
+  const n = Math.min(buf.length, MAGIC.length)
+  for (let i = 0; i < n; i++) {
+    if (buf[i] !== MAGIC[i]) throw new NpyError(`not an NPY file: ${notNpyHint(buf)}`)
+  }
+  if (buf.length < 10) {
+    throw new NpyError(
+      `truncated file: ${buf.length} bytes is shorter than the NPY preamble (at least 10 bytes)`
+    )
+  }
+  const major = buf[6]
+  const minor = buf[7]
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  let headerLen: number
+  let headerStart: number
+  if (major === 1) {
+    headerLen = view.getUint16(8, true)
+    headerStart = 10
+  } else if (major === 2 || major === 3) {
+    if (buf.length < 12) throw new NpyError('truncated file: the NPY header length is cut off')
+    headerLen = view.getUint32(8, true)
+    headerStart = 12
+  } else {
+    throw new NpyError(
+      `unsupported NPY format version ${major}.${minor} (this reader knows 1.0, 2.0 and 3.0)`
+    )
+  }
+  const dataOffset = headerStart + headerLen
+  if (dataOffset > buf.length) {
+    throw new NpyError(
+      `truncated file: the NPY header should be ${headerLen} bytes but the file ends after ` +
+        `${buf.length - headerStart}`
+    )
+  }
+  const text = Buffer.from(buf.buffer, buf.byteOffset + headerStart, headerLen).toString(
+    major === 3 ? 'utf8' : 'latin1'
+  )
+  let dict: unknown
+  try {
+    dict = parsePyLiteral(text)
+  } catch (e) {
+    throw new NpyError(`bad NPY header ${JSON.stringify(text.trim())}: ${(e as Error).message}`)
+  }
+  if (!(dict instanceof Map)) throw new NpyError(`bad NPY header: not a dict: ${JSON.stringify(text.trim())}`)
+  const descr = dict.get('descr')
+  const fortran = dict.get('fortran_order')
+  const shape = dict.get('shape')
+  if (typeof descr !== 'string') {
+    throw new NpyError(`unsupported NPY dtype ${JSON.stringify(descr)} (structured arrays are not supported)`)
+  }
+  if (typeof fortran !== 'boolean')
+    throw new NpyError(`bad NPY header: 'fortran_order' is ${String(fortran)}`)
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
+    throw new NpyError(`bad NPY header: 'shape' is ${JSON.stringify(shape)}`)
+  }
+  return { version: { major, minor }, descr, fortranOrder: fortran, shape: shape as number[], dataOffset }
+}
+
+function notNpyHint(buf: Uint8Array): string {
+  const head = Buffer.from(buf.buffer, buf.byteOffset, Math.min(buf.length, 8))
+  if (head[0] === 0x50 && head[1] === 0x4b) return 'it is a ZIP archive (an .npz file?), not a single array'
+  if (head[0] === 0x80) return 'it looks like a bare Python pickle without the NPY header'
+  if (buf.length < MAGIC.length) return `the file is only ${buf.length} bytes`
+  return `it does not start with the NPY magic \\x93NUMPY (starts with ${JSON.stringify(head.toString('latin1'))})`
+}
+
+/** Parses an NPY file held in `buf` (the whole file; offsets in errors are file offsets). */
+export function parseNpy(buf: Uint8Array): NpyContent {
+  const header = parseNpyHeader(buf)
+  let dtype
+  try {
+    dtype = dtypeFromDescr(header.descr)
+  } catch (e) {
+    throw new NpyError((e as Error).message)
+  }
+  if (dtype.kind === 'O') {
+    try {
+      return { header, value: unpickle(buf, header.dataOffset).value }
+    } catch (e) {
+      if (e instanceof PickleError) throw new NpyError(e.message)
+      throw e
+    }
+  }
+  const arr = new NdArray()
+  arr.shape = header.shape
+  arr.dtype = dtype
+  arr.fortranOrder = header.fortranOrder
+  const bytes = arr.size * dtype.itemsize
+  if (header.dataOffset + bytes > buf.length) {
+    throw new NpyError(
+      `truncated file: array (${arr.shape.join(', ')}) ${header.descr} needs ${bytes} bytes of data from ` +
+        `offset ${header.dataOffset} but the file has ${buf.length - header.dataOffset}`
+    )
+  }
+  arr.raw = buf.subarray(header.dataOffset, header.dataOffset + bytes)
+  arr.built = true
+  return { header, value: arr }
+}
+
+/** Reads and parses an NPY file (the file is read into memory once; array data is not copied). */
+export async function readNpy(path: string): Promise<NpyContent> {
+  return parseNpy(await readFile(path))
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/**
+ * A C-ordered float32 copy of a numeric array: float32 is one memcpy, float64 is narrowed (round to
+ * nearest), float16 widened; big-endian and Fortran-ordered data are reordered. `what` names the array
+ * in error messages. Integer and other dtypes are rejected: weights must be floats.
+ */
+export function toFloat32(arr: NdArray, what: string): Float32Array {
+  const raw = arr.raw
+  const dt = arr.dtype
+  if (!raw) throw new NpyError(`${what}: expected a numeric array, found an object array`)
+  if (dt.kind !== 'f' || (dt.itemsize !== 2 && dt.itemsize !== 4 && dt.itemsize !== 8)) {
+    throw new NpyError(`${what}: unsupported dtype ${dt.str}; weights must be float32, float64 or float16`)
+  }
+  const n = arr.size
+  const little =
+    dt.byteorder === '<' || ((dt.byteorder === '=' || dt.byteorder === '|') && LITTLE_ENDIAN_HOST)
+  const out = new Float32Array(n)
+  if (dt.itemsize === 4 && little === LITTLE_ENDIAN_HOST) {
+    new Uint8Array(out.buffer).set(raw)
+  } else if (dt.itemsize === 8 && little === LITTLE_ENDIAN_HOST) {
+    // Copy to an aligned buffer first (the source offset in the file is arbitrary), then narrow natively.
+    const f64 = new Float64Array(n)
+    new Uint8Array(f64.buffer).set(raw)
+    out.set(f64)
+  } else {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
+    if (dt.itemsize === 4) for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, little)
+    else if (dt.itemsize === 8) for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, little)
+    else for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, little))
+  }
+  return arr.fortranOrder && arr.shape.length > 1 ? fortranToC(out, arr.shape) : out
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1
+  const exp = (h >> 10) & 0x1f
+  const frac = h & 0x3ff
+  if (exp === 0) return sign * frac * 2 ** -24
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15)
+}
+
+/** Reorders column-major data into row-major (C) order for the same shape. */
+function fortranToC(src: Float32Array, shape: number[]): Float32Array {
+  const nd = shape.length
+  const fStride: number[] = new Array(nd)
+  let s = 1
+  for (let d = 0; d < nd; d++) {
+    fStride[d] = s
+    s *= shape[d]
+  }
+  const out = new Float32Array(src.length)
+  const idx = new Array<number>(nd).fill(0)
+  let f = 0
+  for (let c = 0; c < src.length; c++) {
+    out[c] = src[f]
+    // Advance the C-order index (last axis fastest), keeping the matching Fortran offset.
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++
+      f += fStride[d]
+      if (idx[d] < shape[d]) break
+      f -= fStride[d] * shape[d]
+      idx[d] = 0
+    }
+  }
+  return out
+}
+
+// --- the NPY header's Python literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4L), } ---
+
+type Literal = string | number | boolean | null | Literal[] | Map<string, Literal>
+
+function parsePyLiteral(text: string): Literal {
+  let i = 0
+  const ws = (): void => {
+    while (i < text.length && /\s/.test(text[i])) i++
+  }
+  const expect = (ch: string): void => {
+    ws()
+    if (text[i] !== ch) throw new Error(`expected '${ch}' at character ${i}`)
+    i++
+  }
+  const value = (): Literal => {
+    ws()
+    const c = text[i]
+    if (c === '{') {
+      i++
+      const m = new Map<string, Literal>()
+      for (;;) {
+        ws()
+        if (text[i] === '}') {
+          i++
+          return m
+        }
+        const k = value()
+        if (typeof k !== 'string') throw new Error('dict key is not a string')
+        expect(':')
+        m.set(k, value())
+        ws()
+        if (text[i] === ',') i++
+        else if (text[i] !== '}') throw new Error(`expected ',' or '}' at character ${i}`)
+      }
+    }
+    if (c === '(' || c === '[') {
+      const close = c === '(' ? ')' : ']'
+      i++
+      const items: Literal[] = []
+      for (;;) {
+        ws()
+        if (text[i] === close) {
+          i++
+          return items
+        }
+        items.push(value())
+        ws()
+        if (text[i] === ',') i++
+        else if (text[i] !== close) throw new Error(`expected ',' or '${close}' at character ${i}`)
+      }
+    }
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1)
+      if (end < 0) throw new Error('unterminated string')
+      const s = text.slice(i + 1, end)
+      if (s.includes('\\')) throw new Error('escapes in header strings are not supported')
+      i = end + 1
+      return s
+    }
+    const m = /^(-?\d+)L?|^(True|False|None)\b/.exec(text.slice(i, i + 40))
+    if (!m) throw new Error(`unexpected ${JSON.stringify(text.slice(i, i + 10))} at character ${i}`)
+    i += m[0].length
+    if (m[1] !== undefined) return Number(m[1])
+    return m[2] === 'True' ? true : m[2] === 'False' ? false : null
+  }
+  const v = value()
+  ws()
+  if (i !== text.length) throw new Error(`unexpected text after the header dict at character ${i}`)
+  return v
+}
