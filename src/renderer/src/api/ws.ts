@@ -1,0 +1,123 @@
+// WebSocket client for `transfer-studio serve`: implements StudioApi over the wire format in
+// `@shared/ipc` so the same renderer runs in a plain browser (and in the end-to-end tests).
+// It does not reconnect: a lost connection rejects pending calls and is reported to the UI.
+import type {
+  Channel,
+  ClientMessage,
+  EventName,
+  Events,
+  HandlerArgs,
+  HandlerResult,
+  ServerMessage,
+  StudioApi
+} from '@shared/ipc'
+import type { SerializedError } from '@shared/types'
+
+export type ConnectionState = 'connecting' | 'open' | 'closed'
+
+/** A StudioApi that also reports the state of its connection. */
+export interface WsApi extends StudioApi {
+  onConnection(listener: (state: ConnectionState, reason?: string) => void): () => void
+  close(): void
+}
+
+/** An Error carrying the `name` the server gave it, so callers can tell kinds apart. */
+export class RemoteError extends Error {
+  constructor(error: SerializedError) {
+    super(error.message)
+    this.name = error.name
+  }
+}
+
+interface Pending {
+  resolve: (value: unknown) => void
+  reject: (error: Error) => void
+}
+
+/**
+ * `url` is the page's origin (`http://127.0.0.1:PORT`); the socket goes to `/api?token=`, images to
+ * `/media/{kind}/ID?token=`.
+ */
+export function createWsApi(url: string, token: string): WsApi {
+  const base = new URL(url)
+  const wsUrl = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/api?token=${encodeURIComponent(token)}`
+  const socket = new WebSocket(wsUrl)
+  const pending = new Map<number, Pending>()
+  const listeners = new Map<EventName, Set<(payload: unknown) => void>>()
+  const connectionListeners = new Set<(state: ConnectionState, reason?: string) => void>()
+  let state: ConnectionState = 'connecting'
+  let nextId = 1
+  // Calls made before the socket opens wait here instead of failing.
+  const queue: string[] = []
+
+  function setState(next: ConnectionState, reason?: string): void {
+    state = next
+    for (const l of connectionListeners) l(next, reason)
+  }
+
+  function failAll(reason: string): void {
+    for (const p of pending.values()) p.reject(new RemoteError({ name: 'ConnectionError', message: reason }))
+    pending.clear()
+  }
+
+  socket.addEventListener('open', () => {
+    setState('open')
+    for (const msg of queue.splice(0)) socket.send(msg)
+  })
+  socket.addEventListener('close', (ev) => {
+    const reason = ev.reason || `connection closed (code ${ev.code})`
+    failAll(reason)
+    setState('closed', reason)
+  })
+  socket.addEventListener('message', (ev) => {
+    let msg: ServerMessage
+    try {
+      msg = JSON.parse(String(ev.data)) as ServerMessage
+    } catch {
+      return
+    }
+    if (msg.type === 'result') {
+      const p = pending.get(msg.id)
+      if (!p) return
+      pending.delete(msg.id)
+      if (msg.ok) p.resolve(msg.result)
+      else p.reject(new RemoteError(msg.error))
+    } else if (msg.type === 'event') {
+      for (const l of listeners.get(msg.event) ?? []) l(msg.payload)
+    }
+  })
+
+  return {
+    invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>> {
+      if (state === 'closed') {
+        return Promise.reject(new RemoteError({ name: 'ConnectionError', message: 'not connected to the backend' }))
+      }
+      const id = nextId++
+      const message: ClientMessage = { type: 'invoke', id, channel, args }
+      return new Promise<HandlerResult<C>>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+        const text = JSON.stringify(message)
+        if (state === 'open') socket.send(text)
+        else queue.push(text)
+      })
+    },
+    on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+      let set = listeners.get(event)
+      if (!set) listeners.set(event, (set = new Set()))
+      const l = listener as (payload: unknown) => void
+      set.add(l)
+      return () => set.delete(l)
+    },
+    imageUrl(id: number, kind: 'thumb' | 'full'): string {
+      return `${base.origin}/media/${kind}/${id}?token=${encodeURIComponent(token)}`
+    },
+    onConnection(listener) {
+      connectionListeners.add(listener)
+      listener(state)
+      return () => connectionListeners.delete(listener)
+    },
+    close() {
+      socket.close()
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// User-facing notices (errors, confirmations) and the backend connection state. Stores push message keys,
+// not text, so notices follow a language switch and stores stay free of i18n.
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import { getApi, hasConnection, type ApiConnectionState } from '@renderer/api'
+
+export interface Notice {
+  id: number
+  kind: 'info' | 'error'
+  /** vue-i18n key. */
+  key: string
+  params: Record<string, unknown>
+  /** Plural count passed to `t(key, count, {named})`, when the message has plural forms. */
+  count?: number
+}
+
+/** The message of anything thrown, for showing to a user. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message
+  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message)
+  return String(error)
+}
+
+export const useNotifyStore = defineStore('notify', () => {
+  /** Notices on screen, oldest first. */
+  const notices = ref<Notice[]>([])
+  /** State of the connection to the backend (always 'open' inside Electron). */
+  const connection = ref<ApiConnectionState>('open')
+  /** Why the connection closed, when it did. */
+  const connectionReason = ref('')
+  let nextId = 1
+  const timers = new Map<number, ReturnType<typeof setTimeout>>()
+
+  const api = getApi()
+  if (hasConnection(api)) {
+    api.onConnection((state, reason) => {
+      connection.value = state
+      connectionReason.value = reason ?? ''
+    })
+  }
+
+  function push(kind: Notice['kind'], key: string, params: Record<string, unknown> = {}, count?: number): number {
+    const id = nextId++
+    notices.value.push({ id, kind, key, params, count })
+    if (notices.value.length > 4) dismiss(notices.value[0].id)
+    // Errors stay until dismissed: the user must get to read them. Confirmations fade.
+    if (kind === 'info') timers.set(id, setTimeout(() => dismiss(id), 3500))
+    return id
+  }
+
+  function dismiss(id: number): void {
+    notices.value = notices.value.filter((n) => n.id !== id)
+    const t = timers.get(id)
+    if (t) clearTimeout(t)
+    timers.delete(id)
+  }
+
+  return {
+    notices,
+    connection,
+    connectionReason,
+    info: (key: string, params?: Record<string, unknown>, count?: number) => push('info', key, params, count),
+    error: (key: string, params?: Record<string, unknown>, count?: number) => push('error', key, params, count),
+    dismiss
+  }
+})
