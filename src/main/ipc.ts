@@ -3,23 +3,30 @@
 // shape come from server/dispatch.ts, shared with `transfer-studio serve`.
 import { BrowserWindow, ipcMain, protocol, type IpcMainInvokeEvent, type WebFrameMain } from 'electron'
 import { EVENTS, MEDIA_PROTOCOL } from '../shared/ipc'
-import { dispatch, serializeError, type ServedBackend } from './server/dispatch'
+import { dispatch, mediaErrorStatus, serializeError, type ServedBackend } from './server/dispatch'
 
 /** Channel names on Electron's own IPC; the preload uses the same strings. */
 export const IPC_INVOKE = 'studio:invoke'
 export const IPC_EVENT = 'studio:event'
 
 /** What crosses `ipcMain.handle`: Electron would mangle a thrown error's name, so errors travel as data. */
-export type InvokeReply = { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } }
+export type InvokeReply =
+  { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } }
 
 /**
  * Bind the backend to Electron's IPC. `isTrusted` decides whether a frame (by its URL) is our renderer;
  * anything else is refused. Returns the disposer that unbinds everything.
  */
-export function bindIpc(backend: ServedBackend, isTrusted: (frame: WebFrameMain | null) => boolean): () => void {
+export function bindIpc(
+  backend: ServedBackend,
+  isTrusted: (frame: WebFrameMain | null) => boolean
+): () => void {
   ipcMain.handle(IPC_INVOKE, async (event: IpcMainInvokeEvent, channel: unknown, args: unknown) => {
     if (!isTrusted(event.senderFrame)) {
-      return { ok: false, error: { name: 'SecurityError', message: 'untrusted sender' } } satisfies InvokeReply
+      return {
+        ok: false,
+        error: { name: 'SecurityError', message: 'untrusted sender' }
+      } satisfies InvokeReply
     }
     try {
       return { ok: true, result: await dispatch(backend, channel, args) } satisfies InvokeReply
@@ -28,7 +35,7 @@ export function bindIpc(backend: ServedBackend, isTrusted: (frame: WebFrameMain 
     }
   })
   const unsubscribers = EVENTS.map((name) =>
-    backend.on(name, (payload: never) => {
+    backend.on(name, (payload: unknown) => {
       for (const win of BrowserWindow.getAllWindows()) {
         if (!win.isDestroyed()) win.webContents.send(IPC_EVENT, { event: name, payload })
       }
@@ -61,8 +68,7 @@ export function handleMediaProtocol(backend: ServedBackend): () => void {
         headers: { 'Content-Type': image.mime, 'Cache-Control': 'private, max-age=3600' }
       })
     } catch (error) {
-      const { name, message } = serializeError(error)
-      return new Response(message, { status: /NotFound/i.test(name) ? 404 : 500 })
+      return new Response(serializeError(error).message, { status: mediaErrorStatus(error) })
     }
   })
   return () => protocol.unhandle(MEDIA_PROTOCOL)

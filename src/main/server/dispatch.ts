@@ -1,14 +1,11 @@
 // The one place where an untrusted invoke (from the WebSocket or from Electron's ipcMain) is checked and
 // routed to a backend handler. Both transports use it, so the allowlist and the error shape cannot drift.
-import { isChannel, type Channel, type EventName } from '../../shared/ipc'
+import { isChannel } from '../../shared/ipc'
 import type { SerializedError } from '../../shared/types'
+import type { Backend } from '../backend'
 
-/** The part of the backend that a transport needs; the real `Backend` from `../backend` satisfies it. */
-export interface ServedBackend {
-  handlers: { [C in Channel]: (args: never) => Promise<unknown> }
-  on(event: EventName, listener: (payload: never) => void): () => void
-  media(kind: 'thumb' | 'full', id: number): Promise<{ mime: string; data: Buffer }>
-}
+/** The part of the backend that a transport needs (not `services` or `dispose`: the owner keeps those). */
+export type ServedBackend = Pick<Backend, 'handlers' | 'on' | 'media'>
 
 /** A request the transport refused before it reached the backend (unknown channel, malformed args). */
 export class BadRequestError extends Error {
@@ -28,6 +25,12 @@ export async function dispatch(backend: ServedBackend, channel: unknown, args: u
   if (!isPlainObject(args)) throw new BadRequestError(`arguments of ${channel} must be a plain object`)
   const handler = backend.handlers[channel] as (args: unknown) => Promise<unknown>
   return handler(args)
+}
+
+/** HTTP status for a failed media request: the backend says "not found" in its message. */
+export function mediaErrorStatus(error: unknown): number {
+  const { name, message } = serializeError(error)
+  return /NotFound/i.test(name) || /not found/i.test(message) ? 404 : 500
 }
 
 /** Only name and message cross the boundary: stacks and paths inside them stay in the backend. */

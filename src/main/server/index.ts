@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { EVENTS, type ServerMessage } from '../../shared/ipc'
-import { BadRequestError, dispatch, serializeError, type ServedBackend } from './dispatch'
+import { BadRequestError, dispatch, mediaErrorStatus, serializeError, type ServedBackend } from './dispatch'
 import {
   contentSecurityPolicy,
   isLoopbackHost,
@@ -87,20 +87,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // The token travels in URLs; never hand it to another site in a Referer.
     res.setHeader('Referrer-Policy', 'no-referrer')
     if (!hostAccepted(req.headers.host)) return send(res, 403, 'text/plain', 'forbidden host')
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed')
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'text/plain', 'method not allowed')
     const url = new URL(req.url ?? '/', 'http://localhost')
 
     const media = /^\/media\/(thumb|full)\/(\d{1,15})$/.exec(url.pathname)
     if (media || url.pathname.startsWith('/media/')) {
-      if (!tokenMatches(token, url.searchParams.get('token'))) return send(res, 401, 'text/plain', 'unauthorized')
+      if (!tokenMatches(token, url.searchParams.get('token')))
+        return send(res, 401, 'text/plain', 'unauthorized')
       if (!media) return send(res, 404, 'text/plain', 'not found')
       const id = Number(media[2])
       let image: { mime: string; data: Buffer }
       try {
         image = await backend.media(media[1] as 'thumb' | 'full', id)
       } catch (error) {
-        const { name, message } = serializeError(error)
-        return send(res, /NotFound/i.test(name) ? 404 : 500, 'text/plain; charset=utf-8', message)
+        return send(res, mediaErrorStatus(error), 'text/plain; charset=utf-8', serializeError(error).message)
       }
       res.setHeader('Cache-Control', 'private, max-age=3600')
       return send(res, 200, image.mime, image.data, req.method === 'HEAD')
@@ -121,7 +122,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (relative.endsWith('/')) relative += 'index.html'
     const file = normalize(join(staticDir, relative))
     // Never serve anything outside the renderer folder, whatever `..` or encoding the path uses.
-    if (file !== staticDir && !file.startsWith(staticDir + sep)) return send(res, 403, 'text/plain', 'forbidden')
+    if (file !== staticDir && !file.startsWith(staticDir + sep))
+      return send(res, 403, 'text/plain', 'forbidden')
     if (!existsSync(file) || !statSync(file).isFile()) return send(res, 404, 'text/plain', 'not found')
     res.writeHead(200, {
       'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
@@ -183,7 +185,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   // One subscription per event for the whole server, fanned out to every client.
   const unsubscribers = EVENTS.map((event) =>
-    backend.on(event, (payload: never) => {
+    backend.on(event, (payload: unknown) => {
       const text = JSON.stringify({ type: 'event', event, payload } satisfies ServerMessage)
       for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text)
     })

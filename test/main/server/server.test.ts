@@ -1,64 +1,30 @@
 // The serve transport end to end: a real server on a free port, a real `ws` client, real HTTP requests.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { EventEmitter } from 'node:events'
 import { request } from 'node:http'
 import WebSocket from 'ws'
 import sharp from 'sharp'
 import { startServer, type RunningServer } from '../../../src/main/server'
+import { createBackend, type Backend } from '../../../src/main/backend'
 import type { ServedBackend } from '../../../src/main/server/dispatch'
 import type { ServerMessage } from '../../../src/shared/ipc'
-import type { ClassInfo } from '../../../src/shared/types'
-import { tempDir } from '../../helpers'
+import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
-/**
- * A small but real backend: classes live in memory, `classes:add` validates and emits `library-changed`,
- * and media renders a real PNG. It has the shape of `createBackend()`'s result for what the server uses.
- */
-function memoryBackend(): ServedBackend & { listenerCount(): number } {
-  const events = new EventEmitter()
-  const classes: ClassInfo[] = []
-  const handlers = {
-    'classes:list': async () => classes,
-    'classes:add': async (args: { name: string; key?: string }) => {
-      if (typeof args.name !== 'string' || args.name.trim() === '') {
-        const error = new Error('class name must not be empty')
-        error.name = 'ValidationError'
-        throw error
-      }
-      const info: ClassInfo = {
-        id: classes.length + 1,
-        key: args.key ?? args.name,
-        name: args.name,
-        position: classes.length,
-        count: 0
-      }
-      classes.push(info)
-      events.emit('library-changed', { reason: 'classes' })
-      return info
-    }
+/** A real backend on a temporary project holding a few real GTSRB images (two classes). */
+async function realBackend(dir: string): Promise<{ backend: Backend; imageId: number }> {
+  const images = join(dir, 'images')
+  for (const cls of ['1', '14']) {
+    mkdirSync(join(images, cls), { recursive: true })
+    const source = join(SHARED_DATA, 'gtsrb-train', cls)
+    for (const file of readdirSync(source).slice(0, 3))
+      copyFileSync(join(source, file), join(images, cls, file))
   }
-  return {
-    handlers: handlers as unknown as ServedBackend['handlers'],
-    on(event, listener) {
-      events.on(event, listener)
-      return () => events.off(event, listener)
-    },
-    async media(kind, id) {
-      if (id !== 1) {
-        const error = new Error(`no image ${id}`)
-        error.name = 'NotFoundError'
-        throw error
-      }
-      const size = kind === 'thumb' ? 8 : 32
-      const data = await sharp({ create: { width: size, height: size, channels: 3, background: '#c00' } })
-        .png()
-        .toBuffer()
-      return { mime: 'image/png', data }
-    },
-    listenerCount: () => events.listenerCount('library-changed') + events.listenerCount('import-progress')
-  }
+  const backend = createBackend({ dataDir: join(dir, 'data'), projectPath: join(dir, 'p.tsproj') })
+  const summary = await backend.handlers['library:import']({ folder: images, labels: 'folders' })
+  expect(summary.imported).toBe(6)
+  const page = await backend.handlers['library:query']({ filter: {}, offset: 0, limit: 1 })
+  return { backend, imageId: page.items[0].id }
 }
 
 function connect(server: RunningServer, opts: { token?: string; origin?: string } = {}): Promise<WebSocket> {
@@ -89,8 +55,9 @@ function invoke(ws: WebSocket, message: unknown): Promise<ServerMessage> {
   })
 }
 
-describe('startServer', () => {
-  let backend: ReturnType<typeof memoryBackend>
+describe.skipIf(!sharedDataAvailable())('startServer', () => {
+  let backend: Backend
+  let imageId: number
   let server: RunningServer
   let tmp: ReturnType<typeof tempDir>
   const clients: WebSocket[] = []
@@ -102,13 +69,14 @@ describe('startServer', () => {
     writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>studio</title>')
     writeFileSync(join(renderer, 'assets', 'app.js'), 'console.log(1)')
     writeFileSync(join(tmp.dir, 'secret-outside.txt'), 'secret')
-    backend = memoryBackend()
+    ;({ backend, imageId } = await realBackend(tmp.dir))
     server = await startServer({ backend, port: 0, host: '127.0.0.1', staticDir: renderer })
   })
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close()
     await server.close()
+    await backend.dispose()
     tmp.remove()
   })
 
@@ -116,7 +84,7 @@ describe('startServer', () => {
     expect(server.port).toBeGreaterThan(0)
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`)
     expect(server.token).toMatch(/^[A-Za-z0-9_-]{32}$/)
-    const other = await startServer({ backend: memoryBackend(), port: 0 })
+    const other = await startServer({ backend, port: 0 })
     expect(other.token).not.toBe(server.token)
     await other.close()
   })
@@ -133,7 +101,9 @@ describe('startServer', () => {
 
   it('rejects the WebSocket from a foreign Origin (403) and accepts the page origin', async () => {
     await expect(connect(server, { origin: 'http://evil.example' })).rejects.toThrow('HTTP 403')
-    await expect(connect(server, { origin: `http://127.0.0.1:${server.port + 1}` })).rejects.toThrow('HTTP 403')
+    await expect(connect(server, { origin: `http://127.0.0.1:${server.port + 1}` })).rejects.toThrow(
+      'HTTP 403'
+    )
     clients.push(await connect(server, { origin: `http://127.0.0.1:${server.port}` }))
     clients.push(await connect(server, { origin: `http://localhost:${server.port}` }))
   })
@@ -141,17 +111,22 @@ describe('startServer', () => {
   it('round-trips a real call and carries handler errors as { name, message }', async () => {
     const ws = await connect(server, { origin: `http://127.0.0.1:${server.port}` })
     clients.push(ws)
-    const added = await invoke(ws, { type: 'invoke', id: 1, channel: 'classes:add', args: { name: 'Stop' } })
-    expect(added).toMatchObject({ type: 'result', id: 1, ok: true, result: { id: 1, name: 'Stop', key: 'Stop' } })
-    const list = await invoke(ws, { type: 'invoke', id: 2, channel: 'classes:list', args: {} })
-    expect(list).toMatchObject({ ok: true, result: [{ name: 'Stop' }] })
-    const bad = await invoke(ws, { type: 'invoke', id: 3, channel: 'classes:add', args: { name: ' ' } })
-    expect(bad).toEqual({
-      type: 'result',
-      id: 3,
-      ok: false,
-      error: { name: 'ValidationError', message: 'class name must not be empty' }
+    const added = await invoke(ws, {
+      type: 'invoke',
+      id: 1,
+      channel: 'classes:add',
+      args: { name: 'Speed 50' }
     })
+    expect(added).toMatchObject({ type: 'result', id: 1, ok: true, result: { name: 'Speed 50', count: 0 } })
+    const list = await invoke(ws, { type: 'invoke', id: 2, channel: 'classes:list', args: {} })
+    expect(
+      list.type === 'result' && list.ok && (list.result as { name: string }[]).map((c) => c.name).sort()
+    ).toEqual(['1', '14', 'Speed 50'])
+    const stats = await invoke(ws, { type: 'invoke', id: 3, channel: 'library:stats', args: {} })
+    expect(stats).toMatchObject({ ok: true, result: { images: 6, labelled: 6 } })
+    const bad = await invoke(ws, { type: 'invoke', id: 4, channel: 'classes:add', args: { name: 42 } })
+    expect(bad).toMatchObject({ type: 'result', id: 4, ok: false, error: { name: 'ValidationError' } })
+    expect(Object.keys((bad as { error: object }).error).sort()).toEqual(['message', 'name'])
   })
 
   it('rejects unknown channels, non-object args and malformed messages without calling the backend', async () => {
@@ -167,7 +142,7 @@ describe('startServer', () => {
     const notJson = await invoke(ws, 'not json{')
     expect(notJson).toMatchObject({ id: -1, ok: false, error: { message: /not valid JSON/ } })
     const list = await invoke(ws, { type: 'invoke', id: 10, channel: 'classes:list', args: {} })
-    expect(list).toMatchObject({ ok: true, result: [] })
+    expect(list).toMatchObject({ ok: true, result: [{}, {}] })
   })
 
   it('broadcasts backend events to every client and unsubscribes on close', async () => {
@@ -186,24 +161,45 @@ describe('startServer', () => {
     const expected = { type: 'event', event: 'library-changed', payload: { reason: 'classes' } }
     expect(await ea).toEqual(expected)
     expect(await eb).toEqual(expected)
-    expect(backend.listenerCount()).toBe(2)
-    await server.close()
-    expect(backend.listenerCount()).toBe(0)
+  })
+
+  it('unsubscribes from the backend on close', async () => {
+    let active = 0
+    const counting: ServedBackend = {
+      handlers: backend.handlers,
+      media: (kind, id) => backend.media(kind, id),
+      on(event, listener) {
+        active++
+        const off = backend.on(event, listener)
+        return () => {
+          active--
+          off()
+        }
+      }
+    }
+    const other = await startServer({ backend: counting, port: 0 })
+    expect(active).toBe(2)
+    await other.close()
+    expect(active).toBe(0)
   })
 
   it('serves media with the token, 401 without, 404 for unknown ids', async () => {
     const base = `http://127.0.0.1:${server.port}/media`
-    const ok = await fetch(`${base}/thumb/1?token=${server.token}`)
+    const ok = await fetch(`${base}/thumb/${imageId}?token=${server.token}`)
     expect(ok.status).toBe(200)
-    expect(ok.headers.get('content-type')).toBe('image/png')
-    const meta = await sharp(Buffer.from(await ok.arrayBuffer())).metadata()
-    expect([meta.format, meta.width]).toEqual(['png', 8])
-    const full = await fetch(`${base}/full/1?token=${server.token}`)
-    expect((await sharp(Buffer.from(await full.arrayBuffer())).metadata()).width).toBe(32)
-    expect((await fetch(`${base}/thumb/1`)).status).toBe(401)
-    expect((await fetch(`${base}/thumb/1?token=nope`)).status).toBe(401)
-    expect((await fetch(`${base}/thumb/2?token=${server.token}`)).status).toBe(404)
-    expect((await fetch(`${base}/other/1?token=${server.token}`)).status).toBe(404)
+    const thumbType = ok.headers.get('content-type') ?? ''
+    expect(thumbType).toMatch(/^image\//)
+    const thumb = await sharp(Buffer.from(await ok.arrayBuffer())).metadata()
+    expect(thumbType).toContain(thumb.format === 'jpeg' ? 'jpeg' : thumb.format)
+    const detail = await backend.handlers['library:image']({ id: imageId })
+    const full = await fetch(`${base}/full/${imageId}?token=${server.token}`)
+    expect(full.headers.get('content-type')).toBe('image/png')
+    const fullMeta = await sharp(Buffer.from(await full.arrayBuffer())).metadata()
+    expect([fullMeta.format, fullMeta.width, fullMeta.height]).toEqual(['png', detail.width, detail.height])
+    expect((await fetch(`${base}/thumb/${imageId}`)).status).toBe(401)
+    expect((await fetch(`${base}/thumb/${imageId}?token=nope`)).status).toBe(401)
+    expect((await fetch(`${base}/thumb/999999?token=${server.token}`)).status).toBe(404)
+    expect((await fetch(`${base}/other/${imageId}?token=${server.token}`)).status).toBe(404)
   })
 
   it('serves the static page with a strict CSP and nothing outside the renderer folder', async () => {
@@ -219,7 +215,11 @@ describe('startServer', () => {
     const js = await fetch(`http://127.0.0.1:${server.port}/assets/app.js`)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
     // Raw requests: fetch() would normalise the `..` away before sending.
-    for (const path of ['/../secret-outside.txt', '/..%2fsecret-outside.txt', '/assets/..%2f..%2fsecret-outside.txt']) {
+    for (const path of [
+      '/../secret-outside.txt',
+      '/..%2fsecret-outside.txt',
+      '/assets/..%2f..%2fsecret-outside.txt'
+    ]) {
       const escape = await rawGet(server.port, path)
       expect([403, 404]).toContain(escape.status)
       expect(escape.body).not.toBe('secret')

@@ -1,0 +1,97 @@
+// Composition root of the desktop app: build the backend, bind it to IPC and the media protocol, and open
+// the window. Everything with logic lives in services (via createBackend) or the renderer.
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { app, BrowserWindow, session, type WebFrameMain } from 'electron'
+import { MEDIA_PROTOCOL } from '../shared/ipc'
+import { createBackend } from './backend'
+import { bindIpc, handleMediaProtocol, registerMediaScheme } from './ipc'
+
+/** Set by `electron-vite dev`; absent in a build, where the renderer is a file beside this bundle. */
+const devServerUrl = process.env['ELECTRON_RENDERER_URL']
+const rendererFile = join(__dirname, '../renderer/index.html')
+
+/** The header twin of the renderer's CSP meta tag; the dev server needs its HMR socket too. */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  `img-src 'self' data: blob: ${MEDIA_PROTOCOL}:`,
+  `connect-src 'self'${devServerUrl ? ' ws://localhost:* ws://127.0.0.1:*' : ''}`,
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+registerMediaScheme()
+
+/** Only our own page may call the backend. */
+function isTrusted(frame: WebFrameMain | null): boolean {
+  if (!frame) return false
+  const url = frame.url
+  return devServerUrl ? url.startsWith(devServerUrl) : url.startsWith(pathToFileURL(rendererFile).href)
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'Transfer Studio',
+    webPreferences: {
+      preload: join(__dirname, '../preload/index.js'),
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true
+    }
+  })
+  win.once('ready-to-show', () => win.show())
+  // The app is a single page: no pop-ups, no navigation away from it.
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  win.webContents.on('will-navigate', (event, url) => {
+    if (url !== win.webContents.getURL()) event.preventDefault()
+  })
+  win.webContents.on('will-attach-webview', (event) => event.preventDefault())
+  void (devServerUrl ? win.loadURL(devServerUrl) : win.loadFile(rendererFile))
+  return win
+}
+
+app.whenReady().then(
+  () => {
+    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } })
+    })
+    // The renderer needs no camera, notifications or the like.
+    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
+
+    const backend = createBackend({ dataDir: app.getPath('userData') })
+    const unbindIpc = bindIpc(backend, isTrusted)
+    const unhandleMedia = handleMediaProtocol(backend)
+    // dispose() waits for a running import to stop; hold the quit until it has.
+    let disposed = false
+    app.on('before-quit', (event) => {
+      if (disposed) return
+      disposed = true
+      event.preventDefault()
+      unbindIpc()
+      unhandleMedia()
+      backend.dispose().finally(() => app.quit())
+    })
+
+    createWindow()
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    })
+  },
+  (error: unknown) => {
+    console.error('Transfer Studio failed to start:', error)
+    app.exit(1)
+  }
+)
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit()
+})
