@@ -60,9 +60,13 @@ export class ProjectService {
 
   close(): void {
     if (!this.open) return
-    this.open.db.close()
-    this.open = null
+    this.closeDb()
     for (const l of this.listeners) l(null)
+  }
+
+  private closeDb(): void {
+    this.open?.db.close()
+    this.open = null
   }
 
   private load(file: string, mustExist: boolean): ProjectInfo {
@@ -72,7 +76,8 @@ export class ProjectService {
     } catch (err) {
       throw new Error(`cannot open project ${file}: ${(err as Error).message}`)
     }
-    this.close()
+    // Switching projects is one change for listeners, not a close followed by an open.
+    this.closeDb()
     const thumbnailDir = `${file}.thumbs`
     mkdirSync(thumbnailDir, { recursive: true })
     const info: ProjectInfo = {
