@@ -1,0 +1,10 @@
+// Every CLI command, in help order. A command is one file exporting `register(program, ctx)`; add new ones
+// (train, evaluate, predict, export) here.
+import type { Command } from 'commander'
+import type { CliContext } from '../context'
+import { register as importCommand } from './import'
+import { register as info } from './info'
+import { register as split } from './split'
+import { register as serve } from './serve'
+
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [importCommand, info, split, serve]
