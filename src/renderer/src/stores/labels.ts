@@ -54,8 +54,8 @@ export const useLabelsStore = defineStore('labels', () => {
         return false
       } finally {
         pending.value--
-        // Counts come from the backend in the end, whatever we guessed.
-        await Promise.all([classes.load(), library.loadStats()])
+        // Counts come from the backend in the end, whatever we guessed; the next label need not wait.
+        if (pending.value === 0) void Promise.all([classes.load(), library.loadStats()])
       }
     })
   }

@@ -1,0 +1,98 @@
+// @vitest-environment happy-dom
+// The mounted app against the in-memory API: virtual grid size at 50,000 images, keyboard labelling,
+// help overlay, empty state and the language switch.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
+import { createPinia } from 'pinia'
+import { setApi } from '@renderer/api'
+import { createAppI18n } from '@renderer/i18n'
+import App from '@renderer/App.vue'
+import { createMemoryApi, settle, type MemoryApi } from './memoryApi'
+
+let wrapper: VueWrapper | null = null
+// happy-dom has no layout; give every element a window-sized box so the virtualiser sees a viewport.
+Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 1000 })
+Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 700 })
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  setApi(null)
+  document.body.innerHTML = ''
+})
+
+async function mountApp(api: MemoryApi, locale: 'en' | 'zh-CN' = 'en') {
+  setApi(api)
+  wrapper = mount(App, { global: { plugins: [createPinia(), createAppI18n(locale)] }, attachTo: document.body })
+  await vi.waitFor(() => expect(wrapper!.find('.library').exists()).toBe(true))
+  await flushPromises()
+  await settle(40)
+  return wrapper
+}
+
+function press(key: string, opts: KeyboardEventInit = {}) {
+  document.body.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...opts }))
+}
+
+describe('library view', () => {
+  it('renders only a screenful of thumbnails out of 50,000 and asks for one page', async () => {
+    const api = createMemoryApi({ images: 50_000, classes: ['Stop'] })
+    const w = await mountApp(api)
+    const cells = w.findAll('[data-test="cell"]')
+    expect(cells.length).toBeGreaterThan(0)
+    expect(cells.length).toBeLessThan(200)
+    expect(w.find('img').attributes('src')).toBe('/media/thumb/1?token=t')
+    expect(w.find('[data-test="stat-images"]').text()).toBe('50000 images')
+    // Scrolling far down asks for the page there, and still renders only a screenful.
+    const grid = w.find('[data-test="grid"]').element as HTMLElement
+    grid.scrollTop = 164 * 2000
+    grid.dispatchEvent(new Event('scroll'))
+    await vi.waitFor(() =>
+      expect(api.calls.some((c) => c.channel === 'library:query' && (c.args as { offset: number }).offset >= 9000)).toBe(true)
+    )
+    await vi.waitFor(() => expect(w.find('[data-test="cell"]').attributes('data-index')).not.toBe('0'))
+    expect(w.findAll('[data-test="cell"]').length).toBeLessThan(200)
+    expect(api.calls.filter((c) => c.channel === 'library:query').length).toBeLessThan(5)
+  })
+
+  it('labels three images with a number key, advancing focus, and shows it', async () => {
+    const api = createMemoryApi({ images: 12, classes: ['Stop', 'Yield'] })
+    const w = await mountApp(api)
+    press('2')
+    press('2')
+    press('2')
+    await vi.waitFor(() => expect(api.images.slice(0, 4).map((i) => i.classId)).toEqual([2, 2, 2, null]))
+    await settle(40)
+    const captions = w.findAll('[data-test="caption"]').map((c) => c.text())
+    expect(captions.slice(0, 4)).toEqual(['Yield', 'Yield', 'Yield', 'Unlabelled'])
+    expect(w.find('.cell.focused').attributes('data-index')).toBe('3')
+    expect(w.findAll('[data-test="class-count"]').map((c) => c.text())).toEqual(['0', '3'])
+    press('z', { ctrlKey: true })
+    await vi.waitFor(() => expect(api.images.slice(0, 3).map((i) => i.classId)).toEqual([2, 2, null]))
+    await vi.waitFor(() => expect(w.findAll('[data-test="caption"]')[2].text()).toBe('Unlabelled'))
+  })
+
+  it('does not label while typing in a text field, and opens the help with ?', async () => {
+    const api = createMemoryApi({ images: 5, classes: ['Stop'] })
+    const w = await mountApp(api)
+    const search = w.find('[data-test="search"]').element as HTMLInputElement
+    search.dispatchEvent(new KeyboardEvent('keydown', { key: '1', bubbles: true }))
+    await settle()
+    expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)
+    press('?')
+    await flushPromises()
+    expect(document.querySelector('[data-test="help"]')?.textContent).toContain('Jump to the next unlabelled image')
+    press('1')
+    await settle()
+    expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)
+  })
+
+  it('shows an empty state that points to import, in the chosen language', async () => {
+    const w = await mountApp(createMemoryApi({ images: 0 }), 'zh-CN')
+    expect(w.find('[data-test="empty"]').text()).toContain('还没有图片')
+    expect(w.find('[data-test="empty"]').text()).toContain('导入文件夹')
+    const select = w.find('[data-test="language"]')
+    await select.setValue('en')
+    expect(w.find('[data-test="empty"]').text()).toContain('No images yet')
+    expect(localStorage.getItem('transfer-studio.locale')).toBe('en')
+  })
+})
