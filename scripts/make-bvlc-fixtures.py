@@ -255,6 +255,8 @@ def make_small(out):
     emit('tiny-py3.npy', tiny, lambda p: np.save(p, tiny, allow_pickle=True))
     # Python 3 at protocol 2: bytes become _codecs.encode(u'...', 'latin1').
     emit('tiny-py3-proto2.npy', tiny, lambda p: write_py3_proto(p, tiny, 2))
+    # Protocol 5: arrays become numpy._core.numeric._frombuffer(bytearray, dtype, shape, order).
+    emit('tiny-py3-proto5.npy', tiny, lambda p: write_py3_proto(p, tiny, 5))
 
     # Other dtypes and layouts, each read back as C-ordered float32.
     rng = np.random.default_rng(2)
@@ -265,6 +267,7 @@ def make_small(out):
     variants = {'conv1': [w1, b1], 'conv2': [w2, b2]}
     assert w2.flags.f_contiguous and not w2.flags.c_contiguous
     emit('variants.npy', variants, lambda p: np.save(p, variants, allow_pickle=True))
+    emit('variants-proto5.npy', variants, lambda p: write_py3_proto(p, variants, 5))
 
     # Files that must be refused.
     with open(os.path.join(out, 'malicious-os-system.npy'), 'wb') as f:

@@ -130,7 +130,6 @@ export function parseNpy(buf: Uint8Array): NpyContent {
     )
   }
   arr.raw = buf.subarray(header.dataOffset, header.dataOffset + bytes)
-  arr.built = true
   return { header, value: arr }
 }
 

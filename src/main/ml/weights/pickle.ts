@@ -2,11 +2,11 @@
 //
 // A real unpickler calls whatever GLOBAL the stream names, which makes loading an untrusted pickle the
 // same as running it. This one only understands the handful of opcodes that numpy's `np.save` produces
-// (Python 2 cPickle protocol 2, as in `bvlc-alexnet.npy`, and Python 3 protocols 2-5) and only four
+// (Python 2 cPickle protocol 2, as in `bvlc-alexnet.npy`, and Python 3 protocols 2-5) and only five
 // globals, each replaced by a data-only stand-in: numpy's `_reconstruct` and `ndarray` make an empty
-// `NdArray` that BUILD fills, `numpy.dtype` makes an `NpDtype`, and `_codecs.encode` (how Python 3 writes
-// bytes at protocol 2) turns latin-1 text back into bytes. Any other global is refused by name before
-// anything else happens, and nothing is ever called.
+// `NdArray` that BUILD fills, `_frombuffer` (protocol 5) makes a filled one, `numpy.dtype` makes an
+// `NpDtype`, and `_codecs.encode` (how Python 3 writes bytes at protocol 2) turns latin-1 text back into
+// bytes. Any other global is refused by name before anything else happens, and nothing is ever called.
 //
 // Array data is never copied here: `NdArray.raw` is a view into the caller's buffer, so reading a 233 MB
 // file is one linear pass. Python 2 `str` (BINSTRING) is kept as `PyBytes`, because it is both the text of
@@ -27,7 +27,7 @@ export class PyGlobal {
   ) {}
 }
 
-type GlobalRole = 'reconstruct' | 'ndarray' | 'dtype' | 'encode'
+type GlobalRole = 'reconstruct' | 'frombuffer' | 'ndarray' | 'dtype' | 'encode'
 
 /** A numpy dtype as far as weight files need it: kind letter, item size and byte order. */
 export class NpDtype {
@@ -55,8 +55,6 @@ export class NdArray {
   raw: Uint8Array | null = null
   /** Object arrays: the elements in C order. */
   objects: PyValue[] | null = null
-  /** False until BUILD gave it its state (an array that is never built is a malformed pickle). */
-  built = false
 
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1)
@@ -82,6 +80,8 @@ export class PickleError extends Error {
 const ALLOWED_GLOBALS: Record<string, GlobalRole> = {
   'numpy.core.multiarray._reconstruct': 'reconstruct',
   'numpy._core.multiarray._reconstruct': 'reconstruct',
+  'numpy.core.numeric._frombuffer': 'frombuffer',
+  'numpy._core.numeric._frombuffer': 'frombuffer',
   'numpy.ndarray': 'ndarray',
   'numpy.dtype': 'dtype',
   '_codecs.encode': 'encode'
@@ -123,6 +123,7 @@ const OPCODES: Record<number, string> = {
   0x43: 'SHORT_BINBYTES',
   0x42: 'BINBYTES',
   0x8e: 'BINBYTES8',
+  0x96: 'BYTEARRAY8',
   0x71: 'BINPUT',
   0x72: 'LONG_BINPUT',
   0x94: 'MEMOIZE',
@@ -458,6 +459,7 @@ export function unpickle(buf: Uint8Array, start = 0): UnpickleResult {
         stack.push(new PyBytes(bytes(u32())))
         break
       case 0x8e:
+      case 0x96:
         stack.push(new PyBytes(bytes(u64())))
         break
       case 0x71:
@@ -513,6 +515,13 @@ function reduce(fn: PyGlobal, args: PyValue[], fail: Fail): PyValue {
         )
       }
       return new NdArray()
+    }
+    case 'frombuffer': {
+      // Protocol 5: _frombuffer(bytearray, dtype, shape, order) is the whole array in one call.
+      const [data, dtype, shape, order] = args
+      const arr = new NdArray()
+      setArrayState(arr, shape ?? null, dtype ?? null, asText(order ?? 'C') === 'F', data ?? null, fail)
+      return arr
     }
     case 'dtype': {
       const code = asText(args[0] ?? null)
@@ -578,15 +587,27 @@ function buildArray(arr: NdArray, state: PyValue, fail: Fail): void {
     return fail(`unexpected numpy array state: ${describe(state)}`)
   }
   const [shape, dtype, fortran, data] = state.length === 5 ? state.slice(1) : state
+  if (typeof fortran !== 'boolean' && fortran !== 0 && fortran !== 1) {
+    return fail(`bad is_fortran ${describe(fortran)}`)
+  }
+  setArrayState(arr, shape, dtype, Boolean(fortran), data, fail)
+}
+
+function setArrayState(
+  arr: NdArray,
+  shape: PyValue,
+  dtype: PyValue,
+  fortran: boolean,
+  data: PyValue,
+  fail: Fail
+): void {
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
     return fail(`bad array shape ${describe(shape)}`)
   }
   if (!(dtype instanceof NpDtype)) return fail(`bad array dtype ${describe(dtype)}`)
-  if (typeof fortran !== 'boolean' && fortran !== 0 && fortran !== 1)
-    return fail(`bad is_fortran ${describe(fortran)}`)
   arr.shape = shape as number[]
   arr.dtype = dtype
-  arr.fortranOrder = Boolean(fortran)
+  arr.fortranOrder = fortran
   const size = arr.size
   if (dtype.kind === 'O') {
     if (!Array.isArray(data) || data.length !== size) {
@@ -605,5 +626,4 @@ function buildArray(arr: NdArray, state: PyValue, fail: Fail): void {
     }
     arr.raw = raw
   }
-  arr.built = true
 }

@@ -73,16 +73,24 @@ describe('readBvlcWeights', () => {
     expectMatches(await readBvlcWeights(fixture('tiny-py3-proto2.npy')), 'tiny-py3-proto2.npy')
   })
 
-  it('gives the same values for all three layouts', async () => {
+  it('reads Python 3 protocol 5 (arrays as numpy._core.numeric._frombuffer)', async () => {
+    expectMatches(await readBvlcWeights(fixture('tiny-py3-proto5.npy')), 'tiny-py3-proto5.npy')
+  })
+
+  it('gives the same values for all layouts', async () => {
     const a = await readBvlcWeights(fixture('tiny-py2.npy'))
-    const b = await readBvlcWeights(fixture('tiny-py3-proto2.npy'))
-    expect(b.fc6.W.data).toEqual(a.fc6.W.data)
-    expect(b.conv4.b.data).toEqual(a.conv4.b.data)
+    for (const other of ['tiny-py3.npy', 'tiny-py3-proto2.npy', 'tiny-py3-proto5.npy']) {
+      const b = await readBvlcWeights(fixture(other))
+      for (const name of Object.keys(a)) {
+        expect(b[name].W.data, `${other} ${name}`).toEqual(a[name].W.data)
+        expect(b[name].b.data, `${other} ${name}`).toEqual(a[name].b.data)
+      }
+    }
   })
 
   it('converts float64, big-endian, Fortran-ordered and float16 arrays to C-ordered float32', async () => {
-    const w = await readBvlcWeights(fixture('variants.npy'))
-    expectMatches(w, 'variants.npy')
+    expectMatches(await readBvlcWeights(fixture('variants.npy')), 'variants.npy')
+    expectMatches(await readBvlcWeights(fixture('variants-proto5.npy')), 'variants-proto5.npy')
   })
 
   it('returns copies that do not alias each other', async () => {
@@ -156,7 +164,7 @@ describe('readBvlcWeights', () => {
     })
   })
 
-  it.each(['tiny-py2.npy', 'tiny-py3.npy', 'tiny-py3-proto2.npy'])(
+  it.each(['tiny-py2.npy', 'tiny-py3.npy', 'tiny-py3-proto2.npy', 'tiny-py3-proto5.npy'])(
     'reports truncation of %s at every possible length',
     (name) => {
       const buf = readFileSync(fixture(name))
