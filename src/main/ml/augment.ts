@@ -3,7 +3,7 @@
 //
 // Parameters are drawn from a seeded PRNG (mulberry32) so an epoch is reproducible; the data pipeline
 // seeds one generator per (seed, epoch, position) so results do not depend on decode order or concurrency.
-import type { Augmentation } from '@shared/training'
+import type { Augmentation } from '../../shared/training'
 import type { Img } from './preprocess'
 
 /** mulberry32: tiny, fast, good enough for shuffling and augmentation; returns floats in [0, 1). */

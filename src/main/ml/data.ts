@@ -8,7 +8,7 @@
 // Decoding a 32 px PPM and resizing it to 227 px costs about a millisecond of JS (see the throughput test),
 // far below a forward/backward pass of AlexNet on a CPU backend, so this runs on the caller's thread; a
 // worker pool would only pay off for large JPEGs on a GPU backend.
-import type { Preprocessing } from '@shared/training'
+import type { Preprocessing } from '../../shared/training'
 import { decodeImage } from '../services/imageDecode'
 import { augmentInto, mixSeed, mulberry32, sampleAugmentParams } from './augment'
 import { cropImage, inputLength, preprocessInto, validatePreprocessing, type Img } from './preprocess'
@@ -83,7 +83,12 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
   const stride = inputLength(prep)
   const batchesPerEpoch = Math.ceil(examples.length / batchSize)
 
-  async function buildBatch(order: Int32Array, epochIndex: number, b: number, signal: AbortSignal): Promise<Batch> {
+  async function buildBatch(
+    order: Int32Array,
+    epochIndex: number,
+    b: number,
+    signal: AbortSignal
+  ): Promise<Batch> {
     signal.throwIfAborted()
     const start = b * batchSize
     const count = Math.min(batchSize, order.length - start)
@@ -148,7 +153,11 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
     const local = new AbortController()
     const onAbort = (): void => local.abort(outer?.reason)
     outer?.addEventListener('abort', onAbort, { once: true })
-    const order = epochOrder(examples, { shuffle: opts.shuffle, classBalanced: opts.classBalanced, seed: opts.seed }, epochIndex)
+    const order = epochOrder(
+      examples,
+      { shuffle: opts.shuffle, classBalanced: opts.classBalanced, seed: opts.seed },
+      epochIndex
+    )
     const pending: Promise<Batch>[] = []
     let chain: Promise<unknown> = Promise.resolve()
     let started = 0

@@ -1,6 +1,6 @@
 // Metrics from predicted probabilities: accuracy, top-5, confusion matrix, per-class precision/recall and
 // the misclassified images, most confident mistakes first. Pure: the caller runs the model.
-import type { ClassMetrics, EvaluationResult, Misclassified } from '@shared/training'
+import type { ClassMetrics, EvaluationResult, Misclassified } from '../../shared/training'
 import type { Example } from './types'
 
 export interface EvaluateInput {
@@ -40,10 +40,12 @@ export function evaluatePredictions(input: EvaluateInput): EvaluationResult {
   const m = examples.length
   if (!Number.isInteger(n) || n < 1) throw new Error(`numClasses must be a positive integer, got ${n}`)
   if (labels.length !== m) throw new Error(`labels has ${labels.length} entries for ${m} examples`)
-  if (p.length !== m * n) throw new Error(`probabilities has ${p.length} values, expected ${m} x ${n} = ${m * n}`)
+  if (p.length !== m * n)
+    throw new Error(`probabilities has ${p.length} values, expected ${m} x ${n} = ${m * n}`)
   const byIndex = new Array<{ classId: number; name: string } | undefined>(n)
   for (const c of input.classes) {
-    if (!Number.isInteger(c.index) || c.index < 0 || c.index >= n) throw new Error(`class index ${c.index} is outside 0..${n - 1}`)
+    if (!Number.isInteger(c.index) || c.index < 0 || c.index >= n)
+      throw new Error(`class index ${c.index} is outside 0..${n - 1}`)
     if (byIndex[c.index]) throw new Error(`class index ${c.index} is listed twice`)
     byIndex[c.index] = { classId: c.classId, name: c.name }
   }
@@ -59,7 +61,9 @@ export function evaluatePredictions(input: EvaluateInput): EvaluationResult {
   for (let i = 0; i < m; i++) {
     const label = labels[i]
     if (!Number.isInteger(label) || label < 0 || label >= n) {
-      throw new Error(`example ${examples[i].path} has label ${label}, outside 0..${n - 1}; evaluate labelled images only`)
+      throw new Error(
+        `example ${examples[i].path} has label ${label}, outside 0..${n - 1}; evaluate labelled images only`
+      )
     }
     const pred = argmaxRow(p, i, n)
     confusion[label][pred]++
@@ -97,7 +101,9 @@ export function evaluatePredictions(input: EvaluateInput): EvaluationResult {
   })
 
   // Most confident mistakes first (these are the likely label errors); path breaks ties for a stable order.
-  misclassified.sort((a, b) => b.confidence - a.confidence || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  misclassified.sort(
+    (a, b) => b.confidence - a.confidence || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  )
 
   return {
     images: m,

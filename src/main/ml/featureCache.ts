@@ -13,7 +13,17 @@
 // cut off, records pointing past the data are dropped, and the last rows' CRCs are checked; any other row
 // whose CRC does not match is treated as missing when read, so the feature is simply recomputed.
 // One writer at a time (the trainer); readers in the same process share the instance.
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync
+} from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -52,7 +62,8 @@ function safeName(key: string): string {
 }
 
 function hashBytes(hash: string): Buffer {
-  if (!/^[0-9a-fA-F]{40}$/.test(hash)) throw new Error(`feature cache: image hash must be 40 hex digits (SHA-1), got "${hash}"`)
+  if (!/^[0-9a-fA-F]{40}$/.test(hash))
+    throw new Error(`feature cache: image hash must be 40 hex digits (SHA-1), got "${hash}"`)
   return Buffer.from(hash, 'hex')
 }
 
@@ -81,7 +92,8 @@ export class FeatureCache {
 
   /** Opens (creating if needed) the cache for (baseKey, prepKey, layer) under `root`. */
   static open(root: string, opts: FeatureCacheOptions): FeatureCache {
-    if (!Number.isInteger(opts.dim) || opts.dim < 1) throw new Error(`feature cache: dim must be a positive integer, got ${opts.dim}`)
+    if (!Number.isInteger(opts.dim) || opts.dim < 1)
+      throw new Error(`feature cache: dim must be a positive integer, got ${opts.dim}`)
     const layer = opts.layer ?? 'fc7'
     const dir = join(root, safeName(opts.baseKey), safeName(opts.prepKey))
     mkdirSync(dir, { recursive: true })
@@ -103,7 +115,13 @@ export class FeatureCache {
     }
   }
 
-  private static load(dir: string, layer: string, dim: number, dataFd: number, indexFd: number): FeatureCache {
+  private static load(
+    dir: string,
+    layer: string,
+    dim: number,
+    dataFd: number,
+    indexFd: number
+  ): FeatureCache {
     const rowBytes = dim * 4
     // A partial trailing row is a write cut short: drop it so appends stay row-aligned.
     const dataSize = fstatSync(dataFd).size
@@ -128,7 +146,9 @@ export class FeatureCache {
     }
     const fileDim = buf.readUInt32LE(8)
     if (fileDim !== dim) {
-      throw new Error(`feature cache: ${dir} holds ${layer} features of ${fileDim} floats, asked for ${dim}; the base model key should differ`)
+      throw new Error(
+        `feature cache: ${dir} holds ${layer} features of ${fileDim} floats, asked for ${dim}; the base model key should differ`
+      )
     }
     const whole = Math.floor((indexSize - HEADER_BYTES) / RECORD_BYTES)
     const end = HEADER_BYTES + whole * RECORD_BYTES
@@ -206,7 +226,9 @@ export class FeatureCache {
   putMany(hashes: readonly string[], features: Float32Array): void {
     this.assertOpen()
     if (features.length !== hashes.length * this.dim) {
-      throw new Error(`feature cache: ${hashes.length} hashes need ${hashes.length * this.dim} floats, got ${features.length}`)
+      throw new Error(
+        `feature cache: ${hashes.length} hashes need ${hashes.length * this.dim} floats, got ${features.length}`
+      )
     }
     if (hashes.length === 0) return
     const keys = hashes.map(hashBytes)
@@ -227,7 +249,8 @@ export class FeatureCache {
     writeAll(this.dataFd, data, this.rows * rowBytes)
     writeAll(this.indexFd, records, this.indexBytes)
     this.indexBytes += records.length
-    for (let i = 0; i < hashes.length; i++) this.entries.set(hashes[i].toLowerCase(), { row: this.rows + i, crc: crcs[i] })
+    for (let i = 0; i < hashes.length; i++)
+      this.entries.set(hashes[i].toLowerCase(), { row: this.rows + i, crc: crcs[i] })
     this.rows += hashes.length
   }
 
@@ -248,7 +271,9 @@ export class FeatureCache {
       if (!this.readInto(h.toLowerCase(), out, i * this.dim)) bad.push(h)
     })
     if (bad.length > 0) {
-      throw new Error(`feature cache: ${bad.length} of ${hashes.length} features are missing or damaged (first: ${bad[0]}); compute missing() first`)
+      throw new Error(
+        `feature cache: ${bad.length} of ${hashes.length} features are missing or damaged (first: ${bad[0]}); compute missing() first`
+      )
     }
     return out
   }

@@ -11,7 +11,7 @@
 // from Python. (The tutorial's TF1 `resize_images` used the legacy corner-aligned-at-0 mapping; the
 // difference for 32 -> 227 is a sub-pixel shift and does not matter to AlexNet's features.)
 import { createHash } from 'node:crypto'
-import type { Preprocessing } from '@shared/training'
+import type { Preprocessing } from '../../shared/training'
 import type { Example } from './types'
 
 /** Interleaved 8-bit RGB, row-major (what `decodeImage` returns). */

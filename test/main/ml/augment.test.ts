@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Augmentation } from '@shared/training'
+import type { Augmentation } from '../../../src/shared/training'
 import {
   augment,
   augmentInto,
@@ -60,7 +60,9 @@ describe('augment', () => {
   it('is the identity when all amplitudes are 0 or augmentation is disabled', () => {
     const img = randomImage(32, 30, 2)
     expect(Array.from(augment(img, ZERO, mulberry32(3)).data)).toEqual(Array.from(img.data))
-    expect(Array.from(augment(img, { ...AUG, enabled: false }, mulberry32(3)).data)).toEqual(Array.from(img.data))
+    expect(Array.from(augment(img, { ...AUG, enabled: false }, mulberry32(3)).data)).toEqual(
+      Array.from(img.data)
+    )
   })
 
   it('draws within the amplitudes', () => {
@@ -75,7 +77,10 @@ describe('augment', () => {
       expect(Math.abs(p.brightness)).toBeLessThanOrEqual(0.2)
       expect(p.flip).toBe(false)
     }
-    const flips = Array.from({ length: 400 }, () => sampleAugmentParams({ ...AUG, horizontalFlip: true }, rng, 32, 32).flip)
+    const flips = Array.from(
+      { length: 400 },
+      () => sampleAugmentParams({ ...AUG, horizontalFlip: true }, rng, 32, 32).flip
+    )
     const n = flips.filter(Boolean).length
     expect(n).toBeGreaterThan(120)
     expect(n).toBeLessThan(280)
@@ -83,7 +88,11 @@ describe('augment', () => {
 
   it('brightness multiplies the mean by (1 + b); contrast keeps the mean and scales deviations', () => {
     // Mid-range values so nothing clips.
-    const img: Img = { width: 4, height: 4, data: Uint8Array.from({ length: 48 }, (_, i) => 80 + (i % 12) * 5) }
+    const img: Img = {
+      width: 4,
+      height: 4,
+      data: Uint8Array.from({ length: 48 }, (_, i) => 80 + (i % 12) * 5)
+    }
     const m0 = mean(img.data)
     const out = new Uint8Array(48)
     augmentInto(out, img, { ...IDENTITY_PARAMS, brightness: 0.2 })

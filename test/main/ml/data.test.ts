@@ -2,13 +2,21 @@ import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
-import type { Augmentation } from '@shared/training'
+import type { Augmentation } from '../../../src/shared/training'
 import { createBatchSource, epochOrder } from '../../../src/main/ml/data'
 import { defaultPreprocessing, preprocess } from '../../../src/main/ml/preprocess'
 import { decodeImage } from '../../../src/main/services/imageDecode'
 import type { Batch, Example } from '../../../src/main/ml/types'
 
-const AUG: Augmentation = { enabled: true, shift: 0.1, rotationDeg: 10, scale: 0.1, brightness: 0.2, contrast: 0.2, horizontalFlip: false }
+const AUG: Augmentation = {
+  enabled: true,
+  shift: 0.1,
+  rotationDeg: 10,
+  scale: 0.1,
+  brightness: 0.2,
+  contrast: 0.2,
+  horizontalFlip: false
+}
 
 /** `count` files of GTSRB class `classId` as examples with output index `label`. */
 function classExamples(classId: number, label: number, count: number): Example[] {
@@ -69,7 +77,14 @@ describe.skipIf(!sharedDataAvailable())('createBatchSource on real GTSRB PPMs', 
     // The same through the batch source, with augmentation: same pixels for the same seed and epoch.
     const prep = defaultPreprocessing('compact')
     const mk = (): ReturnType<typeof createBatchSource> =>
-      createBatchSource({ examples, preprocessing: prep, batchSize: 32, shuffle: true, augmentation: AUG, seed: 123 })
+      createBatchSource({
+        examples,
+        preprocessing: prep,
+        batchSize: 32,
+        shuffle: true,
+        augmentation: AUG,
+        seed: 123
+      })
     const [b1, b2] = await Promise.all([collect(mk().epoch(0)), collect(mk().epoch(0))])
     expect(b1.flatMap((b) => b.examples.map((e) => e.path))).toEqual(a.map((i) => examples[i].path))
     expect(Array.from(b1[0].x)).toEqual(Array.from(b2[0].x))
@@ -80,10 +95,19 @@ describe.skipIf(!sharedDataAvailable())('createBatchSource on real GTSRB PPMs', 
 
   it('class-balanced sampling draws the classes about equally on an imbalanced set', async () => {
     const counts = [0, 0, 0]
-    for (let e = 0; e < 20; e++) for (const i of epochOrder(examples, { shuffle: true, classBalanced: true, seed: 5 }, e)) counts[examples[i].label]++
+    for (let e = 0; e < 20; e++)
+      for (const i of epochOrder(examples, { shuffle: true, classBalanced: true, seed: 5 }, e))
+        counts[examples[i].label]++
     // 20 epochs x 90 draws = 1800, 600 expected per class (natural frequencies would give 1200/200/400).
     for (const c of counts) expect(Math.abs(c - 600)).toBeLessThan(90)
-    const src = createBatchSource({ examples, preprocessing: defaultPreprocessing('compact'), batchSize: 30, shuffle: true, classBalanced: true, seed: 5 })
+    const src = createBatchSource({
+      examples,
+      preprocessing: defaultPreprocessing('compact'),
+      batchSize: 30,
+      shuffle: true,
+      classBalanced: true,
+      seed: 5
+    })
     const labels = (await collect(src.epoch(3))).flatMap((b) => Array.from(b.y))
     expect(labels.length).toBe(90)
     expect(labels.filter((l) => l === 1).length).toBeGreaterThan(15) // 10 of 90 files, ~30 draws
@@ -104,7 +128,13 @@ describe.skipIf(!sharedDataAvailable())('createBatchSource on real GTSRB PPMs', 
       { ...good[0], path: join(tmp.dir, 'missing.ppm') },
       { ...good[1], path: join(tmp.dir, 'fine.ppm') }
     ]
-    const src = createBatchSource({ examples: set, preprocessing: defaultPreprocessing('compact'), batchSize: 4, shuffle: false, seed: 0 })
+    const src = createBatchSource({
+      examples: set,
+      preprocessing: defaultPreprocessing('compact'),
+      batchSize: 4,
+      shuffle: false,
+      seed: 0
+    })
     const batches = await collect(src.epoch(0))
     expect(batches.map((b) => b.size)).toEqual([3, 4, 1])
     expect(batches.reduce((n, b) => n + b.size, 0)).toBe(8)
@@ -188,12 +218,20 @@ describe.skipIf(!sharedDataAvailable())('createBatchSource on real GTSRB PPMs', 
       ['227 BGR', defaultPreprocessing('alexnet')],
       ['32 RGB', defaultPreprocessing('compact')]
     ] as const) {
-      const src = createBatchSource({ examples: many, preprocessing: prep, batchSize: 50, shuffle: false, seed: 0 })
+      const src = createBatchSource({
+        examples: many,
+        preprocessing: prep,
+        batchSize: 50,
+        shuffle: false,
+        seed: 0
+      })
       await collect(src.epoch(0)) // warm-up (file cache, JIT)
       const t0 = performance.now()
       const n = (await collect(src.epoch(1))).reduce((s, b) => s + b.size, 0)
       const s = (performance.now() - t0) / 1000
-      console.log(`decode+preprocess to ${name}: ${(n / s).toFixed(0)} images/s (${n} images, ${s.toFixed(2)} s)`)
+      console.log(
+        `decode+preprocess to ${name}: ${(n / s).toFixed(0)} images/s (${n} images, ${s.toFixed(2)} s)`
+      )
       expect(n).toBe(300)
     }
   })

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { evaluatePredictions } from '../../../src/main/ml/evaluate'
 import type { Example } from '../../../src/main/ml/types'
 
-const ex = (i: number, label: number): Example => ({ imageId: 100 + i, path: `/img/${i}.ppm`, hash: '', label, roi: null })
+const ex = (i: number, label: number): Example => ({
+  imageId: 100 + i,
+  path: `/img/${i}.ppm`,
+  hash: '',
+  label,
+  roi: null
+})
 const classes = [
   { index: 0, classId: 14, name: 'Stop' },
   { index: 1, classId: 1, name: 'Speed 30' },
@@ -51,7 +57,12 @@ describe('evaluatePredictions', () => {
   it('lists mistakes with class ids and confidence, most confident first', () => {
     const r = evaluatePredictions(input)
     expect(r.misclassified).toHaveLength(2)
-    expect(r.misclassified[0]).toMatchObject({ imageId: 103, path: '/img/3.ppm', labelClassId: 33, predictedClassId: 14 })
+    expect(r.misclassified[0]).toMatchObject({
+      imageId: 103,
+      path: '/img/3.ppm',
+      labelClassId: 33,
+      predictedClassId: 14
+    })
     expect(r.misclassified[0].confidence).toBeCloseTo(0.8, 6)
     expect(r.misclassified[1]).toMatchObject({ imageId: 101, labelClassId: 14, predictedClassId: 1 })
     expect(r.misclassified[1].confidence).toBeCloseTo(0.6, 6)
@@ -83,13 +94,23 @@ describe('evaluatePredictions', () => {
 
   it('rejects inconsistent input with clear messages', () => {
     expect(() => evaluatePredictions({ ...input, numClasses: 4 })).toThrow(/expected 5 x 4/)
-    expect(() => evaluatePredictions({ ...input, labels: Int32Array.from([0, 0, 1, 2, 5]) })).toThrow(/label 5, outside 0..2/)
-    expect(() => evaluatePredictions({ ...input, classes: classes.slice(0, 2) })).toThrow(/no class given for output index 2/)
+    expect(() => evaluatePredictions({ ...input, labels: Int32Array.from([0, 0, 1, 2, 5]) })).toThrow(
+      /label 5, outside 0..2/
+    )
+    expect(() => evaluatePredictions({ ...input, classes: classes.slice(0, 2) })).toThrow(
+      /no class given for output index 2/
+    )
     expect(() => evaluatePredictions({ ...input, labels: Int32Array.from([0]) })).toThrow(/1 entries for 5/)
   })
 
   it('empty evaluation gives zeros, not NaN', () => {
-    const r = evaluatePredictions({ probabilities: new Float32Array(0), numClasses: 3, labels: new Int32Array(0), examples: [], classes })
+    const r = evaluatePredictions({
+      probabilities: new Float32Array(0),
+      numClasses: 3,
+      labels: new Int32Array(0),
+      examples: [],
+      classes
+    })
     expect(r.accuracy).toBe(0)
     expect(r.top5Accuracy).toBe(0)
     expect(r.perClass.every((c) => c.precision === 0 && c.recall === 0 && c.support === 0)).toBe(true)

@@ -7,7 +7,8 @@ import { FeatureCache, featureCacheRoot } from '../../../src/main/ml/featureCach
 
 const sha = (s: string): string => createHash('sha1').update(s).digest('hex')
 const DIM = 64
-const row = (seed: number): Float32Array => Float32Array.from({ length: DIM }, (_, i) => Math.sin(seed * 31 + i) * 100)
+const row = (seed: number): Float32Array =>
+  Float32Array.from({ length: DIM }, (_, i) => Math.sin(seed * 31 + i) * 100)
 const opts = { baseKey: 'bvlc-alexnet:abc123', prepKey: '227bgr-0123456789ab', dim: DIM }
 
 describe('FeatureCache', () => {

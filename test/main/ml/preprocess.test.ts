@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import type { Preprocessing } from '@shared/training'
+import type { Preprocessing } from '../../../src/shared/training'
 import { cropRgb } from '../../../src/main/services/imageDecode'
 import {
   cropImage,
@@ -84,7 +84,11 @@ describe('preprocessInto: bilinear resize', () => {
 
 describe('preprocessInto: channel order, mean, scale (hand-computed)', () => {
   // 2x2 image resized to 2x2: every output is exactly one source pixel, so values can be written by hand.
-  const img: Img = { width: 2, height: 2, data: Uint8Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]) }
+  const img: Img = {
+    width: 2,
+    height: 2,
+    data: Uint8Array.from([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120])
+  }
 
   it('RGB, no mean, scale 1 is the identity at the same size', () => {
     expect(Array.from(preprocess(img, plain(2)))).toEqual(Array.from(img.data))
@@ -97,8 +101,15 @@ describe('preprocessInto: channel order, mean, scale (hand-computed)', () => {
 
   it('per-image mean subtracts one scalar (the mean of all pixels and channels), then scales', () => {
     // mean of 10..120 step 10 = 65
-    const out = preprocess(img, { ...plain(2), channelOrder: 'BGR', meanSubtraction: 'per-image', scale: 0.5 })
-    expect(Array.from(out)).toEqual([30, 20, 10, 60, 50, 40, 90, 80, 70, 120, 110, 100].map((v) => (v - 65) * 0.5))
+    const out = preprocess(img, {
+      ...plain(2),
+      channelOrder: 'BGR',
+      meanSubtraction: 'per-image',
+      scale: 0.5
+    })
+    expect(Array.from(out)).toEqual(
+      [30, 20, 10, 60, 50, 40, 90, 80, 70, 120, 110, 100].map((v) => (v - 65) * 0.5)
+    )
   })
 
   it('per-image mean after upscaling equals mean-subtracting the source first (tutorial order)', async () => {
@@ -120,7 +131,13 @@ describe('preprocessInto: channel order, mean, scale (hand-computed)', () => {
   })
 
   it('dataset mean is per channel in the model channel order', () => {
-    const prep: Preprocessing = { ...plain(2), channelOrder: 'BGR', meanSubtraction: 'dataset', mean: [1, 2, 3], scale: 2 }
+    const prep: Preprocessing = {
+      ...plain(2),
+      channelOrder: 'BGR',
+      meanSubtraction: 'dataset',
+      mean: [1, 2, 3],
+      scale: 2
+    }
     const out = preprocess(img, prep)
     expect(Array.from(out.subarray(0, 3))).toEqual([(30 - 1) * 2, (20 - 2) * 2, (10 - 3) * 2])
   })
@@ -145,14 +162,27 @@ describe('ROI crop', () => {
 
 describe('defaults and key', () => {
   it('AlexNet is 227 BGR per-image scale 1; compact is 32 RGB scale 1/64', () => {
-    expect(defaultPreprocessing('alexnet')).toMatchObject({ inputSize: 227, channelOrder: 'BGR', meanSubtraction: 'per-image', scale: 1 })
-    expect(defaultPreprocessing('compact')).toMatchObject({ inputSize: 32, channelOrder: 'RGB', meanSubtraction: 'per-image', scale: 1 / 64 })
-    expect(defaultPreprocessing('compact', { datasetMean: [1, 2, 3] })).toMatchObject({ meanSubtraction: 'dataset', mean: [1, 2, 3] })
+    expect(defaultPreprocessing('alexnet')).toMatchObject({
+      inputSize: 227,
+      channelOrder: 'BGR',
+      meanSubtraction: 'per-image',
+      scale: 1
+    })
+    expect(defaultPreprocessing('compact')).toMatchObject({
+      inputSize: 32,
+      channelOrder: 'RGB',
+      meanSubtraction: 'per-image',
+      scale: 1 / 64
+    })
+    expect(defaultPreprocessing('compact', { datasetMean: [1, 2, 3] })).toMatchObject({
+      meanSubtraction: 'dataset',
+      mean: [1, 2, 3]
+    })
   })
 
   it('key is stable under field order and changes with every field that alters the input', () => {
     const a = defaultPreprocessing('alexnet')
-    const reordered = JSON.parse(JSON.stringify({ scale: a.scale, ...a })) as Preprocessing
+    const reordered = Object.fromEntries(Object.entries(a).reverse()) as unknown as Preprocessing
     expect(preprocessingKey(reordered)).toBe(preprocessingKey(a))
     const variants: Preprocessing[] = [
       { ...a, inputSize: 224 },
