@@ -1,0 +1,272 @@
+// Training kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks, registered for the wasm backend only.
+//
+// The wasm backend has no `Conv2DBackpropFilter`, so without this module any conv net fails to train on
+// it ("Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'"). Every other kernel an AlexNet or
+// the compact CNN needs in a train step (Conv2DBackpropInput, MaxPoolGrad, LRN/LRNGrad, FusedBatchNorm,
+// Step, ...) is already there; this was checked by running a real train step on wasm (see the tests).
+//
+// The filter gradient is computed as one XNNPACK convolution on wasm tensors, with no copy through JS:
+//   dW[i, j, c, o] = sum_{n, y, x} xPad[n, y*s + i, x*s + j, c] * dy[n, y, x, o]
+// which is a VALID convolution of x, laid out as [Cin, Hp, Wp, N] (channels act as the batch, the batch
+// as the channels), with dy laid out as the filter [OH, OW, N, Cout] and dilation = the forward stride.
+// Its output [Cin, >=kh, >=kw, Cout] is cropped to [Cin, kh, kw, Cout] and transposed to [kh, kw, Cin, Cout].
+// The padding of the forward pass is passed to that convolution as explicit padding.
+//
+// Two native wasm kernels are correct but far too slow for a train step, so they are wrapped (wasm only;
+// the wrapper hands every case it does not speed up to the original kernel):
+// - Conv2DBackpropInput with stride 1 (conv2..conv5) becomes a forward XNNPACK convolution of dy with the
+//   filter rotated by 180 degrees and its in/out channels swapped (about 6x faster than the native loop).
+// - BatchMatMul with transposeA/transposeB (the Dense layers' gradients) falls to a naive loop in the wasm
+//   backend; transposing the small operand explicitly keeps it on the XNNPACK path. A large right-hand
+//   matrix that XNNPACK has not seen yet (fresh weights every train step) is not packed either: the
+//   product is computed as (B^T A^T)^T with B as the unpacked left operand.
+import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
+
+const BACKEND = 'wasm'
+
+/** Minimal view of the wasm backend that the kernel uses (dispose intermediates). */
+interface DisposingBackend {
+  disposeData(dataId: object, force?: boolean): boolean
+}
+
+/** Runs one registered wasm kernel directly on backend tensors (no engine tracking, no tape). */
+function run(name: string, backend: unknown, inputs: Record<string, TensorInfo>, attrs: object): TensorInfo {
+  const kernel = getKernel(name, BACKEND)
+  if (!kernel) throw new Error(`wasm backend has no '${name}' kernel, needed by the filter gradient`)
+  const out = kernel.kernelFunc({ inputs, backend: backend as KernelBackend, attrs: attrs as NamedAttrMap })
+  return Array.isArray(out) ? out[0] : out
+}
+
+function free(backend: unknown, ...infos: TensorInfo[]): void {
+  for (const info of infos) (backend as unknown as DisposingBackend).disposeData(info.dataId)
+}
+
+interface BackpropFilterAttrs {
+  strides: [number, number] | number
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding
+  dataFormat: 'NHWC' | 'NCHW'
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+  filterShape: [number, number, number, number]
+}
+
+/** Filter gradient of conv2d (NHWC) on the wasm backend; see the header for the method. */
+export const conv2DBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo }
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as BackpropFilterAttrs
+  if (dataFormat !== 'NHWC') {
+    throw new Error(`Conv2DBackpropFilter on wasm supports dataFormat 'NHWC' only, got '${dataFormat}'`)
+  }
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast'
+  )
+  const [kh, kw, cin, cout] = filterShape
+  const { top, bottom, left, right } = info.padInfo
+  const [, outH, outW] = dy.shape
+
+  const xT = run('Transpose', backend, { x }, { perm: [3, 1, 2, 0] }) // [Cin, H, W, N]
+  const dyT = run('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] }) // [OH, OW, N, Cout]
+  // The forward pass may leave rows/columns at the bottom/right unused (VALID with a remainder, or SAME
+  // padding that overshoots); the correlation then yields more than kh x kw taps and is cropped below.
+  const padBottom = Math.max(0, bottom)
+  const padRight = Math.max(0, right)
+  const corr = run(
+    'Conv2D',
+    backend,
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, padBottom],
+        [left, padRight],
+        [0, 0]
+      ],
+      dataFormat: 'NHWC',
+      dilations: [info.strideHeight, info.strideWidth],
+      dimRoundingMode: undefined
+    }
+  ) // [Cin, >= kh, >= kw, Cout]
+  free(backend, xT, dyT)
+  if (outH === 0 || outW === 0) throw new Error('Conv2DBackpropFilter: empty output gradient')
+
+  let cropped = corr
+  if (corr.shape[1] !== kh || corr.shape[2] !== kw) {
+    if (corr.shape[1] < kh || corr.shape[2] < kw) {
+      free(backend, corr)
+      throw new Error(`Conv2DBackpropFilter: internal shape error ${corr.shape} vs filter ${filterShape}`)
+    }
+    cropped = run('Slice', backend, { x: corr }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] })
+    free(backend, corr)
+  }
+  const dW = run('Transpose', backend, { x: cropped }, { perm: [1, 2, 0, 3] }) // [kh, kw, Cin, Cout]
+  free(backend, cropped)
+  return dW
+}
+
+type BatchMatMulAttrs = { transposeA: boolean; transposeB: boolean }
+
+const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1)
+const transpose2d = (backend: unknown, t: TensorInfo) => run('Transpose', backend, { x: t }, { perm: [1, 0] })
+
+/** Right-hand matrices XNNPACK has already packed (weights used again, e.g. at inference). */
+const seenRhs = new WeakSet<object>()
+/** Below this many elements packing a fresh right-hand matrix is cheap. */
+const PACK_LIMIT = 1 << 20
+
+function makeBatchMatMul(original: KernelFunc): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo }
+    const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs
+    const plain2d =
+      a.shape.length === 2 && b.shape.length === 2 && a.dtype === 'float32' && b.dtype === 'float32'
+    if (!plain2d) return original({ inputs, backend, attrs })
+    const call = (x: TensorInfo, y: TensorInfo) => {
+      // Calls the native kernel directly (this wrapper is what getKernel returns now).
+      const out = original({
+        inputs: { a: x, b: y },
+        backend,
+        attrs: { transposeA: false, transposeB: false }
+      })
+      return (Array.isArray(out) ? out[0] : out) as TensorInfo
+    }
+    if (!transposeA && !transposeB) {
+      if (size(b) < PACK_LIMIT || seenRhs.has(b.dataId)) return call(a, b)
+      seenRhs.add(b.dataId)
+      // (B^T A^T)^T: B^T is the left operand, which XNNPACK reads as is.
+      const bT = transpose2d(backend, b)
+      const aT = transpose2d(backend, a)
+      const outT = call(bT, aT)
+      free(backend, bT, aT)
+      const out = transpose2d(backend, outT)
+      free(backend, outT)
+      return out
+    }
+    if (transposeA && !transposeB) {
+      // A^T B: transpose A (for Dense dW, A is the activations [batch, in]); B (dy) is small to pack.
+      const aT = transpose2d(backend, a)
+      const out = call(aT, b)
+      free(backend, aT)
+      return out
+    }
+    if (!transposeA && transposeB) {
+      if (size(a) <= size(b)) {
+        // A B^T = (B A^T)^T: B (the weights, for Dense dx) is the unpacked left operand.
+        const aT = transpose2d(backend, a)
+        const outT = call(b, aT)
+        free(backend, aT)
+        const out = transpose2d(backend, outT)
+        free(backend, outT)
+        return out
+      }
+      const bT = transpose2d(backend, b)
+      const out = call(a, bT)
+      free(backend, bT)
+      return out
+    }
+    // A^T B^T = (B A)^T
+    const outT = call(b, a)
+    const out = transpose2d(backend, outT)
+    free(backend, outT)
+    return out
+  }
+}
+
+interface BackpropInputAttrs {
+  strides: [number, number] | number
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding
+  dataFormat: 'NHWC' | 'NCHW'
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+  inputShape: [number, number, number, number]
+}
+
+function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo }
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as BackpropInputAttrs
+    if (dataFormat !== 'NHWC') return original(args)
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      'channelsLast'
+    )
+    if (info.strideHeight !== 1 || info.strideWidth !== 1) return original(args)
+    const [kh, kw] = filter.shape
+    const [, h, w] = inputShape
+    const { top, left } = info.padInfo
+    // dx[p] = sum_j dyPad[p + j] * wFlip[j] with dy padded by kh-1-top above and enough below for h rows.
+    const padTop = kh - 1 - top
+    const padLeft = kw - 1 - left
+    const padBottom = h + kh - 1 - info.outHeight - padTop
+    const padRight = w + kw - 1 - info.outWidth - padLeft
+    if (Math.min(padTop, padLeft, padBottom, padRight) < 0) return original(args)
+    const flipped = run('Reverse', backend, { x: filter }, { dims: [0, 1] })
+    const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] }) // [kh, kw, Cout, Cin]
+    free(backend, flipped)
+    const dx = run(
+      'Conv2D',
+      backend,
+      { x: dy, filter: swapped },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [padTop, padBottom],
+          [padLeft, padRight],
+          [0, 0]
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+        dimRoundingMode: undefined
+      }
+    )
+    free(backend, swapped)
+    return dx
+  }
+}
+
+let installed = false
+
+/**
+ * Registers the missing training kernels for the wasm backend (and no other) and wraps the two slow ones
+ * (see the header). Idempotent. Returns the names of the kernels it added or wrapped now.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  if (installed) return []
+  installed = true
+  const added: string[] = []
+  if (!getKernel('Conv2DBackpropFilter', BACKEND)) {
+    registerKernel({
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: BACKEND,
+      kernelFunc: conv2DBackpropFilterWasm
+    })
+    added.push('Conv2DBackpropFilter')
+  }
+  const wraps: Array<[string, (original: KernelFunc) => KernelFunc]> = [
+    ['Conv2DBackpropInput', makeConv2DBackpropInput],
+    ['BatchMatMul', makeBatchMatMul]
+  ]
+  for (const [name, wrap] of wraps) {
+    const original = getKernel(name, BACKEND)
+    if (!original) continue // then tfjs reports the missing kernel itself when a model needs it
+    const config: KernelConfig = { ...original, kernelFunc: wrap(original.kernelFunc) }
+    unregisterKernel(name, BACKEND)
+    registerKernel(config)
+    added.push(name)
+  }
+  return added
+}

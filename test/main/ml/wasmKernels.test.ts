@@ -1,0 +1,153 @@
+// The wasm filter-gradient kernel against the cpu backend's, on the shapes AlexNet and the compact CNN use.
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { initBackend } from '../../../src/main/ml/backend'
+import { conv2DBackpropFilterWasm, registerWasmTrainingKernels } from '../../../src/main/ml/wasmKernels'
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n)
+  let s = seed >>> 0
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
+  }
+  return out
+}
+
+type Shape4 = [number, number, number, number]
+
+/** d/dW of sum(conv2d(x, W) * r) on the given backend, as plain numbers. */
+async function filterGrad(
+  backend: string,
+  xShape: Shape4,
+  wShape: Shape4,
+  strides: number,
+  pad: 'same' | 'valid'
+): Promise<{ grad: Float32Array; dx: Float32Array }> {
+  await tf.setBackend(backend)
+  const n = (s: number[]) => s.reduce((a, b) => a * b, 1)
+  const x = tf.tensor4d(values(n(xShape), 1), xShape)
+  const w = tf.tensor4d(values(n(wShape), 2), wShape)
+  const outShape = tf.conv2d(x, w, strides, pad).shape
+  const r = tf.tensor(values(n(outShape), 3), outShape)
+  const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf
+      .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad)
+      .mul(r)
+      .sum()
+  )([x, w])
+  const grad = (await gw.data()) as Float32Array
+  const dx = (await gx.data()) as Float32Array
+  tf.dispose([x, w, r, gx, gw])
+  return { grad, dx }
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, rel = 1e-4): void {
+  expect(actual.length).toBe(expected.length)
+  let scale = 0
+  for (const v of expected) scale = Math.max(scale, Math.abs(v))
+  let worst = 0
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]))
+  expect(scale).toBeGreaterThan(0)
+  expect(worst / scale).toBeLessThan(rel)
+}
+
+describe('wasm training kernels', () => {
+  beforeAll(async () => {
+    const info = await initBackend({ prefer: 'wasm', logger: () => {} })
+    expect(info.name).toBe('wasm')
+  })
+
+  it('is registered for wasm only, and only once', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc).toBe(conv2DBackpropFilterWasm)
+    expect(registerWasmTrainingKernels()).toEqual([])
+    // The cpu kernels are still tfjs's own.
+    expect(tf.getKernel('Conv2DBackpropFilter', 'cpu')?.kernelFunc).not.toBe(conv2DBackpropFilterWasm)
+    expect(tf.getKernel('BatchMatMul', 'cpu')?.kernelFunc.name).toBe('batchMatMul')
+  })
+
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true]
+  ] as const) {
+    it(`BatchMatMul transposeA=${ta} transposeB=${tb} matches cpu (small and large right operand)`, async () => {
+      for (const [m, k, n] of [
+        [3, 5, 4],
+        [6, 1100, 1000]
+      ]) {
+        const run = async (backend: string) => {
+          await tf.setBackend(backend)
+          const a = tf.tensor2d(values(m * k, 11), ta ? [k, m] : [m, k])
+          const b = tf.tensor2d(values(k * n, 12), tb ? [n, k] : [k, n])
+          const c = tf.matMul(a, b, ta, tb)
+          const twice = tf.matMul(a, b, ta, tb) // second use of the same right operand (packed path)
+          const out = [(await c.data()) as Float32Array, (await twice.data()) as Float32Array]
+          expect(c.shape).toEqual([m, n])
+          tf.dispose([a, b, c, twice])
+          return out
+        }
+        const [w1, w2] = await run('wasm')
+        const [c1] = await run('cpu')
+        expectClose(w1, c1)
+        expectClose(w2, c1)
+      }
+    })
+  }
+
+  const cases: Array<[string, Shape4, Shape4, number, 'same' | 'valid']> = [
+    ['3x3 stride 1 SAME', [2, 9, 9, 4], [3, 3, 4, 5], 1, 'same'],
+    ['3x3 stride 1 VALID', [2, 9, 8, 3], [3, 3, 3, 6], 1, 'valid'],
+    ['11x11 stride 4 SAME (conv1)', [2, 35, 35, 3], [11, 11, 3, 8], 4, 'same'],
+    ['11x11 stride 4 VALID, remainder', [1, 38, 37, 3], [11, 11, 3, 4], 4, 'valid'],
+    ['5x5 stride 2 SAME, odd size', [3, 13, 11, 2], [5, 5, 2, 3], 2, 'same'],
+    ['1x1 stride 1', [2, 5, 5, 6], [1, 1, 6, 7], 1, 'valid']
+  ]
+  for (const [name, xs, ws, s, pad] of cases) {
+    it(`matches cpu: ${name}`, async () => {
+      const cpu = await filterGrad('cpu', xs, ws, s, pad)
+      const wasm = await filterGrad('wasm', xs, ws, s, pad)
+      expectClose(wasm.grad, cpu.grad)
+      expectClose(wasm.dx, cpu.dx)
+    })
+  }
+
+  it('matches cpu for a grouped convolution (2 groups, split/concat)', async () => {
+    const run = async (backend: string) => {
+      await tf.setBackend(backend)
+      const x = tf.tensor4d(values(2 * 11 * 11 * 8, 5), [2, 11, 11, 8])
+      const w = tf.tensor4d(values(5 * 5 * 4 * 6, 6), [5, 5, 4, 6])
+      const r = tf.tensor4d(values(2 * 11 * 11 * 6, 7), [2, 11, 11, 6])
+      const g = tf.grad((k: tf.Tensor) => {
+        const xs = tf.split(x, 2, 3)
+        const ks = tf.split(k as tf.Tensor4D, 2, 3)
+        return tf
+          .concat(
+            xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, 1, 'same')),
+            3
+          )
+          .mul(r)
+          .sum()
+      })(w)
+      const out = (await g.data()) as Float32Array
+      tf.dispose([x, w, r, g])
+      return out
+    }
+    expectClose(await run('wasm'), await run('cpu'))
+  })
+
+  it('does not leak backend memory', async () => {
+    await tf.setBackend('wasm')
+    const x = tf.randomNormal([2, 19, 19, 3]) as tf.Tensor4D
+    const w = tf.randomNormal([5, 5, 3, 4]) as tf.Tensor4D
+    const before = tf.memory().numTensors
+    const beforeBytes = tf.engine().backend.numDataIds()
+    const g = tf.grad((k: tf.Tensor) => tf.conv2d(x, k as tf.Tensor4D, 2, 'same').sum())(w)
+    g.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    expect(tf.engine().backend.numDataIds()).toBe(beforeBytes)
+    tf.dispose([x, w])
+  })
+})
