@@ -107,11 +107,12 @@ export function augmentInto(out: Uint8Array, img: Img, p: AugmentParams): void {
     const sin = Math.sin(th) / p.scale
     const maxX = W - 1
     const maxY = H - 1
+    const flip = p.flip
+    const ox = 0.5 - cx - p.dx
     for (let y = 0; y < H; y++) {
       const py = y + 0.5 - cy - p.dy
       for (let x = 0; x < W; x++) {
-        const xm = p.flip ? W - 1 - x : x
-        const px = xm + 0.5 - cx - p.dx
+        const px = (flip ? W - 1 - x : x) + ox
         // Source coordinates in pixel-index space (centre of pixel i is i).
         let sx = cos * px - sin * py + cx - 0.5
         let sy = sin * px + cos * py + cy - 0.5
@@ -128,12 +129,14 @@ export function augmentInto(out: Uint8Array, img: Img, p: AugmentParams): void {
         const c = (y1 * W + x0) * 3
         const d = (y1 * W + x1) * 3
         const o = (y * W + x) * 3
-        for (let k = 0; k < 3; k++) {
-          const top = src[a + k] + (src[b + k] - src[a + k]) * fx
-          const bot = src[c + k] + (src[d + k] - src[c + k]) * fx
-          const v = top + (bot - top) * fy
-          out[o + k] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v)
-        }
+        const w00 = (1 - fx) * (1 - fy)
+        const w01 = fx * (1 - fy)
+        const w10 = (1 - fx) * fy
+        const w11 = fx * fy
+        // Channels unrolled; values stay within 0..255 (convex weights), so +0.5 and truncation round.
+        out[o] = (src[a] * w00 + src[b] * w01 + src[c] * w10 + src[d] * w11 + 0.5) | 0
+        out[o + 1] = (src[a + 1] * w00 + src[b + 1] * w01 + src[c + 1] * w10 + src[d + 1] * w11 + 0.5) | 0
+        out[o + 2] = (src[a + 2] * w00 + src[b + 2] * w01 + src[c + 2] * w10 + src[d + 2] * w11 + 0.5) | 0
       }
     }
   }
@@ -150,10 +153,13 @@ export function augmentInto(out: Uint8Array, img: Img, p: AugmentParams): void {
     // v' = (v·gain - mean)·contrast + mean = v·(gain·contrast) + mean·(1 - contrast)
     const mul = gain * contrast
     const add = mean * (1 - contrast)
-    for (let i = 0; i < n; i++) {
-      const v = out[i] * mul + add
-      out[i] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v)
+    // Lookup table: 256 entries instead of a multiply, clamp and round per sample.
+    const lut = new Uint8Array(256)
+    for (let v = 0; v < 256; v++) {
+      const r = v * mul + add
+      lut[v] = r < 0 ? 0 : r > 255 ? 255 : Math.round(r)
     }
+    for (let i = 0; i < n; i++) out[i] = lut[out[i]]
   }
 }
 

@@ -4,9 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import type { ModelMetadata, Prediction, Preprocessing } from '../../shared/training'
+import type { EvaluationResult, ModelMetadata, Prediction, Preprocessing } from '../../shared/training'
 import { backendInfo, initBackend } from './backend'
 import { createBatchSource, type CreateBatchSourceOptions } from './data'
+import { evaluatePredictions } from './evaluate'
 import { loadModel } from './ioHandlers'
 import { registerCustomLayers } from './layers'
 import { OnnxRunner } from './onnx/runtime'
@@ -326,4 +327,21 @@ export async function predictFiles(
   const r = await classifyExamples(loaded.classifier, examples, opts)
   const tops = predictTopK(r.probabilities, opts.k ?? 5, loaded.labels)
   return { predictions: r.examples.map((e, i) => ({ path: e.path, top: tops[i] })), failed: r.failed }
+}
+
+/** Runs labelled examples through a loaded classifier and computes the metrics (CLI `evaluate`, test split). */
+export async function evaluateExamples(
+  loaded: Pick<LoadedClassifier, 'classifier' | 'labels'>,
+  examples: Example[],
+  opts: { batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}
+): Promise<EvaluationResult> {
+  const r = await classifyExamples(loaded.classifier, examples, opts)
+  return evaluatePredictions({
+    probabilities: r.probabilities,
+    numClasses: loaded.classifier.numClasses,
+    labels: r.labels,
+    examples: r.examples,
+    classes: loaded.labels,
+    failed: r.failed
+  })
 }

@@ -10,6 +10,7 @@ import { defaultPreprocessing } from '../../../src/main/ml/preprocess'
 import { onnxRuntimeAvailable } from '../../../src/main/ml/onnx/runtime'
 import {
   classifyExamples,
+  evaluateExamples,
   loadClassifier,
   predictFiles,
   predictTopK,
@@ -186,6 +187,29 @@ describe.skipIf(!sharedDataAvailable())('classifiers on a small exported model a
     )
     writeFileSync(join(broken, 'metadata.json'), '{"format":"other"}')
     await expect(loadClassifier(broken)).rejects.toThrow(/not Transfer Studio model metadata/)
+  })
+
+  it('evaluateExamples reports metrics and the unreadable files', async () => {
+    const loaded = await loadClassifier(exportDir, { prefer: 'tfjs', logger: () => undefined })
+    const bad = join(tmp.dir, 'missing.ppm')
+    const progress: number[] = []
+    const ev = await evaluateExamples(loaded, [...examples, { ...examples[0], path: bad }], {
+      batchSize: 5,
+      onProgress: (done) => progress.push(done)
+    })
+    expect(ev.images).toBe(12)
+    expect(ev.failed.map((f) => f.path)).toEqual([bad])
+    expect(ev.classIds).toEqual([14, 1, 33])
+    expect(progress[progress.length - 1]).toBe(13)
+    const ref = await reference()
+    let correct = 0
+    for (let i = 0; i < 12; i++) {
+      const row = Array.from(ref.subarray(i * 3, i * 3 + 3))
+      if (row.indexOf(Math.max(...row)) === examples[i].label) correct++
+    }
+    expect(ev.accuracy).toBeCloseTo(correct / 12, 10)
+    expect(ev.confusion.flat().reduce((a, b) => a + b, 0)).toBe(12)
+    await loaded.classifier.dispose()
   })
 
   it('predictFiles returns top-k per readable file and reports unreadable ones', async () => {
