@@ -137,20 +137,23 @@ class Py2Pickler:
         self.out.write(b'R')
         self.put(('arr', tag))
 
-    def array_f4(self, a, tag):
-        a = np.ascontiguousarray(a, dtype='<f4')
+    def array_f4(self, a, tag, fortran=False):
+        """fortran: store column-major with is_fortran True, as numpy pickles an F-contiguous array (such
+        as a transposed one: converters from Caffe transposed the weights)."""
+        a = np.asarray(a, dtype='<f4')
+        fortran = fortran and a.ndim > 1
         self.reconstruct(tag)
         self.out.write(b'(')  # state: (1, shape, dtype, is_fortran, data)
         self.int_(1)
         self.tuple_([(lambda d=d: self.int_(d)) for d in a.shape], ('t', 'shape', tag))
         self.dtype_f4()
-        self.out.write(b'\x89')  # NEWFALSE
-        self.str_(a.tobytes(), interned=False)
+        self.out.write(b'\x88' if fortran else b'\x89')  # NEWTRUE / NEWFALSE
+        self.str_(a.tobytes(order='F' if fortran else 'C'), interned=False)
         self.out.write(b't')
         self.put(('t', 'state', tag))
         self.out.write(b'b')
 
-    def dump_layers(self, layers, order):
+    def dump_layers(self, layers, order, fortran=False):
         """The whole pickle of np.save(dict): a 0-d object array whose data is [dict]."""
         self.out.write(b'\x80\x02')
         self.reconstruct('top')
@@ -174,7 +177,7 @@ class Py2Pickler:
             self.out.write(b']')
             self.put(('list', name))
             self.out.write(b'(')
-            self.array_f4(W, name + '/W')
+            self.array_f4(W, name + '/W', fortran)
             self.array_f4(b, name + '/b')
             self.out.write(b'e')  # APPENDS
         self.out.write(b'u')  # SETITEMS
@@ -193,10 +196,10 @@ def npy_header_v1(descr='|O', shape=(), align=16):
     return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(d)) + d.encode('latin1')
 
 
-def write_py2(path, layers, order):
+def write_py2(path, layers, order, fortran=False):
     with open(path, 'wb') as f:
         f.write(npy_header_v1())
-        Py2Pickler(f).dump_layers(layers, order)
+        Py2Pickler(f).dump_layers(layers, order, fortran)
 
 
 def write_py3_proto(path, obj, protocol):
@@ -251,6 +254,8 @@ def make_small(out):
 
     # Exactly the real file's layout: Python 2 protocol 2, numpy.core, BINSTRING data.
     emit('tiny-py2.npy', tiny, lambda p: write_py2(p, tiny, PY2_ORDER))
+    # The same with every W column-major, in case the real file's transposed weights were pickled so.
+    emit('tiny-py2-fortran.npy', tiny, lambda p: write_py2(p, tiny, PY2_ORDER, fortran=True))
     # What numpy 2 on Python 3 writes today (protocol 4: FRAME, STACK_GLOBAL, MEMOIZE, BINBYTES, numpy._core).
     emit('tiny-py3.npy', tiny, lambda p: np.save(p, tiny, allow_pickle=True))
     # Python 3 at protocol 2: bytes become _codecs.encode(u'...', 'latin1').
@@ -283,13 +288,14 @@ def make_small(out):
         f.write('\n')
 
 
-def make_big(out):
+def make_big(out, fortran):
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
     layers = make_layers(FULL_SHAPES, seed=3)
-    path = os.path.join(out, 'bvlc-alexnet-synthetic.npy')
-    write_py2(path, layers, PY2_ORDER)
-    with open(os.path.join(out, 'bvlc-alexnet-synthetic.json'), 'w') as f:
+    stem = 'bvlc-alexnet-synthetic' + ('-fortran' if fortran else '')
+    path = os.path.join(out, stem + '.npy')
+    write_py2(path, layers, PY2_ORDER, fortran)
+    with open(os.path.join(out, stem + '.json'), 'w') as f:
         json.dump({k: {'W': summary(W), 'b': summary(b)} for k, (W, b) in layers.items()}, f)
     print('%s: %d bytes in %.1f s' % (path, os.path.getsize(path), time.time() - t0))
     if os.environ.get('CHECK_BIG'):
@@ -301,7 +307,8 @@ if __name__ == '__main__':
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument('--out', default=os.path.join(here, '..', 'test', 'fixtures', 'bvlc'))
     ap.add_argument('--big', metavar='DIR', help='also write a full-size synthetic file (~233 MB) into DIR')
+    ap.add_argument('--fortran', action='store_true', help='--big: store every W column-major')
     args = ap.parse_args()
     make_small(args.out)
     if args.big:
-        make_big(args.big)
+        make_big(args.big, args.fortran)

@@ -183,6 +183,9 @@ function halfToFloat(h: number): number {
 
 /** Reorders column-major data into row-major (C) order for the same shape. */
 function fortranToC(src: Float32Array, shape: number[]): Float32Array {
+  // Column-major (d0, ..., dn) is row-major (dn, ..., d0); for 2-D that is a plain transpose, and
+  // fc6/fc7/fc8 (converted from Caffe by transposing) are the big 2-D cases, so they get a tiled one.
+  if (shape.length === 2) return transpose(src, shape[1], shape[0])
   const nd = shape.length
   const fStride: number[] = new Array(nd)
   let s = 1
@@ -191,17 +194,37 @@ function fortranToC(src: Float32Array, shape: number[]): Float32Array {
     s *= shape[d]
   }
   const out = new Float32Array(src.length)
+  const last = nd - 1
+  const inner = shape[last]
+  const innerStride = fStride[last]
   const idx = new Array<number>(nd).fill(0)
   let f = 0
-  for (let c = 0; c < src.length; c++) {
-    out[c] = src[f]
-    // Advance the C-order index (last axis fastest), keeping the matching Fortran offset.
-    for (let d = nd - 1; d >= 0; d--) {
+  for (let c = 0; c < src.length; c += inner) {
+    for (let j = 0, fj = f; j < inner; j++, fj += innerStride) out[c + j] = src[fj]
+    // Advance the C-order index over the outer axes, keeping the matching column-major offset.
+    for (let d = last - 1; d >= 0; d--) {
       idx[d]++
       f += fStride[d]
       if (idx[d] < shape[d]) break
       f -= fStride[d] * shape[d]
       idx[d] = 0
+    }
+  }
+  return out
+}
+
+/** Row-major rows x cols -> row-major cols x rows, in tiles that stay in cache. */
+function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length)
+  const T = 64
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(r0 + T, rows)
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(c0 + T, cols)
+      for (let r = r0; r < r1; r++) {
+        let i = r * cols + c0
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[i++]
+      }
     }
   }
   return out

@@ -65,6 +65,14 @@ describe('readBvlcWeights', () => {
     expect(w.conv1.W.shape).toEqual([3, 3, 3, 4])
   })
 
+  it('reads the Python 2 layout with column-major (is_fortran) weights', async () => {
+    const w = await readBvlcWeights(fixture('tiny-py2-fortran.npy'))
+    expectMatches(w, 'tiny-py2-fortran.npy')
+    const c = await readBvlcWeights(fixture('tiny-py2.npy'))
+    expect(w.conv3.W.data).toEqual(c.conv3.W.data)
+    expect(w.fc6.W.data).toEqual(c.fc6.W.data)
+  })
+
   it('reads what numpy 2 on Python 3 writes (protocol 4, numpy._core)', async () => {
     expectMatches(await readBvlcWeights(fixture('tiny-py3.npy')), 'tiny-py3.npy')
   })
@@ -164,26 +172,29 @@ describe('readBvlcWeights', () => {
     })
   })
 
-  it.each(['tiny-py2.npy', 'tiny-py3.npy', 'tiny-py3-proto2.npy', 'tiny-py3-proto5.npy'])(
-    'reports truncation of %s at every possible length',
-    (name) => {
-      const buf = readFileSync(fixture(name))
-      expect(Object.keys(parseBvlcWeights(buf)).length).toBe(8)
-      const wrong: string[] = []
-      for (let cut = 0; cut < buf.length; cut++) {
-        let err: unknown
-        try {
-          parseBvlcWeights(buf.subarray(0, cut))
-        } catch (e) {
-          err = e
-        }
-        const msg = err instanceof BvlcWeightsError ? err.message : `no BvlcWeightsError: ${String(err)}`
-        const ok = cut < 6 ? /not an NPY file|truncated file/ : /truncated file/
-        if (!ok.test(msg)) wrong.push(`cut at ${cut}: ${msg}`)
+  it.each([
+    'tiny-py2.npy',
+    'tiny-py2-fortran.npy',
+    'tiny-py3.npy',
+    'tiny-py3-proto2.npy',
+    'tiny-py3-proto5.npy'
+  ])('reports truncation of %s at every possible length', (name) => {
+    const buf = readFileSync(fixture(name))
+    expect(Object.keys(parseBvlcWeights(buf)).length).toBe(8)
+    const wrong: string[] = []
+    for (let cut = 0; cut < buf.length; cut++) {
+      let err: unknown
+      try {
+        parseBvlcWeights(buf.subarray(0, cut))
+      } catch (e) {
+        err = e
       }
-      expect(wrong).toEqual([])
+      const msg = err instanceof BvlcWeightsError ? err.message : `no BvlcWeightsError: ${String(err)}`
+      const ok = cut < 6 ? /not an NPY file|truncated file/ : /truncated file/
+      if (!ok.test(msg)) wrong.push(`cut at ${cut}: ${msg}`)
     }
-  )
+    expect(wrong).toEqual([])
+  })
 })
 
 describe('checkBvlcShapes', () => {
