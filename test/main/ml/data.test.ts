@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 import type { Augmentation } from '../../../src/shared/training'
 import { createBatchSource, epochOrder } from '../../../src/main/ml/data'
-import { defaultPreprocessing, preprocess } from '../../../src/main/ml/preprocess'
+import { cropImage, defaultPreprocessing, preprocess } from '../../../src/main/ml/preprocess'
 import { decodeImage } from '../../../src/main/services/imageDecode'
 import type { Batch, Example } from '../../../src/main/ml/types'
 
@@ -63,6 +63,42 @@ describe.skipIf(!sharedDataAvailable())('createBatchSource on real GTSRB PPMs', 
     const b = batches[2]
     const ref = preprocess(await decodeImage(b.examples[5].path), prep)
     expect(Array.from(b.x.subarray(5 * stride, 6 * stride))).toEqual(Array.from(ref))
+  })
+
+  it('crops to the ROI when the preprocessing asks for it (with and without augmentation)', async () => {
+    const roi = { x1: 5, y1: 6, x2: 27, y2: 26 }
+    const set = examples.slice(0, 3).map((e) => ({ ...e, roi }))
+    const prep = defaultPreprocessing('compact', { cropToRoi: true })
+    const [b] = await collect(
+      createBatchSource({ examples: set, preprocessing: prep, batchSize: 3, shuffle: false, seed: 0 }).epoch(
+        0
+      )
+    )
+    const img = await decodeImage(set[1].path)
+    const stride = 32 * 32 * 3
+    expect(Array.from(b.x.subarray(stride, 2 * stride))).toEqual(
+      Array.from(preprocess(cropImage(img, roi), { ...prep, cropToRoi: false }))
+    )
+    expect(Array.from(b.x.subarray(stride, 2 * stride))).not.toEqual(
+      Array.from(preprocess(img, { ...prep, cropToRoi: false }))
+    )
+    // Augmentation with zero amplitudes is the identity, so the crop must survive the augmentation path too.
+    const zero = { ...AUG, shift: 0, rotationDeg: 0, scale: 0, brightness: 0, contrast: 0 }
+    const order = Array.from(epochOrder(set, { shuffle: true, seed: 9 }, 0))
+    const [c] = await collect(
+      createBatchSource({
+        examples: set,
+        preprocessing: prep,
+        batchSize: 3,
+        shuffle: true,
+        augmentation: zero,
+        seed: 9
+      }).epoch(0)
+    )
+    const k = order.indexOf(1)
+    expect(Array.from(c.x.subarray(k * stride, (k + 1) * stride))).toEqual(
+      Array.from(b.x.subarray(stride, 2 * stride))
+    )
   })
 
   it('shuffles deterministically by (seed, epoch) and covers every example once per epoch', async () => {
