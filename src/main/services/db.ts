@@ -46,7 +46,7 @@ const MIGRATIONS: string[] = [
   );
   -- Every sort and filter of the browser has an index ending in id, so a page is an index range scan.
   CREATE INDEX images_class ON images (class_id, id);
-  CREATE INDEX images_split ON images (split, class_id, id);
+  CREATE INDEX images_split ON images (split, id);
   CREATE INDEX images_file_name ON images (file_name, id);
   CREATE INDEX images_imported_at ON images (imported_at, id);
   CREATE TABLE runs (

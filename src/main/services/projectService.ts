@@ -87,6 +87,7 @@ export class ProjectService {
       thumbnailDir
     }
     this.open = { info, db, repo: createRepository(db) }
+    this.open.repo.markInterruptedImports()
     this.remember(info)
     for (const l of this.listeners) l(this.open)
     return info

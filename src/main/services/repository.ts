@@ -11,6 +11,7 @@ import type {
   Roi,
   Split
 } from '../../shared/types'
+import type Database from 'better-sqlite3'
 import type { Db } from './db'
 
 /** A new image as the importer hands it over. */
@@ -139,6 +140,7 @@ export function createRepository(db: Db) {
     finishImport:
       db.prepare(`UPDATE imports SET finished_at = @finishedAt, status = @status, imported = @imported,
       skipped_duplicates = @skippedDuplicates, moved = @moved, failed = @failed WHERE id = @id`),
+    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'"),
     insertRun: db.prepare(
       'INSERT INTO runs (created_at, strategy, status, settings_json) VALUES (?, ?, ?, ?)'
     ),
@@ -193,6 +195,41 @@ export function createRepository(db: Db) {
       return `p.confidence ${dir}, i.id ${dir}`
     }
     return `${SORT_COLUMNS[sort.key]} ${dir}, i.id ${dir}`
+  }
+
+  /**
+   * Totals are cached while the database is unchanged: scrolling the grid asks for many pages of one filter,
+   * and a substring search has to scan every file name to count. `total_changes()` moves with every write of
+   * this connection and `data_version` with every commit of another one, so a stale total is never served.
+   */
+  /** Filter queries are built from a handful of shapes; preparing each shape once saves a parse per page. */
+  const statements = new Map<string, Database.Statement>()
+  const prep = (sql: string): Database.Statement => {
+    let st = statements.get(sql)
+    if (!st) {
+      if (statements.size > 200) statements.clear()
+      statements.set(sql, (st = db.prepare(sql)))
+    }
+    return st
+  }
+
+  const countCache = new Map<string, number>()
+  let countGeneration = ''
+  const generation = db.prepare('SELECT total_changes() AS c')
+  function count(sql: string, params: unknown[]): number {
+    const gen = `${(generation.get() as { c: number }).c}:${db.pragma('data_version', { simple: true })}`
+    if (gen !== countGeneration) {
+      countCache.clear()
+      countGeneration = gen
+    }
+    const key = `${sql}\u0000${JSON.stringify(params)}`
+    let n = countCache.get(key)
+    if (n === undefined) {
+      n = (prep(sql).get(...params) as { n: number }).n
+      if (countCache.size > 100) countCache.clear()
+      countCache.set(key, n)
+    }
+    return n
   }
 
   return {
@@ -255,19 +292,16 @@ export function createRepository(db: Db) {
     ): { total: number; items: ImageSummary[] } {
       const w = where(filter)
       const hasRun = runId !== undefined
-      const total = (
-        db
-          .prepare(`SELECT COUNT(*) AS n FROM images i ${w.join} ${w.sql}`)
-          .get(...w.joinParams, ...w.params) as {
-          n: number
-        }
-      ).n
+      const total = count(`SELECT COUNT(*) AS n FROM images i ${w.join} ${w.sql}`, [
+        ...w.joinParams,
+        ...w.params
+      ])
       const runCols = hasRun ? ', p.class_id AS predictedClassId, p.confidence AS confidence' : ''
       const runJoin = hasRun ? 'LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = ?' : ''
       const sql = `SELECT i.id, i.file_name AS fileName, i.class_id AS classId, i.split, i.width, i.height${runCols}
         FROM images i ${w.join} ${runJoin} ${w.sql} ORDER BY ${orderBy(sort, hasRun)} LIMIT ? OFFSET ?`
       const params = [...w.joinParams, ...(hasRun ? [runId] : []), ...w.params, limit, offset]
-      const items = db.prepare(sql).all(...params) as ImageSummary[]
+      const items = prep(sql).all(...params) as ImageSummary[]
       return { total, items }
     },
     queryIds(
@@ -279,9 +313,8 @@ export function createRepository(db: Db) {
       const hasRun = runId !== undefined
       const runJoin = hasRun ? 'LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = ?' : ''
       const sql = `SELECT i.id FROM images i ${w.join} ${runJoin} ${w.sql} ORDER BY ${orderBy(sort, hasRun)}`
-      return db
-        .prepare(sql)
-        .pluck()
+      return prep(sql)
+        .pluck(true)
         .all(...w.joinParams, ...(hasRun ? [runId] : []), ...w.params) as number[]
     },
 
@@ -308,9 +341,9 @@ export function createRepository(db: Db) {
     labelsOf(ids: readonly number[]): Map<number, number | null> {
       const out = new Map<number, number | null>()
       for (const part of chunks(ids)) {
-        const rows = db
-          .prepare(`SELECT id, class_id FROM images WHERE id IN (${part.map(() => '?').join(',')})`)
-          .all(...part) as { id: number; class_id: number | null }[]
+        const rows = prep(
+          `SELECT id, class_id FROM images WHERE id IN (${part.map(() => '?').join(',')})`
+        ).all(...part) as { id: number; class_id: number | null }[]
         for (const r of rows) out.set(r.id, r.class_id)
       }
       return out
@@ -370,6 +403,9 @@ export function createRepository(db: Db) {
     ): void {
       s.finishImport.run({ id, ...r })
     },
+
+    /** Imports still `running` when a project is opened were cut short by a crash or a kill. */
+    markInterruptedImports: (): number => s.interruptImports.run().changes,
 
     createRun(strategy: string, settings: unknown, at: string): number {
       return Number(s.insertRun.run(at, strategy, 'created', JSON.stringify(settings ?? {})).lastInsertRowid)

@@ -11,6 +11,8 @@ import {
   existsSync
 } from 'node:fs'
 import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../../src/main/backend'
 import type { ImportProgressEvent } from '../../../src/shared/types'
@@ -261,5 +263,65 @@ describe.skipIf(!sharedDataAvailable())('library import (real GTSRB, real SQLite
     renameSync(detail.path, `${detail.path}.gone`)
     await expect(backend.media('full', 1)).rejects.toThrow(/file not found/)
     await expect(backend.media('thumb', 999)).rejects.toThrow(/image 999 not found/)
+  })
+})
+
+describe.skipIf(!sharedDataAvailable())('crash during import', () => {
+  it('a killed import leaves only whole batches, and a second import completes the library', async () => {
+    const tmp = tempDir('ts-crash-')
+    const project = join(tmp.dir, 'crash.tsproj')
+    try {
+      const jiti = join(__dirname, '../../../node_modules/jiti/lib/jiti-cli.mjs')
+      const child = spawn(
+        process.execPath,
+        [jiti, join(__dirname, 'fixtures/crashImport.ts'), project, TRAIN],
+        {
+          stdio: ['ignore', 'pipe', 'pipe']
+        }
+      )
+      let output = ''
+      child.stdout.on('data', (d) => (output += d))
+      child.stderr.on('data', (d) => (output += d))
+      const exited = new Promise<NodeJS.Signals | null>((res) =>
+        child.on('exit', (_code, signal) => res(signal))
+      )
+      // Watch the file from outside (WAL lets a reader in while the child writes) and kill mid-import.
+      let seen = 0
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline && child.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 15))
+        if (!existsSync(project)) continue
+        try {
+          const db = new Database(project, { readonly: true, fileMustExist: true })
+          try {
+            seen = (db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n
+          } finally {
+            db.close()
+          }
+        } catch {
+          continue // schema not created yet
+        }
+        if (seen >= 500) break
+      }
+      child.kill('SIGKILL')
+      expect(await exited, output).toBe('SIGKILL')
+
+      const b = createBackend({ dataDir: join(tmp.dir, 'data'), projectPath: project })
+      try {
+        const { db } = b.services.projects.require()
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+        const committed = (await b.handlers['library:stats']({})).images
+        expect(committed).toBeGreaterThanOrEqual(500)
+        expect(committed).toBeLessThan(6450)
+        expect(committed % 100).toBe(0) // whole batches only
+        const s = await b.handlers['library:import']({ folder: TRAIN, labels: 'folders' })
+        expect(s).toMatchObject({ status: 'done', imported: 6450 - committed, skippedDuplicates: committed })
+        expect((await b.handlers['classes:list']({})).every((c) => c.count === 150)).toBe(true)
+      } finally {
+        await b.dispose()
+      }
+    } finally {
+      tmp.remove()
+    }
   })
 })
