@@ -29,7 +29,9 @@ export interface SplitRatios {
 /**
  * Assign every item a split. A group belongs to the class most of its items carry (ties: lowest class id),
  * so a group is never cut even when its labels disagree. Per class, groups are shuffled with the seed and
- * each goes to the split furthest below its target share, which keeps each class close to the ratios.
+ * each goes to the split furthest below its target share, which keeps each class within one group of the
+ * ratios. What a class could not place exactly (a 25-image track cannot fill a 15-image test share) is
+ * carried to the next class, so the totals over all classes also come out close to the ratios.
  */
 export function assignSplits(
   items: readonly SplitItem[],
@@ -62,6 +64,7 @@ export function assignSplits(
   }
   const rand = mulberry32(seed)
   const out = new Map<number, Split>()
+  const carry: Record<Split, number> = { train: 0, val: 0, test: 0 }
   for (const cls of [...byClass.keys()].sort((a, b) => a - b)) {
     const list = byClass.get(cls) as { key: string; members: SplitItem[] }[]
     // Sort first so the result does not depend on the order the items came in.
@@ -77,12 +80,13 @@ export function assignSplits(
       let need = -Infinity
       for (const [split, ratio] of targets) {
         if (ratio <= 0) continue
-        const deficit = ratio * total - have[split]
+        const deficit = ratio * total - have[split] + carry[split]
         if (deficit > need + 1e-9) [pick, need] = [split, deficit]
       }
       have[pick] += g.members.length
       for (const m of g.members) out.set(m.id, pick)
     }
+    for (const [split, ratio] of targets) carry[split] += ratio * total - have[split]
   }
   return out
 }

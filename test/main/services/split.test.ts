@@ -65,3 +65,20 @@ describe('assignSplits', () => {
     expect(Math.max(...xs)).toBeLessThan(1)
   })
 })
+
+describe('assignSplits with coarse groups', () => {
+  it('keeps the overall ratios close when groups are bigger than a class share', () => {
+    // 40 classes x 6 groups of 25: a 10% test share per class (15) is less than one group.
+    const items = makeItems(40, 6, 25)
+    const splits = assignSplits(items, { val: 0.2, test: 0.1 }, 3)
+    const count = (s: string): number => [...splits.values()].filter((v) => v === s).length
+    expect(Math.abs(count('test') / items.length - 0.1)).toBeLessThan(0.02)
+    expect(Math.abs(count('val') / items.length - 0.2)).toBeLessThan(0.02)
+    // Each class still gets within one group of its own share.
+    for (let c = 1; c <= 40; c++) {
+      const mine = items.filter((i) => i.classId === c).map((i) => splits.get(i.id))
+      expect(Math.abs(mine.filter((s) => s === 'val').length - 30)).toBeLessThanOrEqual(25)
+      expect(mine.filter((s) => s === 'train').length).toBeGreaterThanOrEqual(75)
+    }
+  })
+})
