@@ -1,6 +1,6 @@
 // Internal engine types: how the data pipeline hands batches to the trainer and to evaluation.
 // Kept free of TF.js so the data side can run (and be tested) without a backend.
-import type { Augmentation, Preprocessing } from '@shared/training'
+import type { Augmentation, Preprocessing } from '../../shared/training'
 
 /** One labelled example as the engine sees it (from the project library or a folder). */
 export interface Example {
