@@ -71,7 +71,10 @@ export class LocalResponseNormalization extends tf.layers.Layer {
 /** Kernel initialisers a GroupedConv2D config may name (plain strings keep the config exporter-friendly). */
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heNormal' | 'heUniform' | 'zeros' | 'ones'
 
-function makeInitializer(name: InitializerName, seed: number | undefined): tf.initializers.Initializer {
+function makeInitializer(
+  name: InitializerName,
+  seed: number | undefined
+): ReturnType<typeof tf.initializers.zeros> {
   switch (name) {
     case 'glorotUniform':
       return tf.initializers.glorotUniform({ seed })
@@ -208,7 +211,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       const ks = tf.split(kernel, this.groups, 3)
       const bs = bias ? tf.split(bias, this.groups, 0) : undefined
       return tf.concat(
-        xs.map((xi, g) => conv(xi, ks[g], bs?.[g])),
+        xs.map((xi, g) => conv(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, bs?.[g])),
         3
       )
     })
