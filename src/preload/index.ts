@@ -1,14 +1,7 @@
 // The preload: exposes exactly one object, `window.api` (StudioApi), to the sandboxed renderer. Channels and
 // events are checked against the contract's allowlists here too, so a compromised page cannot reach more.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
-import {
-  EVENTS,
-  MEDIA_PROTOCOL,
-  isChannel,
-  type EventName,
-  type Events,
-  type StudioApi
-} from '../shared/ipc'
+import { EVENTS, MEDIA_PROTOCOL, isChannel, type EventName, type Events, type StudioApi } from '../shared/ipc'
 
 // Keep in sync with src/main/ipc.ts (the preload bundle must not import main-process code).
 const IPC_INVOKE = 'studio:invoke'

@@ -1,0 +1,51 @@
+// The contract's allowlists: every channel the backend implements is listed (and nothing else), names are
+// unique, and `isChannel` cannot be fooled by inherited property names.
+import { describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { CHANNELS, EVENTS, isChannel, type Channel, type EventName } from '../../src/shared/ipc'
+import { createBackend } from '../../src/main/backend'
+import { tempDir } from '../helpers'
+
+describe('IPC contract allowlists', () => {
+  it('lists exactly the channels the backend implements, once each', async () => {
+    const tmp = tempDir()
+    const backend = createBackend({ dataDir: join(tmp.dir, 'data') })
+    try {
+      expect(new Set(CHANNELS).size).toBe(CHANNELS.length)
+      expect(Object.keys(backend.handlers).sort()).toEqual([...CHANNELS].sort())
+    } finally {
+      await backend.dispose()
+      tmp.remove()
+    }
+  })
+
+  it('names every event once, and the type lists are complete at compile time', () => {
+    expect(new Set(EVENTS).size).toBe(EVENTS.length)
+    // A missing key in either record is a type error, so CHANNELS/EVENTS cannot silently fall behind.
+    const channels: Record<Channel, true> = Object.fromEntries(CHANNELS.map((c) => [c, true])) as Record<
+      Channel,
+      true
+    >
+    const events: Record<EventName, true> = { 'import-progress': true, 'library-changed': true }
+    expect(Object.keys(channels)).toHaveLength(CHANNELS.length)
+    expect(Object.keys(events).sort()).toEqual([...EVENTS].sort())
+  })
+
+  it('isChannel accepts listed names only', () => {
+    for (const c of CHANNELS) expect(isChannel(c)).toBe(true)
+    for (const bad of [
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'library:',
+      'LIBRARY:STATS',
+      ''
+    ]) {
+      expect(isChannel(bad)).toBe(false)
+    }
+    for (const bad of [undefined, null, 1, {}, ['library:stats'], { toString: () => 'library:stats' }]) {
+      expect(isChannel(bad)).toBe(false)
+    }
+  })
+})
