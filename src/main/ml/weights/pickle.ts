@@ -569,13 +569,17 @@ export function dtypeFromDescr(descr: string): NpDtype {
 }
 
 function buildDtype(dt: NpDtype, state: PyValue, fail: Fail): void {
-  // (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata]), versions 3 and 4.
-  if (!Array.isArray(state) || state.length < 8)
+  // numpy's dtype state: (version, byteorder, <object slots>, elsize, alignment[, flags[, metadata]]).
+  // Versions 3 and 4 (8 or 9 items, all numpy since 2006) have subarray, names, fields; older ones fewer.
+  if (!Array.isArray(state) || state.length < 5 || state.length > 9) {
     return fail(`unexpected numpy dtype state: ${describe(state)}`)
+  }
   const byteorder = asText(state[1])
-  if (byteorder === undefined || !/^[<>|=]$/.test(byteorder))
+  if (byteorder === undefined || !/^[<>|=]$/.test(byteorder)) {
     return fail(`bad dtype byte order ${describe(state[1])}`)
-  if (state[2] !== null || state[3] !== null || state[4] !== null) {
+  }
+  const objectSlots = state.length >= 7 ? 3 : state.length - 4
+  if (state.slice(2, 2 + objectSlots).some((v) => v !== null)) {
     return fail(`structured or sub-array dtype ${dt.kind}${dt.itemsize} is not supported`)
   }
   dt.byteorder = byteorder

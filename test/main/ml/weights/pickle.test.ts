@@ -252,6 +252,47 @@ describe('unpickle', () => {
     expect(recon.message).toMatch(/only numpy\.ndarray is allowed/)
   })
 
+  it('refuses structured dtypes', () => {
+    const e = error(
+      b(
+        0x80,
+        2,
+        'cnumpy\ndtype\n',
+        'U',
+        2,
+        'V8',
+        'K',
+        0,
+        'K',
+        1,
+        0x87,
+        'R',
+        '(',
+        'K',
+        3,
+        'U',
+        1,
+        '|',
+        'N',
+        'U',
+        1,
+        'a',
+        0x85,
+        '}',
+        'K',
+        8,
+        'K',
+        1,
+        'K',
+        0,
+        't',
+        'b',
+        '.'
+      )
+    )
+    expect(e.message).toMatch(/structured or sub-array dtype V8 is not supported/)
+  })
+
   it('names an unknown opcode and its offset', () => {
     const e = error(b(0x80, 2, ']', 'I', '1\n', '.'))
     expect(e.message).toMatch(/unsupported pickle opcode 0x49 'I' at byte offset 3/)
