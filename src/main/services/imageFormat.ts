@@ -162,9 +162,10 @@ function pngHeader(b: Uint8Array): ImageHeader {
   const width = u32be(b, 16)
   const height = u32be(b, 20)
   checkSize(width, height)
-  // The last chunk of a complete PNG is IEND (12 bytes: length, type, CRC).
-  if (b.length < 45 || ascii(b, b.length - 8, 4) !== 'IEND')
+  // The last chunk of a complete PNG is IEND; a few writers add bytes after it, so look for it near the end.
+  if (b.length < 45 || Buffer.from(b.buffer, b.byteOffset, b.length).lastIndexOf('IEND', -1, 'latin1') < 33) {
     throw new ImageFormatError('truncated PNG: no IEND chunk at the end')
+  }
   return { format: 'png', width, height }
 }
 
@@ -194,11 +195,10 @@ function jpegHeader(b: Uint8Array): ImageHeader {
   }
   if (!size) throw new ImageFormatError('truncated JPEG: no frame header')
   checkSize(size.width, size.height)
-  // A complete JPEG ends with EOI (FF D9); some writers append a few padding bytes.
-  const tail = b.subarray(Math.max(0, b.length - 64))
-  let eoi = false
-  for (let i = tail.length - 2; i >= 0 && !eoi; i--) eoi = tail[i] === 0xff && tail[i + 1] === 0xd9
-  if (!eoi) throw new ImageFormatError('truncated JPEG: no end-of-image marker')
+  // A complete JPEG has an EOI marker (FF D9) after its frame header; cameras may append trailers after it,
+  // and an EXIF thumbnail's own EOI comes before the frame header, so any EOI after `pos` counts.
+  const eoi = Buffer.from(b.buffer, b.byteOffset, b.length).lastIndexOf(Buffer.from([0xff, 0xd9]))
+  if (eoi < pos) throw new ImageFormatError('truncated JPEG: no end-of-image marker')
   return { format: 'jpeg', ...size }
 }
 
@@ -231,7 +231,10 @@ function gifHeader(b: Uint8Array): ImageHeader {
   const width = u16le(b, 6)
   const height = u16le(b, 8)
   checkSize(width, height)
-  if (b[b.length - 1] !== 0x3b) throw new ImageFormatError('truncated GIF: no trailer byte at the end')
+  // The trailer byte 0x3B ends a complete GIF; ignore zero padding some writers add after it.
+  let end = b.length - 1
+  while (end > 13 && b[end] === 0) end--
+  if (b[end] !== 0x3b) throw new ImageFormatError('truncated GIF: no trailer byte at the end')
   return { format: 'gif', width, height }
 }
 

@@ -147,3 +147,20 @@ function makeBmp32(w: number, h: number, rgb: number[]): Buffer {
   }
   return b
 }
+
+describe('lenient end checks', () => {
+  it('accepts JPEG trailers after EOI and PNG bytes after IEND, but not files cut before them', async () => {
+    const raw = Buffer.alloc(16 * 16 * 3, 100)
+    const jpeg = await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } })
+      .jpeg()
+      .toBuffer()
+    const withTrailer = Buffer.concat([jpeg, Buffer.alloc(500, 0x41)])
+    expect(readImageHeader(withTrailer)).toMatchObject({ format: 'jpeg', width: 16, height: 16 })
+    expect(() => readImageHeader(jpeg.subarray(0, jpeg.length - 2))).toThrow(/no end-of-image marker/)
+    const png = await sharp(raw, { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toBuffer()
+    expect(readImageHeader(Buffer.concat([png, Buffer.from('junk')]))).toMatchObject({ format: 'png' })
+    expect(() => readImageHeader(png.subarray(0, png.length - 12))).toThrow(/no IEND/)
+  })
+})
