@@ -12,6 +12,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../../src/main/backend'
@@ -112,6 +113,26 @@ describe.skipIf(!sharedDataAvailable())('library import (real GTSRB, real SQLite
     const detail = await backend.handlers['library:image']({ id: hits.items[0].id })
     expect(detail.path).toBe(join(src, 'elsewhere', name))
     expect(detail.classId).toBe(first.classes.find((c) => c.key === '1')?.id)
+    expect((await backend.handlers['library:stats']({})).images).toBe(60)
+
+    // A file rewritten in place keeps its row (and label) and takes the new content.
+    const target = join(src, '2', readdirSync(join(src, '2'))[0])
+    const before = (
+      await backend.handlers['library:query']({
+        filter: { search: target.split('/').pop() as string },
+        offset: 0,
+        limit: 5
+      })
+    ).items
+    const bytes = readFileSync(target)
+    bytes[bytes.length - 1] ^= 0xff
+    writeFileSync(target, bytes)
+    const third = await backend.handlers['library:import']({ folder: src, labels: 'folders' })
+    expect(third).toMatchObject({ imported: 1, moved: 0, skippedDuplicates: 59 })
+    const row = before.find((i) => i.classId === first.classes.find((c) => c.key === '2')?.id)!
+    const after = await backend.handlers['library:image']({ id: row.id })
+    expect(after.path).toBe(target)
+    expect(after.hash).toBe(createHash('sha1').update(bytes).digest('hex'))
     expect((await backend.handlers['library:stats']({})).images).toBe(60)
   })
 
