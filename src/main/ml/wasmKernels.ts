@@ -21,7 +21,7 @@
 //   matrix that XNNPACK has not seen yet (fresh weights every train step) is not packed either: the
 //   product is computed as (B^T A^T)^T with B as the unpacked left operand.
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
-import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
+import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
 
 const BACKEND = 'wasm'
 
@@ -238,15 +238,15 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
   }
 }
 
-let installed = false
+/** Kernels this module has wrapped already (wrapping twice would wrap the wrapper). */
+const wrapped = new Set<string>()
 
 /**
  * Registers the missing training kernels for the wasm backend (and no other) and wraps the two slow ones
- * (see the header). Idempotent. Returns the names of the kernels it added or wrapped now.
+ * (see the header). Idempotent; call it after '@tensorflow/tfjs-backend-wasm' is imported (initBackend
+ * does). Returns the names of the kernels it added or wrapped now.
  */
 export function registerWasmTrainingKernels(): string[] {
-  if (installed) return []
-  installed = true
   const added: string[] = []
   if (!getKernel('Conv2DBackpropFilter', BACKEND)) {
     registerKernel({
@@ -262,10 +262,10 @@ export function registerWasmTrainingKernels(): string[] {
   ]
   for (const [name, wrap] of wraps) {
     const original = getKernel(name, BACKEND)
-    if (!original) continue // then tfjs reports the missing kernel itself when a model needs it
-    const config: KernelConfig = { ...original, kernelFunc: wrap(original.kernelFunc) }
+    if (!original || wrapped.has(name)) continue // a missing one is reported by tfjs when a model needs it
     unregisterKernel(name, BACKEND)
-    registerKernel(config)
+    registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) })
+    wrapped.add(name)
     added.push(name)
   }
   return added
