@@ -63,6 +63,11 @@ export interface ModelSpec {
   /** AlexNet fc6/fc7 units (4096 = the real AlexNet). */
   fcUnits?: number
   dropout?: number
+  /**
+   * Compact CNN only: batch normalisation after each conv (default true). Off for very short runs, where
+   * BN's moving statistics have not caught up after a few dozen steps and inference suffers.
+   */
+  batchNorm?: boolean
 }
 
 export interface TrainConfig {

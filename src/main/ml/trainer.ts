@@ -1,0 +1,439 @@
+// The training loop shared by the four strategies. It reads top to bottom: build the model, (feature
+// extraction: compute fc7 features once), then per epoch: train batches, validate, early-stop, checkpoint.
+// Progress goes out through `onEvent` only, so the loop runs the same in a child process, a worker or a test.
+//
+// Tensor ownership: every step runs in tf.tidy; what the loop keeps across steps (model, optimizer) is
+// disposed at the end, so tf.memory().numTensors is back to its starting value after each epoch and run.
+import * as tf from '@tensorflow/tfjs'
+import type { BackendName, TrainConfig, TrainingEvent } from '../../shared/training'
+import type { Batch, BatchSource, BatchSourceOptions, Example } from './types'
+import { backendInfo, initBackend } from './backend'
+import { buildModel, type BuiltModel } from './strategies'
+import { computeFeatures, featureBatchSource } from './features'
+import { createBatchSource } from './data'
+import {
+  hasBest,
+  readCheckpoint,
+  restoreBest,
+  restoreCheckpoint,
+  saveBest,
+  saveCheckpoint,
+  type CheckpointRecord,
+  type EpochRecord
+} from './checkpoint'
+
+export interface ClassLabel {
+  /** Output index of the model. */
+  index: number
+  /** Project class id (or the folder position for folder data). */
+  classId: number
+  key: string
+  name: string
+}
+
+export interface TrainData {
+  train: Example[]
+  val: Example[]
+  /** One entry per output index, in index order. */
+  classes: ClassLabel[]
+}
+
+export interface TrainOptions {
+  onEvent(e: TrainingEvent): void
+  signal?: AbortSignal
+  /** Folder for checkpoints (created by the caller or here). */
+  runDir: string
+  /** Run id put on every event (0 outside a project). */
+  runId?: number
+  /** Resume from the last checkpoint in this run folder (usually `runDir`). */
+  resumeFrom?: string
+  /** Where fc7 features are cached (feature extraction); default `<runDir>/features`. */
+  featureCacheDir?: string
+  /** Replaces the data pipeline (tests). */
+  createBatchSource?: (opts: BatchSourceOptions) => BatchSource
+}
+
+export interface TrainResult {
+  status: 'completed' | 'cancelled'
+  /** The trained image -> probabilities model; the caller owns it (call `dispose`). Null when cancelled. */
+  built: BuiltModel | null
+  backend: BackendName
+  epochsDone: number
+  history: EpochRecord[]
+  valAccuracy: number | null
+  valLoss: number | null
+  stoppedEarly: boolean
+  seconds: number
+  /** Images that could not be read and were skipped, once each. */
+  failed: { path: string; reason: string }[]
+}
+
+export class TrainCancelled extends Error {
+  constructor() {
+    super('training cancelled')
+    this.name = 'TrainCancelled'
+  }
+}
+
+/** Mean cross-entropy and accuracy of probabilities `p` [n, k] against integer labels `y` [n]. */
+function lossAndAccuracy(p: tf.Tensor, y: tf.Tensor1D, numClasses: number): { loss: tf.Scalar; acc: tf.Scalar } {
+  const oneHot = tf.oneHot(y, numClasses)
+  const picked = tf.sum(tf.mul(p, oneHot), 1)
+  const loss = tf.neg(tf.mean(tf.log(tf.clipByValue(picked, 1e-7, 1))))
+  const acc = tf.mean(tf.cast(tf.equal(tf.argMax(p, 1), y), 'float32'))
+  return { loss: loss as tf.Scalar, acc: acc as tf.Scalar }
+}
+
+function makeOptimizer(config: TrainConfig): tf.Optimizer {
+  if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`)
+  return config.optimizer === 'adam' ? tf.train.adam(config.learningRate) : tf.train.momentum(config.learningRate, 0.9)
+}
+
+function validateConfig(config: TrainConfig, data: TrainData): void {
+  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be >= 1, got ${config.epochs}`)
+  if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
+    throw new Error(`batch size must be >= 1, got ${config.batchSize}`)
+  }
+  if (data.train.length === 0) throw new Error('the training set is empty: assign images to the train split')
+  if (data.classes.length < 2) throw new Error(`training needs at least 2 classes, got ${data.classes.length}`)
+  for (const ex of [...data.train, ...data.val]) {
+    if (!(ex.label >= 0 && ex.label < data.classes.length)) {
+      throw new Error(`${ex.path} has label index ${ex.label}, outside 0..${data.classes.length - 1}`)
+    }
+  }
+}
+
+/** Turns a batch into tensors [n, ...] and labels [n]; only the rows that decoded. */
+function batchTensors(b: Batch, shape: number[]): { x: tf.Tensor; y: tf.Tensor1D } {
+  return { x: tf.tensor(b.x.subarray(0, b.size * shape.reduce((a, c) => a * c, 1)), [b.size, ...shape]), y: tf.tensor1d(b.y.subarray(0, b.size), 'int32') }
+}
+
+function safeHistory(runDir: string): EpochRecord[] {
+  try {
+    return readCheckpoint(runDir)?.history ?? []
+  } catch {
+    return []
+  }
+}
+
+export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
+  const runId = opts.runId ?? 0
+  const emit = (e: TrainingEvent): void => {
+    try {
+      opts.onEvent(e)
+    } catch {
+      // A listener's bug must not stop training.
+    }
+  }
+  const started = Date.now()
+  let built: BuiltModel | null = null
+  let optimizer: tf.Optimizer | null = null
+  let featureStore: { dispose(): void } | null = null
+  let epochsDone = 0
+  try {
+    validateConfig(config, data)
+    const backend = (backendInfo() ?? (await initBackend({ logger: () => {} }))).name
+    const numClasses = data.classes.length
+    const makeSource = opts.createBatchSource ?? createBatchSource
+    emit({ type: 'phase', runId, phase: 'loading', done: 0, total: 1 })
+    built = await buildModel(config, numClasses)
+    const prep = built.preprocessing
+    const failed = new Map<string, string>()
+    const noteFailed = (list: { path: string; reason: string }[]): void => {
+      for (const f of list) if (!failed.has(f.path)) failed.set(f.path, f.reason)
+    }
+
+    // The sources the loop reads: images, or for feature extraction fc7 vectors computed once.
+    let trainSource: BatchSource
+    let valSource: BatchSource | null
+    let inputShape: number[]
+    if (built.base) {
+      const features = await computeFeatures({
+        base: built.base,
+        baseKey: built.baseKey ?? 'random',
+        preprocessing: prep,
+        examples: [...data.train, ...data.val],
+        cacheDir: opts.featureCacheDir ?? `${opts.runDir}/features`,
+        batchSize: Math.max(config.batchSize, 32),
+        signal: opts.signal,
+        makeSource,
+        onProgress: (done, total) => emit({ type: 'phase', runId, phase: 'features', done, total })
+      })
+      featureStore = features
+      noteFailed(features.failed)
+      trainSource = featureBatchSource(features, data.train, {
+        batchSize: config.batchSize,
+        shuffle: true,
+        classBalanced: config.classBalanced,
+        numClasses,
+        seed: config.seed
+      })
+      valSource = data.val.length
+        ? featureBatchSource(features, data.val, { batchSize: 256, shuffle: false, numClasses, seed: config.seed })
+        : null
+      inputShape = [built.featureDim]
+    } else {
+      trainSource = makeSource({
+        examples: data.train,
+        preprocessing: prep,
+        batchSize: config.batchSize,
+        shuffle: true,
+        augmentation: config.augmentation,
+        classBalanced: config.classBalanced,
+        seed: config.seed
+      })
+      valSource = data.val.length
+        ? makeSource({ examples: data.val, preprocessing: prep, batchSize: config.batchSize, shuffle: false, seed: config.seed })
+        : null
+      inputShape = [prep.inputSize, prep.inputSize, 3]
+    }
+
+    // Resume: weights and loop state from the last checkpoint.
+    let record: CheckpointRecord = {
+      version: 1,
+      epoch: 0,
+      config,
+      numClasses,
+      history: [],
+      bestValLoss: null,
+      bestEpoch: null,
+      sinceBest: 0,
+      seconds: 0,
+      savedAt: new Date().toISOString()
+    }
+    if (opts.resumeFrom) {
+      const saved = readCheckpoint(opts.resumeFrom)
+      if (!saved) throw new Error(`no checkpoint to resume from in ${opts.resumeFrom}`)
+      if (saved.numClasses !== numClasses || saved.config.strategy !== config.strategy) {
+        throw new Error(
+          `checkpoint in ${opts.resumeFrom} is for ${saved.numClasses} classes with '${saved.config.strategy}', ` +
+            `this run has ${numClasses} with '${config.strategy}'`
+        )
+      }
+      await restoreCheckpoint(opts.resumeFrom, built.trainable)
+      record = { ...saved, config }
+    }
+    epochsDone = record.epoch
+    const secondsBefore = record.seconds
+
+    optimizer = makeOptimizer(config)
+    const trainable = built.trainable
+    const vars = trainable.trainableWeights.map((w) => w.read() as tf.Variable)
+    const scaled = new Set(
+      config.pretrainedRateFactor !== 1 ? trainable.trainableWeights.filter((w) => built!.pretrained.has(w.name)).map((w) => (w.read() as tf.Variable).name) : []
+    )
+    const factor = config.pretrainedRateFactor
+
+    emit({
+      type: 'started',
+      runId,
+      backend,
+      totalEpochs: config.epochs,
+      batchesPerEpoch: trainSource.batchesPerEpoch,
+      trainImages: data.train.length,
+      valImages: data.val.length
+    })
+
+    const step = (b: Batch): { loss: number; acc: number } => {
+      const out = tf.tidy(() => {
+        const { x, y } = batchTensors(b, inputShape)
+        let acc: tf.Scalar | null = null
+        const { value, grads } = tf.variableGrads(() => {
+          const p = trainable.apply(x, { training: true }) as tf.Tensor
+          const r = lossAndAccuracy(p, y, numClasses)
+          acc = tf.keep(r.acc)
+          return r.loss
+        }, vars)
+        if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
+        optimizer!.applyGradients(grads)
+        return [value, acc!]
+      })
+      const [lossT, accT] = out as [tf.Scalar, tf.Scalar]
+      const result = { loss: lossT.dataSync()[0], acc: accT.dataSync()[0] }
+      tf.dispose([lossT, accT])
+      return result
+    }
+
+    const evaluate = async (source: BatchSource, epoch: number): Promise<{ loss: number; acc: number }> => {
+      let lossSum = 0
+      let correct = 0
+      let n = 0
+      for await (const b of source.epoch(epoch, { signal: opts.signal })) {
+        noteFailed(b.failed)
+        if (b.size === 0) continue
+        const [l, c] = tf.tidy(() => {
+          const { x, y } = batchTensors(b, inputShape)
+          const p = trainable.predict(x) as tf.Tensor
+          const r = lossAndAccuracy(p, y, numClasses)
+          return [r.loss.mul(b.size), r.acc.mul(b.size)]
+        })
+        lossSum += (await l.data())[0]
+        correct += (await c.data())[0]
+        tf.dispose([l, c])
+        n += b.size
+        if (opts.signal?.aborted) throw new TrainCancelled()
+      }
+      return n ? { loss: lossSum / n, acc: correct / n } : { loss: NaN, acc: NaN }
+    }
+
+    let stoppedEarly = false
+    const patience = config.earlyStoppingPatience
+    for (let epoch = record.epoch; epoch < config.epochs; epoch++) {
+      const epochStart = Date.now()
+      let lossSum = 0
+      let accSum = 0
+      let seen = 0
+      let batchIndex = 0
+      const recent: { n: number; t: number }[] = []
+      for await (const b of trainSource.epoch(epoch, { signal: opts.signal })) {
+        if (opts.signal?.aborted) throw new TrainCancelled()
+        noteFailed(b.failed)
+        if (b.size === 0) continue
+        const t0 = Date.now()
+        const r = step(b)
+        if (!Number.isFinite(r.loss)) {
+          throw new Error(`training diverged (loss ${r.loss}) at epoch ${epoch + 1}; lower the learning rate`)
+        }
+        lossSum += r.loss * b.size
+        accSum += r.acc * b.size
+        seen += b.size
+        recent.push({ n: b.size, t: Date.now() - t0 })
+        if (recent.length > 10) recent.shift()
+        const ms = recent.reduce((a, c) => a + c.t, 0)
+        emit({
+          type: 'batch',
+          runId,
+          epoch: epoch + 1,
+          batch: ++batchIndex,
+          batchesPerEpoch: trainSource.batchesPerEpoch,
+          loss: r.loss,
+          accuracy: r.acc,
+          imagesPerSecond: (recent.reduce((a, c) => a + c.n, 0) * 1000) / Math.max(ms, 1)
+        })
+        if (opts.signal?.aborted) throw new TrainCancelled()
+      }
+      if (opts.signal?.aborted) throw new TrainCancelled()
+      if (seen === 0) throw new Error('no training image could be read: see the failed list')
+      const val = valSource ? await evaluate(valSource, epoch) : null
+      const seconds = (Date.now() - epochStart) / 1000
+      const entry: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: lossSum / seen,
+        trainAccuracy: accSum / seen,
+        valLoss: val && Number.isFinite(val.loss) ? val.loss : null,
+        valAccuracy: val && Number.isFinite(val.acc) ? val.acc : null,
+        seconds
+      }
+      record.history.push(entry)
+      record.epoch = epoch + 1
+      epochsDone = epoch + 1
+      record.seconds = secondsBefore + (Date.now() - started) / 1000
+
+      // Early stopping on validation loss, keeping the best weights on disk.
+      if (entry.valLoss !== null && (record.bestValLoss === null || entry.valLoss < record.bestValLoss)) {
+        record.bestValLoss = entry.valLoss
+        record.bestEpoch = epoch + 1
+        record.sinceBest = 0
+        if (patience > 0) await saveBest(opts.runDir, trainable)
+      } else if (entry.valLoss !== null) record.sinceBest++
+      record.savedAt = new Date().toISOString()
+      emit({ type: 'phase', runId, phase: 'saving', done: 0, total: 1 })
+      await saveCheckpoint(opts.runDir, record, trainable)
+
+      const meanEpoch = record.history.reduce((a, h) => a + h.seconds, 0) / record.history.length
+      emit({
+        type: 'epoch',
+        runId,
+        epoch: epoch + 1,
+        totalEpochs: config.epochs,
+        trainLoss: entry.trainLoss,
+        trainAccuracy: entry.trainAccuracy,
+        valLoss: entry.valLoss,
+        valAccuracy: entry.valAccuracy,
+        etaSeconds: meanEpoch * (config.epochs - epoch - 1),
+        seconds
+      })
+      if (patience > 0 && record.sinceBest >= patience) {
+        stoppedEarly = true
+        break
+      }
+    }
+
+    // With early stopping on, the result is the epoch with the lowest validation loss.
+    let valLoss = record.history.at(-1)?.valLoss ?? null
+    let valAccuracy = record.history.at(-1)?.valAccuracy ?? null
+    if (patience > 0 && record.bestEpoch !== null && record.bestEpoch !== record.epoch && hasBest(opts.runDir)) {
+      await restoreBest(opts.runDir, trainable)
+      const best = record.history.find((h) => h.epoch === record.bestEpoch)
+      valLoss = best?.valLoss ?? valLoss
+      valAccuracy = best?.valAccuracy ?? valAccuracy
+    }
+    optimizer.dispose()
+    optimizer = null
+    featureStore?.dispose()
+    featureStore = null
+    const seconds = secondsBefore + (Date.now() - started) / 1000
+    emit({ type: 'completed', runId, valAccuracy, seconds, stoppedEarly })
+    const result: TrainResult = {
+      status: 'completed',
+      built,
+      backend,
+      epochsDone,
+      history: record.history,
+      valAccuracy,
+      valLoss,
+      stoppedEarly,
+      seconds,
+      failed: [...failed].map(([path, reason]) => ({ path, reason }))
+    }
+    built = null
+    return result
+  } catch (err) {
+    const cancelled = err instanceof TrainCancelled || (opts.signal?.aborted && (err as Error)?.name === 'AbortError')
+    if (cancelled || opts.signal?.aborted) {
+      emit({ type: 'cancelled', runId, epochsDone })
+      return {
+        status: 'cancelled',
+        built: null,
+        backend: backendInfo()?.name ?? 'cpu',
+        epochsDone,
+        history: safeHistory(opts.runDir),
+        valAccuracy: null,
+        valLoss: null,
+        stoppedEarly: false,
+        seconds: (Date.now() - started) / 1000,
+        failed: []
+      }
+    }
+    const e = err instanceof Error ? err : new Error(String(err))
+    emit({ type: 'failed', runId, error: { name: e.name, message: e.message } })
+    throw e
+  } finally {
+    optimizer?.dispose()
+    featureStore?.dispose()
+    built?.dispose()
+  }
+}
+
+/** Class probabilities for examples, in order; rows of unreadable images are null. */
+export async function predictExamples(
+  model: tf.LayersModel,
+  examples: Example[],
+  opts: { preprocessing: BatchSourceOptions['preprocessing']; batchSize?: number; makeSource?: (o: BatchSourceOptions) => BatchSource; signal?: AbortSignal }
+): Promise<{ probabilities: (Float32Array | null)[]; failed: { path: string; reason: string }[] }> {
+  const make = opts.makeSource ?? createBatchSource
+  const source = make({ examples, preprocessing: opts.preprocessing, batchSize: opts.batchSize ?? 64, shuffle: false, seed: 0 })
+  const byPath = new Map<string, Float32Array>()
+  const failed: { path: string; reason: string }[] = []
+  const side = opts.preprocessing.inputSize
+  for await (const b of source.epoch(0, { signal: opts.signal })) {
+    failed.push(...b.failed)
+    if (b.size === 0) continue
+    const p = tf.tidy(() => model.predict(tf.tensor(b.x.subarray(0, b.size * side * side * 3), [b.size, side, side, 3])) as tf.Tensor)
+    const values = (await p.data()) as Float32Array
+    const k = p.shape[1] as number
+    p.dispose()
+    b.examples.forEach((ex, i) => byPath.set(ex.path, values.slice(i * k, (i + 1) * k)))
+  }
+  return { probabilities: examples.map((ex) => byPath.get(ex.path) ?? null), failed }
+}
