@@ -16,13 +16,20 @@ export interface CliIo {
   stderr: CliOutput
   /** Where recent projects and settings live; the desktop app's userData folder by default. */
   dataDir: string
-  /** Stops long-running commands (`serve`) when aborted; Ctrl+C does the same in a terminal. */
+  /** Stops long-running commands when aborted (`serve` exits, `import` cancels); so does Ctrl+C. */
   signal?: AbortSignal
 }
 
 /** A mistake in the command line or its inputs: reported without a stack, exit code 1. */
 export class UserError extends Error {
   override name = 'UserError'
+  /** 1 for mistakes; 130 for a run the user interrupted (the shell's code for Ctrl+C). */
+  constructor(
+    message: string,
+    readonly exitCode = 1
+  ) {
+    super(message)
+  }
 }
 
 export interface CliContext {

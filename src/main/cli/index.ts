@@ -55,7 +55,7 @@ export async function runCli(argv: string[], ioOverrides: Partial<CliIo> = {}): 
     }
     io.stderr.write(`error: ${message}\n`)
     if (process.env['TRANSFER_STUDIO_DEBUG'] && error instanceof Error) io.stderr.write(`${error.stack}\n`)
-    return 1
+    return error instanceof UserError ? error.exitCode : 1
   }
 }
 

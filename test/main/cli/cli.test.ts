@@ -142,6 +142,41 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio CLI', () => {
     expect(unknown.stderr).toMatch(/unknown command/)
   })
 
+  it('cancels an interrupted import, keeps what was committed and exits with 130', async () => {
+    const big = join(tmp.dir, 'big')
+    for (const cls of ['2', '4', '12', '13']) {
+      mkdirSync(join(big, cls), { recursive: true })
+      const source = join(SHARED_DATA, 'gtsrb-train', cls)
+      for (const f of readdirSync(source)) copyFileSync(join(source, f), join(big, cls, f))
+    }
+    const abort = new AbortController()
+    const stdout = capture()
+    let stderrText = ''
+    // Interrupt at the first progress line that shows files done, as a user pressing Ctrl+C would.
+    const stderr = {
+      isTTY: true,
+      write(t: string) {
+        stderrText += t
+        if (/importing [1-9]\d*\//.test(t)) abort.abort()
+      }
+    }
+    const code = await runCli(['import', big, '--project', project, '--json'], {
+      stdout,
+      stderr,
+      dataDir: join(tmp.dir, 'data'),
+      signal: abort.signal
+    })
+    expect(abort.signal.aborted).toBe(true)
+    expect(code).toBe(130)
+    expect(stderrText).toMatch(/import cancelled/)
+    const out = JSON.parse(stdout.text())
+    expect(out.status).toBe('cancelled')
+    expect(out.imported).toBeGreaterThan(0)
+    expect(out.imported).toBeLessThan(600)
+    const info = JSON.parse((await cli('info', '--project', project, '--json')).stdout)
+    expect(info.images).toBe(out.imported)
+  })
+
   it('refuses a non-loopback serve host without --allow-remote', async () => {
     const r = await cli('serve', '--project', project, '--host', '0.0.0.0')
     expect(r.code).toBe(1)

@@ -47,6 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const summary = await ctx.withProject(opts.project, { create: true }, async (backend) => {
         const stopProgress = ctx.io.stderr.isTTY ? drawProgress(ctx, backend) : () => {}
+        const stopCancel = cancelOnInterrupt(ctx, backend)
         try {
           const request: ImportRequest = { folder, labels: opts.labels }
           if (opts.names) request.namesCsv = resolve(opts.names)
@@ -54,6 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
           if (opts.cropRoi) request.cropToRoi = true
           return await backend.handlers['library:import'](request)
         } finally {
+          stopCancel()
           stopProgress()
         }
       })
@@ -85,7 +87,43 @@ export function register(program: Command, ctx: CliContext): void {
         }
       }
       if (summary.status === 'failed') throw new UserError('import failed')
+      if (summary.status === 'cancelled') {
+        throw new UserError(
+          `import cancelled; the ${summary.imported} images added before stay in the project`,
+          130
+        )
+      }
     })
+}
+
+/**
+ * Ctrl+C (or the injected abort signal) cancels the import through the backend instead of killing the
+ * process, so what was committed stays and the summary is still printed. A second Ctrl+C is not caught.
+ */
+function cancelOnInterrupt(ctx: CliContext, backend: Backend): () => void {
+  let importId: number | undefined
+  let requested = false
+  const cancel = (): void => {
+    if (importId !== undefined) void backend.handlers['library:cancelImport']({ importId })
+  }
+  const off = backend.on('import-progress', (e: ImportProgressEvent) => {
+    const first = importId === undefined
+    importId = e.importId
+    if (first && requested) cancel()
+  })
+  const onInterrupt = (): void => {
+    requested = true
+    ctx.io.stderr.write('\ncancelling the import...\n')
+    cancel()
+  }
+  process.once('SIGINT', onInterrupt)
+  ctx.io.signal?.addEventListener('abort', onInterrupt, { once: true })
+  if (ctx.io.signal?.aborted) onInterrupt()
+  return () => {
+    off()
+    process.off('SIGINT', onInterrupt)
+    ctx.io.signal?.removeEventListener('abort', onInterrupt)
+  }
 }
 
 /** One rewritten line on stderr: `importing 1200/6450  850/s  ETA 6 s`. */
