@@ -93,6 +93,30 @@ describe.skipIf(!sharedDataAvailable())('startServer', () => {
     await expect(startServer({ backend, host: '0.0.0.0' })).rejects.toThrow(/non-loopback/)
   })
 
+  it('with allowRemote, accepts its own page origin on any interface and still needs the token', async () => {
+    const remote = await startServer({ backend, port: 0, host: '0.0.0.0', allowRemote: true })
+    try {
+      // Reach it by a non-loopback name, as another machine would (the Host header carries the name).
+      const host = `192.0.2.10:${remote.port}`
+      const open = (origin: string, token: string): Promise<number> =>
+        new Promise((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${remote.port}/api?token=${token}`, {
+            origin,
+            headers: { host }
+          })
+          ws.once('open', () => (ws.close(), resolve(101)))
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+        })
+      expect(await open(`http://${host}`, remote.token)).toBe(101)
+      expect(await open('http://evil.example', remote.token)).toBe(403)
+      expect(await open(`http://${host}`, 'wrong')).toBe(401)
+      const page = await rawGet(remote.port, '/media/thumb/1', host)
+      expect(page.status).toBe(401)
+    } finally {
+      await remote.close()
+    }
+  })
+
   it('rejects the WebSocket with a wrong or missing token (401)', async () => {
     await expect(connect(server, { token: 'wrong' })).rejects.toThrow('HTTP 401')
     await expect(connect(server, { token: server.token.slice(1) })).rejects.toThrow('HTTP 401')
