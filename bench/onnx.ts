@@ -1,0 +1,76 @@
+// ONNX feature-extraction benchmark: full AlexNet (BVLC layout, random weights) exported up to fc7 and run
+// in onnxruntime-node, NHWC batches as the pipeline feeds them. Prints export time, model size, session
+// creation time and forward ms per image (best of --reps batches after one warm-up), optionally the same
+// forward in TF.js on --tf <backend> for comparison.
+// Run: npx jiti bench/onnx.ts [--batch 32] [--threads 2] [--input 227] [--width 1] [--reps 3] [--tf wasm]
+// Timings on a machine shared with other work are indicative only.
+import * as tf from '@tensorflow/tfjs'
+import { initBackend, type BackendName } from '../src/main/ml/backend'
+import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
+import { exportOnnx } from '../src/main/ml/onnx/export'
+import { OnnxRunner } from '../src/main/ml/onnx/runtime'
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
+}
+
+async function bestMs(fn: () => Promise<void>, reps: number): Promise<number> {
+  await fn() // warm-up: weight prepacking, buffer allocation
+  let best = Infinity
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now()
+    await fn()
+    best = Math.min(best, performance.now() - t0)
+  }
+  return best
+}
+
+async function main(): Promise<void> {
+  const batch = Number(arg('batch', '32'))
+  const threads = Number(arg('threads', '2'))
+  const inputSize = Number(arg('input', '227'))
+  const width = Number(arg('width', '1'))
+  const reps = Number(arg('reps', '3'))
+  const tfBackend = arg('tf', '')
+
+  await initBackend({ prefer: (tfBackend || 'cpu') as BackendName, logger: () => {} })
+  const model = createAlexNet({ numClasses: 43, inputSize, width, seed: 1 })
+  let t0 = performance.now()
+  const bytes = exportOnnx(model, { outputLayer: 'fc7' })
+  const exportMs = performance.now() - t0
+  t0 = performance.now()
+  const runner = await OnnxRunner.create(bytes, { threads })
+  const createMs = performance.now() - t0
+  const x = new Float32Array(batch * inputSize * inputSize * 3)
+  for (let i = 0; i < x.length; i++) x[i] = Math.random() * 255 - 128
+  const onnxMs = await bestMs(async () => {
+    await runner.run(x, batch, [inputSize, inputSize, 3])
+  }, reps)
+  console.log(
+    `onnxruntime: AlexNet width ${width} input ${inputSize} -> fc7 (${runner.outputSize} features), batch ${batch}, ` +
+      `${threads} threads: ${(onnxMs / batch).toFixed(1)} ms/img (best of ${reps}); ` +
+      `export ${exportMs.toFixed(0)} ms, ${(bytes.length / 2 ** 20).toFixed(0)} MiB, session ${createMs.toFixed(0)} ms`
+  )
+  await runner.dispose()
+
+  if (tfBackend) {
+    const features = featureModel(model, 'fc7')
+    const xt = tf.tensor4d(x, [batch, inputSize, inputSize, 3])
+    const tfMs = await bestMs(async () => {
+      const out = features.predict(xt) as tf.Tensor
+      await out.data()
+      out.dispose()
+    }, reps)
+    console.log(
+      `TF.js ${tf.getBackend()}: same forward ${(tfMs / batch).toFixed(1)} ms/img (best of ${reps})`
+    )
+    xt.dispose()
+  }
+  model.dispose()
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
