@@ -211,7 +211,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       const ks = tf.split(kernel, this.groups, 3)
       const bs = bias ? tf.split(bias, this.groups, 0) : undefined
       return tf.concat(
-        xs.map((xi, g) => conv(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, bs?.[g])),
+        xs.map((xi, g) => conv(xi as tf.Tensor4D, ks[g] as tf.Tensor4D, bs?.[g] as tf.Tensor1D | undefined)),
         3
       )
     })
