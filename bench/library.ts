@@ -49,7 +49,8 @@ function writeSyntheticLibrary(root: string, n: number): void {
     const cls = i % 43
     const dir = join(root, String(cls))
     if (i < 43) mkdirSync(dir, { recursive: true })
-    for (let j = 0; j < pixels.length; j += 4) pixels.writeUInt32LE(((i + 1) * 2654435761 + j * 40503) >>> 0, j)
+    for (let j = 0; j < pixels.length; j += 4)
+      pixels.writeUInt32LE(((i + 1) * 2654435761 + j * 40503) >>> 0, j)
     const k = Math.floor(i / 43)
     const name = `${String(Math.floor(k / 30)).padStart(5, '0')}_${String(k % 30).padStart(5, '0')}.ppm`
     writeFileSync(join(dir, name), Buffer.concat([header, pixels]))
@@ -59,13 +60,23 @@ function writeSyntheticLibrary(root: string, n: number): void {
 async function main(): Promise<void> {
   const count = Number(arg('images', '50000'))
   const work = mkdtempSync(join(tmpdir(), 'ts-bench-library-'))
-  const result: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length }
+  const result: Record<string, unknown> = {
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length
+  }
   try {
     // 1. Real data.
     const gtsrb = createBackend({ dataDir: join(work, 'data'), projectPath: join(work, 'gtsrb.tsproj') })
-    result.gtsrbTrainImport = await timeImport(gtsrb, join(SHARED_DATA, 'gtsrb-train'), join(SHARED_DATA, 'signnames.csv'))
+    result.gtsrbTrainImport = await timeImport(
+      gtsrb,
+      join(SHARED_DATA, 'gtsrb-train'),
+      join(SHARED_DATA, 'signnames.csv')
+    )
     const t0 = performance.now()
-    const again = await gtsrb.handlers['library:import']({ folder: join(SHARED_DATA, 'gtsrb-train'), labels: 'folders' })
+    const again = await gtsrb.handlers['library:import']({
+      folder: join(SHARED_DATA, 'gtsrb-train'),
+      labels: 'folders'
+    })
     result.gtsrbTrainReimport = {
       skippedDuplicates: again.skippedDuplicates,
       seconds: Math.round(performance.now() - t0) / 1000
@@ -85,26 +96,43 @@ async function main(): Promise<void> {
     const classes = await big.handlers['classes:list']({})
     await big.handlers['library:split']({ val: 0.15, test: 0.15, groupBy: 'track', seed: 1 })
     const rand = (n: number): number => Math.floor(Math.random() * n)
-    const queries: ((offset: number) => ImageQuery)[] = [
-      (offset) => ({ filter: {}, offset, limit: 200 }),
-      (offset) => ({ filter: {}, sort: { key: 'fileName' }, offset, limit: 200 }),
-      (offset) => ({ filter: {}, sort: { key: 'class', descending: true }, offset, limit: 200 }),
-      (offset) => ({ filter: {}, sort: { key: 'importedAt' }, offset, limit: 200 }),
-      (offset) => ({ filter: { classIds: [classes[rand(43)].id] }, offset: offset % 1000, limit: 200 }),
-      (offset) => ({ filter: { split: 'val' }, offset: offset % 7000, limit: 200 }),
-      (offset) => ({ filter: { split: 'none' }, offset: 0, limit: 200 }),
-      (offset) => ({ filter: { search: `_000${rand(30)}` }, offset: offset % 1000, limit: 200 }),
-      (offset) => ({ filter: { unlabelled: true }, offset: 0, limit: 200 })
-    ]
+    const queries: Record<string, (offset: number) => ImageQuery> = {
+      all: (offset) => ({ filter: {}, offset, limit: 200 }),
+      byFileName: (offset) => ({ filter: {}, sort: { key: 'fileName' }, offset, limit: 200 }),
+      byClassDesc: (offset) => ({ filter: {}, sort: { key: 'class', descending: true }, offset, limit: 200 }),
+      byImportedAt: (offset) => ({ filter: {}, sort: { key: 'importedAt' }, offset, limit: 200 }),
+      oneClass: (offset) => ({
+        filter: { classIds: [classes[rand(43)].id] },
+        offset: offset % 1000,
+        limit: 200
+      }),
+      splitVal: (offset) => ({ filter: { split: 'val' }, offset: offset % 7000, limit: 200 }),
+      splitNone: () => ({ filter: { split: 'none' }, offset: 0, limit: 200 }),
+      // A new search text each time, so no cached total helps.
+      search: (offset) => ({
+        filter: { search: `_000${rand(30)}`, split: 'train' },
+        offset: offset % 500,
+        limit: 200
+      }),
+      searchNew: () => ({ filter: { search: `x${Math.random()}` }, offset: 0, limit: 200 }),
+      unlabelled: () => ({ filter: { unlabelled: true }, offset: 0, limit: 200 })
+    }
+    const kinds = Object.keys(queries)
     const pageMs: number[] = []
-    for (let i = 0; i < 50; i++) await big.handlers['library:query'](queries[i % queries.length](rand(count))) // warm-up
-    for (let i = 0; i < 900; i++) {
-      const q = queries[i % queries.length](rand(count - 200))
+    const perKind: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k, []]))
+    for (let i = 0; i < 50; i++)
+      await big.handlers['library:query'](queries[kinds[i % kinds.length]](rand(count))) // warm-up
+    for (let i = 0; i < 1000; i++) {
+      const kind = kinds[i % kinds.length]
+      const q = queries[kind](rand(count - 200))
       const t = performance.now()
       await big.handlers['library:query'](q)
-      pageMs.push(performance.now() - t)
+      const ms = performance.now() - t
+      pageMs.push(ms)
+      perKind[kind].push(ms)
     }
     result.pageQueryMs = percentiles(pageMs)
+    result.pageQueryByKindMs = Object.fromEntries(kinds.map((k) => [k, percentiles(perKind[k])]))
     const idsMs: number[] = []
     for (let i = 0; i < 20; i++) {
       const t = performance.now()
@@ -123,7 +151,10 @@ async function main(): Promise<void> {
       one.push(performance.now() - t)
       const start = 1 + rand(count - 50)
       t = performance.now()
-      await big.handlers['library:setLabel']({ imageIds: Array.from({ length: 50 }, (_, k) => start + k), classId: cls })
+      await big.handlers['library:setLabel']({
+        imageIds: Array.from({ length: 50 }, (_, k) => start + k),
+        classId: cls
+      })
       fifty.push(performance.now() - t)
     }
     result.labelWriteMs = { one: percentiles(one), fifty: percentiles(fifty) }
