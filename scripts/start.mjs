@@ -40,6 +40,21 @@ function cli(args) {
   return r.stdout
 }
 
+// 0. `npm run desktop` rebuilds better-sqlite3 for Electron's ABI; the CLI needs the Node build back.
+const probe = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], {
+  cwd: root,
+  encoding: 'utf8'
+})
+if (probe.status !== 0 && /NODE_MODULE_VERSION|ERR_DLOPEN_FAILED/.test(probe.stderr)) {
+  console.log('better-sqlite3 is built for Electron; rebuilding it for Node (npm rebuild better-sqlite3)...')
+  const r = spawnSync('npm', ['rebuild', 'better-sqlite3'], {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32'
+  })
+  if (r.status !== 0) fail('`npm rebuild better-sqlite3` failed; see the messages above')
+}
+
 // 1. Build the app once (the CLI and the page both come from out/).
 if (
   !existsSync(join(root, 'out', 'main', 'cli.js')) ||
