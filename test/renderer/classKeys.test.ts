@@ -19,7 +19,8 @@ describe('class shortcut keys', () => {
   })
 
   it('gives neighbouring classes different colours', () => {
-    expect(classColor(1)).not.toBe(classColor(2))
+    for (let id = 1; id < 40; id++) expect(classColor(id)).not.toBe(classColor(id + 1))
+    expect(new Set(Array.from({ length: 10 }, (_, i) => classColor(i + 1))).size).toBe(10)
     expect(classColor(7)).toBe(classColor(7))
   })
 })

@@ -33,7 +33,7 @@ describe('i18n messages', () => {
   it('formats plurals and switches language', () => {
     const i18n = createAppI18n('en')
     const t = i18n.global.t as (key: string, named: Record<string, unknown>, plural: number) => string
-    expect(t('status.images', { n: 0 }, 0)).toBe('no images')
+    expect(t('status.images', { n: 0 }, 0)).toBe('No images')
     expect(t('status.images', { n: 1 }, 1)).toBe('1 image')
     expect(t('status.images', { n: 50000 }, 50000)).toBe('50000 images')
     i18n.global.locale.value = 'zh-CN'

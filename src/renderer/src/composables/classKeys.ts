@@ -18,8 +18,10 @@ export function positionForKey(key: string): number | null {
   return i === -1 ? null : i
 }
 
-/** A stable, distinguishable colour per class id (golden-angle hues, calm saturation). */
+// Ten colours that stay apart for most eyes (Tableau 10); neighbouring ids never share one.
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
+
+/** A stable, distinguishable colour per class id. */
 export function classColor(id: number): string {
-  const hue = Math.round((id * 137.508) % 360)
-  return `hsl(${hue} 55% 52%)`
+  return PALETTE[(((id - 1) % PALETTE.length) + PALETTE.length) % PALETTE.length]
 }

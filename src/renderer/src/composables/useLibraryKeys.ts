@@ -24,6 +24,8 @@ function isTextField(target: EventTarget | null): boolean {
 /** Handle one keydown; returns true when the key did something (and was prevented). */
 export function handleLibraryKey(event: KeyboardEvent, ctx: KeyContext): boolean {
   if (ctx.modalOpen || isTextField(event.target) || event.isComposing) return false
+  // A focused button (toolbar, sidebar) answers Enter and Space itself, as everywhere else.
+  if ((event.key === 'Enter' || event.key === ' ') && event.target instanceof HTMLButtonElement) return false
   const library = useLibraryStore()
   const classes = useClassesStore()
   const labels = useLabelsStore()

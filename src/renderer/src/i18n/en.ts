@@ -96,7 +96,7 @@ export default {
     pixels: '{w} × {h} px'
   },
   status: {
-    images: 'no images | 1 image | {n} images',
+    images: 'No images | 1 image | {n} images',
     labelled: '{n} labelled',
     unlabelled: '{n} unlabelled',
     selected: 'no selection | 1 selected | {n} selected',

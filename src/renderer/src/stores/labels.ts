@@ -33,11 +33,14 @@ export const useLabelsStore = defineStore('labels', () => {
     const before = library.snapshotLabels(imageIds)
     const targets = new Set(imageIds)
     library.patchLabels((id) => (targets.has(id) ? classId : undefined))
-    for (const prev of before.values()) {
-      if (prev === classId) continue
-      if (prev !== null) classes.adjustCount(prev, -1)
-      if (classId !== null) classes.adjustCount(classId, +1)
+    const moveCounts = (sign: 1 | -1) => {
+      for (const prev of before.values()) {
+        if (prev === classId) continue
+        if (prev !== null) classes.adjustCount(prev, -sign)
+        if (classId !== null) classes.adjustCount(classId, sign)
+      }
     }
+    moveCounts(1)
     pending.value++
     return enqueue(async () => {
       try {
@@ -50,6 +53,7 @@ export const useLabelsStore = defineStore('labels', () => {
         return true
       } catch (e) {
         library.patchLabels((id) => (before.has(id) ? before.get(id) : undefined))
+        moveCounts(-1)
         notify.error('labels.failed', { message: errorMessage(e) })
         return false
       } finally {
