@@ -91,7 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return send(res, 405, 'text/plain', 'method not allowed')
     const url = new URL(req.url ?? '/', 'http://localhost')
 
-    const media = /^\/media\/(thumb|full)\/(\d{1,15})$/.exec(url.pathname)
+    const media = /^\/media\/(thumb|full)\/([1-9]\d{0,14})$/.exec(url.pathname)
     if (media || url.pathname.startsWith('/media/')) {
       if (!tokenMatches(token, url.searchParams.get('token')))
         return send(res, 401, 'text/plain', 'unauthorized')
