@@ -2,6 +2,7 @@
 // with clear messages, project lifecycle and events.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../src/main/backend'
 import { CHANNELS } from '../../src/shared/ipc'
@@ -51,6 +52,21 @@ describe('createBackend', () => {
     off()
     await b.handlers['project:open']({ path: other })
     expect(changes).toHaveLength(3)
+    // Another app's SQLite file is refused and left untouched.
+    const foreign = join(tmp.dir, 'foreign.db')
+    const fdb = new Database(foreign)
+    fdb.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)')
+    fdb.close()
+    await expect(b.handlers['project:open']({ path: foreign })).rejects.toThrow(
+      /not a Transfer Studio project/
+    )
+    const check = new Database(foreign, { readonly: true })
+    expect(check.pragma('user_version', { simple: true })).toBe(0)
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete')
+    expect(check.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get()).toEqual({
+      n: 1
+    })
+    check.close()
     // A file that is not SQLite is refused with the path in the message.
     await expect(
       b.handlers['project:open']({ path: join(tmp.dir, 'data', 'recent-projects.json') })
