@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
-import type { ModelMetadata, Preprocessing } from '../../shared/training'
+import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../shared/training'
+import { version as appVersion } from '../../../package.json'
 import { saveModel } from './ioHandlers'
 import { exportOnnx } from './onnx/export'
 
@@ -25,6 +26,34 @@ export interface ExportResult {
   files: string[]
   /** Why model.onnx is missing, when it is. */
   onnxError: string | null
+}
+
+/** The metadata.json record of a trained model. */
+export function buildMetadata(args: {
+  config: TrainConfig
+  preprocessing: Preprocessing
+  classes: { index: number; classId: number; key: string; name: string }[]
+  valAccuracy: number | null
+  testAccuracy: number | null
+  backend: BackendName | null
+}): ModelMetadata {
+  const { config } = args
+  return {
+    format: 'transfer-studio-model',
+    formatVersion: 1,
+    appVersion,
+    createdAt: new Date().toISOString(),
+    strategy: config.strategy,
+    base: config.base,
+    model: {
+      ...config.model,
+      architecture: config.strategy === 'custom' ? 'compact' : 'alexnet'
+    },
+    preprocessing: args.preprocessing,
+    labels: args.classes.map((c) => ({ index: c.index, classId: c.classId, key: c.key, name: c.name })),
+    metrics: { valAccuracy: args.valAccuracy, testAccuracy: args.testAccuracy },
+    backend: args.backend
+  }
 }
 
 /** Refuses a target that exists and is not an empty folder, with a message that says what to do. */
