@@ -89,10 +89,9 @@ export function parseGtsrbCsv(text: string, baseDir: string): Map<string, GtsrbA
     y2: col('Roi.Y2'),
     cls: col('ClassId')
   }
-  const missing = Object.entries({ 'Filename/Path': file, ...idx }).filter(([, v]) => v < 0)
-  if (missing.length) {
-    throw new Error(`not a GTSRB annotation CSV: missing column(s) ${missing.map(([k]) => k).join(', ')}`)
-  }
+  const names = ['Filename/Path', 'Width', 'Height', 'Roi.X1', 'Roi.Y1', 'Roi.X2', 'Roi.Y2', 'ClassId']
+  const missing = [file, ...Object.values(idx)].flatMap((v, i) => (v < 0 ? [names[i]] : []))
+  if (missing.length) throw new Error(`not a GTSRB annotation CSV: missing column(s) ${missing.join(', ')}`)
   const out = new Map<string, GtsrbAnnotation>()
   for (let i = 1; i < rows.length; i++) {
     const v = splitCsvLine(rows[i], ';')
