@@ -75,7 +75,8 @@ export class LibraryService {
     this.runningImport = { id: importId, controller, done }
     try {
       const summary = await done
-      if (summary.imported + summary.moved > 0) this.events.onChanged('import')
+      // Even an import that added nothing may have created or renamed classes (names CSV).
+      this.events.onChanged('import')
       return summary
     } catch (err) {
       repo.finishImport(importId, {
