@@ -1,6 +1,7 @@
 // Frozen forward passes in onnxruntime-node, for models written by exportOnnx (NHWC float32 `input`,
-// one `output`). onnxruntime's CPU kernels (MLAS) run AlexNet several times faster than TF.js's wasm
-// backend, which matters for feature extraction over a whole library.
+// one `output`). onnxruntime's CPU kernels (MLAS, multi-threaded) spend about a third of the CPU time
+// per image that TF.js's wasm backend does on AlexNet (bench/onnx.ts), and use every core, which matters
+// for feature extraction over a whole library.
 //
 // onnxruntime-node is a native addon that may be missing or built for another ABI (e.g. inside an
 // Electron build that skipped it), so it is loaded with a guarded run-time require: `create` then throws
@@ -9,7 +10,6 @@ import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type * as Ort from 'onnxruntime-node'
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './export'
 
 export type OrtModule = typeof Ort
 
@@ -63,6 +63,12 @@ export function onnxRuntimeAvailable(): boolean {
 export interface OnnxRunnerOptions {
   /** Intra-op threads; default: the number of logical cores. */
   threads?: number
+  /**
+   * Let idle worker threads spin between operators (onnxruntime's default, fastest on a quiet machine).
+   * false makes them sleep instead, which costs a little latency but no CPU when other work (the UI,
+   * a training run) shares the cores. Default true.
+   */
+  spin?: boolean
   /** Module id to load instead of 'onnxruntime-node' (tests use a missing one). */
   moduleId?: string
 }
@@ -95,7 +101,8 @@ export class OnnxRunner {
       intraOpNumThreads: threads,
       // The graph is a chain: nothing runs in parallel between operators.
       interOpNumThreads: 1,
-      executionMode: 'sequential'
+      executionMode: 'sequential',
+      extra: { session: { intra_op: { allow_spinning: opts.spin === false ? '0' : '1' } } }
     }
     const session =
       typeof model === 'string'
@@ -143,9 +150,9 @@ export class OnnxRunner {
       )
     }
     const input = new this.ort.Tensor('float32', batch, [batchSize, ...shape])
-    const feeds = { [this.session.inputNames[0] ?? ONNX_INPUT_NAME]: input }
+    const feeds = { [this.session.inputNames[0]]: input }
     const results = await this.session.run(feeds)
-    const out = results[this.session.outputNames[0] ?? ONNX_OUTPUT_NAME]
+    const out = results[this.session.outputNames[0]]
     try {
       if (out.type !== 'float32') throw new Error(`Model output is ${out.type}, expected float32`)
       const data = out.data as Float32Array

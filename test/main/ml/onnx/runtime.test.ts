@@ -74,6 +74,21 @@ describe('OnnxRunner', () => {
     }
   })
 
+  it('spin: false (sleeping worker threads) gives the same numbers', async () => {
+    const bytes = exportOnnx(smallModel())
+    const x = input([3, 6, 6, 3], 4).dataSync() as Float32Array
+    const a = await OnnxRunner.create(bytes, { threads: 2, spin: false })
+    const b = await OnnxRunner.create(bytes, { threads: 2 })
+    try {
+      const ya = await a.run(x, 3, [6, 6, 3])
+      const yb = await b.run(x, 3, [6, 6, 3])
+      for (let i = 0; i < ya.length; i++) expect(Math.abs(ya[i] - yb[i])).toBeLessThan(1e-6)
+    } finally {
+      await a.dispose()
+      await b.dispose()
+    }
+  })
+
   it('refuses a batch of the wrong size or shape, and garbage bytes', async () => {
     const runner = await OnnxRunner.create(exportOnnx(smallModel()), { threads: 2 })
     try {
