@@ -1,11 +1,13 @@
 // Engine micro-benchmark: full-size AlexNet forward and train-step time per image on the chosen TF.js
 // backends (default wasm and cpu), batch 8, SGD, categorical cross-entropy. Compare with
 // bench/pytorch_alexnet.py (PyTorch CPU, ~36 ms/img train step on the reference machine).
-// Run: npx jiti bench/engine.ts [--backends wasm,cpu] [--batch 8] [--steps 3] [--input 227]
+// Run: npx jiti bench/engine.ts [--backends wasm,cpu] [--batch 8] [--steps 3] [--input 227] [--ab]
+// --ab (wasm): also times train steps with tfjs's own wasm kernels, interleaved with the fast paths.
 // Timings on a machine shared with other work are indicative only.
 import * as tf from '@tensorflow/tfjs'
 import { initBackend, type BackendName } from '../src/main/ml/backend'
 import { createAlexNet } from '../src/main/ml/models/alexnet'
+import { useWasmFastPaths } from '../src/main/ml/wasmKernels'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
       await out.data()
       out.dispose()
     }, steps)
-    const train = await timeMs(async () => {
+    const step = async () => {
       const loss = optimizer.minimize(
         () =>
           tf.metrics
@@ -54,11 +56,29 @@ async function main(): Promise<void> {
       )
       await loss!.data()
       loss!.dispose()
-    }, steps)
+    }
+    const train = await timeMs(step, steps)
     console.log(
       `${info.name}: batch ${batch} input ${inputSize}: forward ${(forward / batch).toFixed(1)} ms/img, ` +
         `train step ${(train / batch).toFixed(1)} ms/img (${steps} timed steps after 1 warm-up)`
     )
+    if (info.name === 'wasm' && process.argv.includes('--ab')) {
+      // Interleaved so that load from other processes hits both alike.
+      const sums = { fast: 0, plain: 0 }
+      for (let i = 0; i < steps; i++) {
+        for (const mode of ['plain', 'fast'] as const) {
+          useWasmFastPaths(mode === 'fast')
+          const t0 = performance.now()
+          await step()
+          sums[mode] += performance.now() - t0
+        }
+      }
+      useWasmFastPaths(true)
+      const per = (ms: number) => (ms / steps / batch).toFixed(1)
+      console.log(
+        `wasm train step: fast paths ${per(sums.fast)} ms/img, tfjs kernels ${per(sums.plain)} ms/img`
+      )
+    }
     tf.dispose([x, y])
     model.dispose()
     optimizer.dispose()

@@ -21,7 +21,7 @@
 //   matrix that XNNPACK has not seen yet (fresh weights every train step) is not packed either: the
 //   product is computed as (B^T A^T)^T with B as the unpacked left operand.
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
-import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
 
 const BACKEND = 'wasm'
 
@@ -238,8 +238,8 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
   }
 }
 
-/** Kernels this module has wrapped already (wrapping twice would wrap the wrapper). */
-const wrapped = new Set<string>()
+/** Kernels this module has wrapped, with both versions (wrapping twice would wrap the wrapper). */
+const wrapped = new Map<string, { original: KernelConfig; fast: KernelConfig }>()
 
 /**
  * Registers the missing training kernels for the wasm backend (and no other) and wraps the two slow ones
@@ -263,10 +263,19 @@ export function registerWasmTrainingKernels(): string[] {
   for (const [name, wrap] of wraps) {
     const original = getKernel(name, BACKEND)
     if (!original || wrapped.has(name)) continue // a missing one is reported by tfjs when a model needs it
+    const fast: KernelConfig = { ...original, kernelFunc: wrap(original.kernelFunc) }
     unregisterKernel(name, BACKEND)
-    registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) })
-    wrapped.add(name)
+    registerKernel(fast)
+    wrapped.set(name, { original, fast })
     added.push(name)
   }
   return added
+}
+
+/** Switches the wrapped kernels back to tfjs's own (false) or to the fast paths (true); for benchmarks. */
+export function useWasmFastPaths(enabled: boolean): void {
+  for (const [name, { original, fast }] of wrapped) {
+    unregisterKernel(name, BACKEND)
+    registerKernel(enabled ? fast : original)
+  }
 }

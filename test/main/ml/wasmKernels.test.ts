@@ -2,7 +2,11 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/ml/backend'
-import { conv2DBackpropFilterWasm, registerWasmTrainingKernels } from '../../../src/main/ml/wasmKernels'
+import {
+  conv2DBackpropFilterWasm,
+  registerWasmTrainingKernels,
+  useWasmFastPaths
+} from '../../../src/main/ml/wasmKernels'
 
 /** Deterministic pseudo-random values in [-1, 1). */
 function values(n: number, seed: number): Float32Array {
@@ -136,6 +140,20 @@ describe('wasm training kernels', () => {
       return out
     }
     expectClose(await run('wasm'), await run('cpu'))
+  })
+
+  it('useWasmFastPaths switches between tfjs kernels and the fast paths with the same results', async () => {
+    const fast = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 5], 1, 'same')
+    const fastMatMul = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc
+    useWasmFastPaths(false)
+    try {
+      expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).not.toBe(fastMatMul)
+      const plain = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 5], 1, 'same')
+      expectClose(fast.dx, plain.dx)
+    } finally {
+      useWasmFastPaths(true)
+    }
+    expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(fastMatMul)
   })
 
   it('does not leak backend memory', async () => {
