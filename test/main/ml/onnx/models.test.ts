@@ -83,6 +83,24 @@ describe('ONNX export of the project models', () => {
     expect(pool5.maxAbsDiff).toBeLessThan(1e-4)
   })
 
+  it('an AlexNet saved and loaded back (custom layers from JSON) exports the same graph', async () => {
+    const model = smallAlexNet()
+    randomiseWeights(model, 61, -0.15, 0.15)
+    let saved: tf.io.ModelArtifacts | undefined
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
+      })
+    )
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!))
+    expect(loaded.getLayer('conv2').getClassName()).toBe('GroupedConv2D')
+    expect(Buffer.compare(Buffer.from(exportOnnx(loaded)), Buffer.from(exportOnnx(model)))).toBe(0)
+    const p = await compare(loaded, tf.add(tf.mul(input([3, 67, 67, 3], 62), 0.5), 0.5), {}, 2)
+    expect(p.maxAbsDiff).toBeLessThan(1e-4)
+    expect(p.argmaxMismatches).toBe(0)
+  })
+
   it('compact CNN with trained, non-trivial BatchNormalization statistics', async () => {
     const model = createCompactCnn({ numClasses: 10, inputSize: 32, channels: 8, denseUnits: 32, seed: 5 })
     // Random moving statistics (and gammas/betas) for every BN layer, then two real training steps.
