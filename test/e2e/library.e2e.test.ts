@@ -188,12 +188,39 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
       .poll(() => page.locator('[data-test="detail-image"]').evaluate((e) => (e as unknown as Img).naturalWidth))
       .toBeGreaterThan(0)
     expect(await page.locator('[data-test="detail"]').innerText()).toContain('Yield')
-    await shot('09-detail')
+    await shot('09a-detail')
     await page.keyboard.press('Escape')
     await page.keyboard.press('?')
     await page.locator('[data-test="help"]').waitFor()
-    await shot('10-help')
+    await shot('09b-help')
     await page.keyboard.press('Escape')
+
+    // Shift+arrows select, a class key labels the whole selection, Ctrl+Z puts it back.
+    await page.keyboard.press('Home')
+    await page.keyboard.press('Shift+ArrowRight')
+    await page.keyboard.press('Shift+ArrowRight')
+    await expect.poll(() => page.locator('.cell.selected').count()).toBe(3)
+    expect(await page.locator('[data-test="status"]').innerText()).toContain('3 selected')
+    await shot('10a-selection')
+    const selected = await page.locator('.cell.selected').evaluateAll((els) =>
+      els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id))
+    )
+    await page.keyboard.press('5')
+    await expect.poll(async () => (await captions()).slice(0, 3)).toEqual(['Road work', 'Road work', 'Road work'])
+    const roadWorkId = (await backend.handlers['classes:list']({})).find((c) => c.name === 'Road work')!.id
+    for (const id of selected) expect((await backend.handlers['library:image']({ id })).classId).toBe(roadWorkId)
+    await page.keyboard.press('Control+z')
+    await expect.poll(async () => (await captions()).slice(0, 3)).toEqual(['Yield', 'Yield', 'Yield'])
+    for (const id of selected) expect((await backend.handlers['library:image']({ id })).classId).toBe(yieldId)
+
+    // Delete removes the label: the unlabelled badge shows.
+    await page.keyboard.press('Home')
+    await page.keyboard.press('Delete')
+    await expect.poll(async () => (await captions())[0]).toBe('Unlabelled')
+    await expect.poll(() => page.locator('[data-test="stat-unlabelled"]').innerText()).toBe('1 unlabelled')
+    await shot('10b-unlabelled')
+    await page.keyboard.press('Control+z')
+    await expect.poll(async () => (await captions())[0]).toBe('Yield')
 
     // Split through the dialog: every image gets a split, tracks kept together.
     await page.locator('[data-test="open-split"]').click()

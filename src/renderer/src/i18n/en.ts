@@ -109,6 +109,8 @@ export default {
   },
   labels: {
     failed: 'Could not save the label: {message}. The change was undone.',
+    undone: 'Nothing to undo | Undid the label change of 1 image | Undid the label change of {n} images',
+    redone: 'Nothing to redo | Redid the label change of 1 image | Redid the label change of {n} images',
     undoFailed: 'Could not undo: {message}',
     redoFailed: 'Could not redo: {message}',
     applied: 'Labelled 1 image as {name} | Labelled {n} images as {name}',

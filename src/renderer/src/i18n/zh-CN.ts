@@ -108,6 +108,8 @@ export default {
   },
   labels: {
     failed: '标注保存失败：{message}。已撤回此更改。',
+    undone: '没有可撤销的操作 | 已撤销 {n} 张图片的标注更改 | 已撤销 {n} 张图片的标注更改',
+    redone: '没有可重做的操作 | 已重做 {n} 张图片的标注更改 | 已重做 {n} 张图片的标注更改',
     undoFailed: '撤销失败：{message}',
     redoFailed: '重做失败：{message}',
     applied: '已将 {n} 张图片标注为 {name}',

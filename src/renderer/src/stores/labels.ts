@@ -86,6 +86,8 @@ export const useLabelsStore = defineStore('labels', () => {
       const result = await enqueue(() => api.invoke(channel, {}))
       canUndo.value = result.canUndo
       canRedo.value = result.canRedo
+      const key = channel === 'library:undo' ? 'labels.undone' : 'labels.redone'
+      notify.info(key, { n: result.changed }, result.changed)
     } catch (e) {
       notify.error(channel === 'library:undo' ? 'labels.undoFailed' : 'labels.redoFailed', {
         message: errorMessage(e)

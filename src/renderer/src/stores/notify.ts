@@ -41,8 +41,12 @@ export const useNotifyStore = defineStore('notify', () => {
 
   function push(kind: Notice['kind'], key: string, params: Record<string, unknown> = {}, count?: number): number {
     const id = nextId++
-    // Labelling fast would stack one confirmation per key press; keep only the newest of a kind.
-    if (kind === 'info') for (const n of notices.value.filter((x) => x.kind === 'info' && x.key === key)) dismiss(n.id)
+    // Labelling fast would stack one confirmation per key press, and an undo makes the previous one
+    // stale: keep only the newest confirmation of a group (`labels.*`, `import.*`...).
+    const group = key.split('.')[0]
+    if (kind === 'info') {
+      for (const n of notices.value.filter((x) => x.kind === 'info' && x.key.split('.')[0] === group)) dismiss(n.id)
+    }
     notices.value.push({ id, kind, key, params, count })
     if (notices.value.length > 4) dismiss(notices.value[0].id)
     // Errors stay until dismissed: the user must get to read them. Confirmations fade.
