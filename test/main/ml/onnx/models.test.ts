@@ -12,6 +12,7 @@ import { createAlexNet, featureModel } from '../../../../src/main/ml/models/alex
 import { createCompactCnn } from '../../../../src/main/ml/models/compact'
 import { exportOnnx } from '../../../../src/main/ml/onnx/export'
 import { OnnxRunner } from '../../../../src/main/ml/onnx/runtime'
+import { decodeModel } from '../../../../src/main/ml/onnx/schema'
 import { decodeImage } from '../../../../src/main/services/imageDecode'
 import { SHARED_DATA, sharedDataAvailable } from '../../../helpers'
 import { compare, input, randomiseWeights, values } from './parity'
@@ -78,6 +79,13 @@ describe('ONNX export of the project models', () => {
     } finally {
       await runner.dispose()
     }
+    // Exporting the feature model itself (what features.ts does) gives the same graph as cutting at fc7.
+    const direct = exportOnnx(featureModel(model, 'fc7'))
+    const cut = exportOnnx(model, { outputLayer: 'fc7' })
+    const ops = (bytes: Uint8Array) => decodeModel(bytes).graph.node.map((n) => `${n.opType}:${n.output[0]}`)
+    expect(ops(direct)).toEqual(ops(cut))
+    const viaFeatureModel = await compare(featureModel(model, 'fc7'), x, {}, 2)
+    expect(viaFeatureModel.maxAbsDiff).toBeLessThan(1e-4)
     // pool5 (rank 4) comes back NHWC: compare through the generic helper too.
     const pool5 = await compare(model, x, { outputLayer: 'pool5' })
     expect(pool5.maxAbsDiff).toBeLessThan(1e-4)
