@@ -8,7 +8,7 @@
 //
 // The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
 // error never leaves a half-written export behind.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../shared/training'
@@ -153,6 +153,34 @@ export async function exportModelFolder(
     writeFileSync(join(tmp, 'metadata.json'), JSON.stringify(meta, null, 2))
     writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
     // An empty target folder is replaced; anything else was refused above.
+    if (existsSync(target)) rmSync(target, { recursive: true })
+    renameSync(tmp, target)
+    return { dir: target, files: readdirSync(target).sort(), onnxError }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true })
+    throw err
+  }
+}
+
+/**
+ * Copies an existing export folder (a run's `model/`) to `dir` with the same all-or-nothing rule, updating
+ * metadata.json with `patch` (e.g. the test accuracy measured after training). Needs no TF.js.
+ */
+export function copyExportFolder(from: string, dir: string, patch: Partial<ModelMetadata> = {}): ExportResult {
+  const source = resolve(from)
+  if (!existsSync(join(source, 'metadata.json'))) throw new Error(`${source} is not an export folder (no metadata.json)`)
+  const target = resolve(dir)
+  checkExportTarget(target)
+  const parent = dirname(target)
+  mkdirSync(parent, { recursive: true })
+  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`)
+  try {
+    cpSync(source, tmp, { recursive: true })
+    const metaPath = join(tmp, 'metadata.json')
+    const meta = { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMetadata), ...patch }
+    writeFileSync(metaPath, JSON.stringify(meta, null, 2))
+    const onnxError = existsSync(join(tmp, 'model.onnx')) ? null : 'model.onnx was not written at training time'
+    writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
     if (existsSync(target)) rmSync(target, { recursive: true })
     renameSync(tmp, target)
     return { dir: target, files: readdirSync(target).sort(), onnxError }

@@ -2,6 +2,7 @@
 // The schema version is SQLite's `user_version`; each migration runs in its own transaction together with
 // the version bump, so a crash leaves the file at a whole version.
 import Database from 'better-sqlite3'
+import { RUNS_MIGRATIONS } from './runsRepo'
 
 export type Db = Database.Database
 
@@ -65,7 +66,25 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (run_id, image_id)
   ) WITHOUT ROWID;
   CREATE INDEX predictions_confidence ON predictions (run_id, confidence);
+  `,
+  // File-name search: a trigram index answers substring searches without scanning every name (see
+  // repository.ts `searchClause`). Triggers keep it in step with images.
   `
+  CREATE VIRTUAL TABLE images_name_fts USING fts5(file_name, content = 'images', content_rowid = 'id', tokenize = 'trigram');
+  CREATE TRIGGER images_name_fts_insert AFTER INSERT ON images BEGIN
+    INSERT INTO images_name_fts (rowid, file_name) VALUES (new.id, new.file_name);
+  END;
+  CREATE TRIGGER images_name_fts_delete AFTER DELETE ON images BEGIN
+    INSERT INTO images_name_fts (images_name_fts, rowid, file_name) VALUES ('delete', old.id, old.file_name);
+  END;
+  CREATE TRIGGER images_name_fts_update AFTER UPDATE OF file_name ON images BEGIN
+    INSERT INTO images_name_fts (images_name_fts, rowid, file_name) VALUES ('delete', old.id, old.file_name);
+    INSERT INTO images_name_fts (rowid, file_name) VALUES (new.id, new.file_name);
+  END;
+  INSERT INTO images_name_fts (images_name_fts) VALUES ('rebuild');
+  `,
+  // Training runs (runsRepo.ts): run columns, per-epoch curves.
+  ...RUNS_MIGRATIONS
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -100,7 +119,7 @@ export function schemaVersion(db: Db): number {
 /** `PRAGMA application_id` of project files ("TStd"), so another app's SQLite file is never migrated. */
 export const APPLICATION_ID = 0x54537464
 
-export function migrate(db: Db): number {
+export function migrate(db: Db, target = SCHEMA_VERSION): number {
   const current = schemaVersion(db)
   const appId = db.pragma('application_id', { simple: true }) as number
   if (current === 0) {
@@ -125,14 +144,14 @@ export function migrate(db: Db): number {
       `project schema version ${current} is newer than this app supports (${SCHEMA_VERSION}); update Transfer Studio`
     )
   }
-  for (let v = current; v < SCHEMA_VERSION; v++) {
+  for (let v = current; v < target; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v])
       db.pragma(`user_version = ${v + 1}`)
       db.pragma(`application_id = ${APPLICATION_ID}`)
     })()
   }
-  return SCHEMA_VERSION
+  return Math.max(current, target)
 }
 
 /** Run `fn` in one transaction (nested calls become savepoints). */
