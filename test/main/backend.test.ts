@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../src/main/backend'
 import { CHANNELS } from '../../src/shared/ipc'
+import { SCHEMA_VERSION } from '../../src/main/services/db'
 import { tempDir } from '../helpers'
 
 describe('createBackend', () => {
@@ -36,7 +37,12 @@ describe('createBackend', () => {
     const off = b.on('library-changed', (e) => changes.push(e.reason))
     const path = join(tmp.dir, 'sub', 'My Signs.tsproj')
     const info = await b.handlers['project:create']({ path })
-    expect(info).toEqual({ path, name: 'My Signs', schemaVersion: 1, thumbnailDir: `${path}.thumbs` })
+    expect(info).toEqual({
+      path,
+      name: 'My Signs',
+      schemaVersion: SCHEMA_VERSION,
+      thumbnailDir: `${path}.thumbs`
+    })
     expect(existsSync(path)).toBe(true)
     expect(changes).toEqual(['project'])
     await expect(b.handlers['project:create']({ path })).rejects.toThrow(/already exists/)

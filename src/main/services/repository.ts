@@ -88,6 +88,11 @@ const SORT_COLUMNS: Record<Exclude<ImageSortKey, 'confidence'>, string> = {
   importedAt: 'i.imported_at'
 }
 
+/** Above this many index hits a search is answered by a scan instead (see `searchClause`). */
+const SEARCH_PROBE_LIMIT = 2000
+const SEARCH_PROBE = `SELECT COUNT(*) AS n FROM
+  (SELECT 1 FROM images_name_fts WHERE images_name_fts MATCH ? LIMIT ${SEARCH_PROBE_LIMIT})`
+
 /** SQLite's default limit on bound parameters is 32766; stay far below it. */
 const CHUNK = 500
 
@@ -175,9 +180,9 @@ export function createRepository(db: Db) {
       params.push(filter.split)
     }
     if (filter.search) {
-      // LIKE is case-insensitive for ASCII; escape its wildcards so the text is matched literally.
-      parts.push("i.file_name LIKE ? ESCAPE '\\'")
-      params.push(`%${filter.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`)
+      const clause = searchClause(filter.search)
+      parts.push(clause.sql)
+      params.push(clause.param)
     }
     if (filter.disagreesWithRun !== undefined) {
       join = 'JOIN predictions d ON d.image_id = i.id AND d.run_id = ?'
@@ -185,6 +190,27 @@ export function createRepository(db: Db) {
       parts.push('i.class_id IS NOT NULL AND d.class_id IS NOT i.class_id')
     }
     return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params, join, joinParams }
+  }
+
+  /**
+   * A case-insensitive substring search on file names. A name that few files share is looked up in the
+   * trigram index (a page and its total then cost well under a millisecond at 50,000 images); text shorter
+   * than a trigram, or so common that most files match, is cheaper as a plain scan, which stops early
+   * when the page fills up.
+   */
+  function searchClause(text: string): { sql: string; param: string } {
+    if ([...text].length >= 3) {
+      const phrase = `"${text.replace(/"/g, '""')}"`
+      const hits = (prep(SEARCH_PROBE).get(phrase) as { n: number }).n
+      if (hits < SEARCH_PROBE_LIMIT) {
+        return {
+          sql: 'i.id IN (SELECT rowid FROM images_name_fts WHERE images_name_fts MATCH ?)',
+          param: phrase
+        }
+      }
+    }
+    // LIKE is case-insensitive for ASCII; escape its wildcards so the text is matched literally.
+    return { sql: "i.file_name LIKE ? ESCAPE '\\'", param: `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%` }
   }
 
   function orderBy(sort: { key: ImageSortKey; descending?: boolean } | undefined, hasRun: boolean): string {

@@ -2,8 +2,10 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRepository, type NewImage } from '../../../src/main/services/repository'
 import {
   APPLICATION_ID,
+  migrate,
   openDatabase,
   SCHEMA_VERSION,
   schemaVersion,
@@ -61,6 +63,71 @@ describe('openDatabase', () => {
       })
     ).toThrow(/UNIQUE/)
     expect(db.prepare('SELECT COUNT(*) AS n FROM classes').get()).toEqual({ n: 0 })
+    db.close()
+  })
+})
+
+describe('file-name search', () => {
+  let tmp: ReturnType<typeof tempDir>
+  beforeEach(() => (tmp = tempDir('ts-search-')))
+  afterEach(() => tmp.remove())
+  const image = (i: number, fileName: string): NewImage => ({
+    path: `/lib/${i}/${fileName}`,
+    fileName,
+    importRoot: '/lib',
+    hash: `h${i}`,
+    format: 'ppm',
+    sizeBytes: 1,
+    width: 1,
+    height: 1,
+    classId: null,
+    groupKey: null,
+    roi: null,
+    cropToRoi: false,
+    importedAt: '2026-01-01T00:00:00.000Z',
+    importId: 1
+  })
+
+  it('finds rare and common substrings, case-insensitively, through the index or a scan', () => {
+    const db = openDatabase(join(tmp.dir, 's.tsproj'))
+    const repo = createRepository(db)
+    repo.startImport('/lib', 'none', 'now')
+    // 2,500 names share "Frame" (a scan answers that); only a few hold "Stop" (the trigram index does).
+    transaction(db, () => {
+      for (let i = 0; i < 2500; i++)
+        repo.insertImage(image(i, `Frame_${i}${i % 1000 === 7 ? '_STOP' : ''}.ppm`))
+    })
+    const total = (search: string): number => repo.query({ search }, undefined, undefined, 0, 10).total
+    expect(total('stop')).toBe(3)
+    expect(total('frame')).toBe(2500)
+    expect(total('ME_1')).toBe(1 + 10 + 100 + 1000)
+    expect(total('_7_st')).toBe(1)
+    expect(total('"')).toBe(0)
+    expect(total('a"b')).toBe(0)
+    expect(total('%')).toBe(0)
+    expect(
+      repo.query({ search: 'stop' }, { key: 'id' }, undefined, 1, 10).items.map((i) => i.fileName)
+    ).toEqual(['Frame_1007_STOP.ppm', 'Frame_2007_STOP.ppm'])
+    // Renaming a file (a moved import) updates the index.
+    const id = repo.imageByHash('h5')!.id
+    repo.moveImage(id, '/lib/x/renamed_stop.ppm', 'renamed_stop.ppm', '/lib', null)
+    expect(total('stop')).toBe(4)
+    expect(total('Frame_5.')).toBe(0)
+    db.close()
+  })
+
+  it('an older project file gets the search index filled by its migration', () => {
+    const file = join(tmp.dir, 'old.tsproj')
+    const raw = new Database(file)
+    migrate(raw, 1)
+    raw
+      .prepare("INSERT INTO imports (id, folder, label_source, started_at) VALUES (1, '/lib', 'none', 'now')")
+      .run()
+    createRepository(raw).insertImage(image(1, 'old_Stop_sign.ppm'))
+    raw.close()
+    const db = openDatabase(file)
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION)
+    expect(createRepository(db).query({ search: 'stop_s' }, undefined, undefined, 0, 10).total).toBe(1)
     db.close()
   })
 })

@@ -18,6 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../../src/main/backend'
 import type { ImportProgressEvent } from '../../../src/shared/types'
 import { runImport } from '../../../src/main/services/importer'
+import { SCHEMA_VERSION } from '../../../src/main/services/db'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
 const TRAIN = join(SHARED_DATA, 'gtsrb-train')
@@ -85,7 +86,7 @@ describe.skipIf(!sharedDataAvailable())('library import (real GTSRB, real SQLite
     backend = createBackend({ dataDir: join(tmp.dir, 'data') })
     expect(await backend.handlers['project:current']({})).toBeNull()
     const info = await backend.handlers['project:open']({ path: project() })
-    expect(info.schemaVersion).toBe(1)
+    expect(info.schemaVersion).toBe(SCHEMA_VERSION)
     expect(info.thumbnailDir).toBe(`${project()}.thumbs`)
     const classes = await backend.handlers['classes:list']({})
     expect(classes.find((c) => c.key === '14')).toMatchObject({ name: 'Stop', count: 145 })
