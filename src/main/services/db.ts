@@ -2,6 +2,7 @@
 // The schema version is SQLite's `user_version`; each migration runs in its own transaction together with
 // the version bump, so a crash leaves the file at a whole version.
 import Database from 'better-sqlite3'
+import { RUNS_MIGRATIONS } from './runsRepo'
 
 export type Db = Database.Database
 
@@ -81,7 +82,9 @@ const MIGRATIONS: string[] = [
     INSERT INTO images_name_fts (rowid, file_name) VALUES (new.id, new.file_name);
   END;
   INSERT INTO images_name_fts (images_name_fts) VALUES ('rebuild');
-  `
+  `,
+  // Training runs (runsRepo.ts): run columns, per-epoch curves.
+  ...RUNS_MIGRATIONS
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
