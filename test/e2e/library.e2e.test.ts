@@ -43,7 +43,11 @@ async function thumbnailsLoaded(): Promise<void> {
       () =>
         page
           .locator('[data-test="cell"] img')
-          .evaluateAll((els) => els.length > 0 && els.every((e) => (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0)),
+          .evaluateAll(
+            (els) =>
+              els.length > 0 &&
+              els.every((e) => (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0)
+          ),
       { timeout: 20_000 }
     )
     .toBe(true)
@@ -59,14 +63,17 @@ function captions(): Promise<string[]> {
 
 describe.skipIf(!canRun)('library in a real browser against the real backend', () => {
   beforeAll(async () => {
-    if (!existsSync(join(RENDERER, 'index.html'))) execSync('npx electron-vite build', { cwd: ROOT, stdio: 'inherit' })
+    if (!existsSync(join(RENDERER, 'index.html')))
+      execSync('npx electron-vite build', { cwd: ROOT, stdio: 'inherit' })
     mkdirSync(SHOTS, { recursive: true })
     tmp = tempDir('ts-e2e-')
     // A small real data set: 5 classes x 20 GTSRB images, the names CSV, and one truncated file.
     const images = join(tmp.dir, 'images')
     for (const id of CLASS_IDS) {
       mkdirSync(join(images, id), { recursive: true })
-      const files = readdirSync(join(SHARED_DATA, 'gtsrb-train', id)).sort().slice(0, PER_CLASS)
+      const files = readdirSync(join(SHARED_DATA, 'gtsrb-train', id))
+        .sort()
+        .slice(0, PER_CLASS)
       for (const f of files) copyFileSync(join(SHARED_DATA, 'gtsrb-train', id, f), join(images, id, f))
     }
     writeFileSync(join(images, '14', 'broken.ppm'), 'P6\n32 32\n255\n' + 'x'.repeat(100))
@@ -145,16 +152,23 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await shot('06-filtered-stop')
 
     // Yield is the second class: key 2, three times, labels the focused image and moves on each time.
-    const firstThree = await page.locator('[data-test="cell"]').evaluateAll((els) =>
-      els.slice(0, 3).map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id))
-    )
+    const firstThree = await page
+      .locator('[data-test="cell"]')
+      .evaluateAll((els) =>
+        els.slice(0, 3).map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id))
+      )
     await page.keyboard.press('2')
     await page.keyboard.press('2')
     await page.keyboard.press('2')
     await expect.poll(async () => (await captions()).slice(0, 4)).toEqual(['Yield', 'Yield', 'Yield', 'Stop'])
     expect(await page.locator('.cell.focused').getAttribute('data-index')).toBe('3')
     await expect
-      .poll(() => page.locator('[data-test="class"]', { hasText: 'Yield' }).locator('[data-test="class-count"]').innerText())
+      .poll(() =>
+        page
+          .locator('[data-test="class"]', { hasText: 'Yield' })
+          .locator('[data-test="class-count"]')
+          .innerText()
+      )
       .toBe(String(PER_CLASS + 3))
     await shot('07-labelled-three')
 
@@ -162,22 +176,30 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     const classes = await backend.handlers['classes:list']({})
     const yieldId = classes.find((c) => c.name === 'Yield')!.id
     const stopId = classes.find((c) => c.name === 'Stop')!.id
-    for (const id of firstThree) expect((await backend.handlers['library:image']({ id })).classId).toBe(yieldId)
+    for (const id of firstThree)
+      expect((await backend.handlers['library:image']({ id })).classId).toBe(yieldId)
 
     // Reload: the project is still open, and the labels are still there.
     await page.reload()
     await page.locator('[data-test="class"]', { hasText: 'Yield' }).click()
     await cellCount(PER_CLASS + 3)
     await thumbnailsLoaded()
-    const yieldIds = await page.locator('[data-test="cell"]').evaluateAll((els) =>
-      els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id))
-    )
+    const yieldIds = await page
+      .locator('[data-test="cell"]')
+      .evaluateAll((els) => els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id)))
     expect(yieldIds).toEqual(expect.arrayContaining(firstThree))
     expect(new Set(await captions())).toEqual(new Set(['Yield']))
     expect(
-      await page.locator('[data-test="class"]', { hasText: 'Stop' }).locator('[data-test="class-count"]').innerText()
+      await page
+        .locator('[data-test="class"]', { hasText: 'Stop' })
+        .locator('[data-test="class-count"]')
+        .innerText()
     ).toBe(String(PER_CLASS - 3))
-    const stopPage = await backend.handlers['library:query']({ filter: { classIds: [stopId] }, offset: 0, limit: 100 })
+    const stopPage = await backend.handlers['library:query']({
+      filter: { classIds: [stopId] },
+      offset: 0,
+      limit: 100
+    })
     expect(stopPage.total).toBe(PER_CLASS - 3)
     await shot('08-after-reload-yield')
 
@@ -185,7 +207,9 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await page.keyboard.press('Enter')
     await page.locator('[data-test="detail-image"]').waitFor()
     await expect
-      .poll(() => page.locator('[data-test="detail-image"]').evaluate((e) => (e as unknown as Img).naturalWidth))
+      .poll(() =>
+        page.locator('[data-test="detail-image"]').evaluate((e) => (e as unknown as Img).naturalWidth)
+      )
       .toBeGreaterThan(0)
     expect(await page.locator('[data-test="detail"]').innerText()).toContain('Yield')
     await shot('09a-detail')
@@ -202,13 +226,16 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await expect.poll(() => page.locator('.cell.selected').count()).toBe(3)
     expect(await page.locator('[data-test="status"]').innerText()).toContain('3 selected')
     await shot('10a-selection')
-    const selected = await page.locator('.cell.selected').evaluateAll((els) =>
-      els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id))
-    )
+    const selected = await page
+      .locator('.cell.selected')
+      .evaluateAll((els) => els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id)))
     await page.keyboard.press('5')
-    await expect.poll(async () => (await captions()).slice(0, 3)).toEqual(['Road work', 'Road work', 'Road work'])
+    await expect
+      .poll(async () => (await captions()).slice(0, 3))
+      .toEqual(['Road work', 'Road work', 'Road work'])
     const roadWorkId = (await backend.handlers['classes:list']({})).find((c) => c.name === 'Road work')!.id
-    for (const id of selected) expect((await backend.handlers['library:image']({ id })).classId).toBe(roadWorkId)
+    for (const id of selected)
+      expect((await backend.handlers['library:image']({ id })).classId).toBe(roadWorkId)
     await page.keyboard.press('Control+z')
     await expect.poll(async () => (await captions()).slice(0, 3)).toEqual(['Yield', 'Yield', 'Yield'])
     for (const id of selected) expect((await backend.handlers['library:image']({ id })).classId).toBe(yieldId)
@@ -229,7 +256,9 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     const stats = await backend.handlers['library:stats']({})
     expect(stats.splits.none).toBe(0)
     expect(stats.splits.train + stats.splits.val + stats.splits.test).toBe(100)
-    expect(await page.locator('[data-test="split-result"] tfoot').innerText()).toContain(String(stats.splits.train))
+    expect(await page.locator('[data-test="split-result"] tfoot').innerText()).toContain(
+      String(stats.splits.train)
+    )
     await shot('11-split')
     await page.keyboard.press('Escape')
 
@@ -237,7 +266,9 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await page.locator('[data-test="open-classes"]').click()
     await page.locator('[data-test="cm-new"]').fill('Priority road')
     await page.locator('[data-test="cm-add"]').click()
-    await expect.poll(async () => (await backend.handlers['classes:list']({})).map((c) => c.name)).toContain('Priority road')
+    await expect
+      .poll(async () => (await backend.handlers['classes:list']({})).map((c) => c.name))
+      .toContain('Priority road')
     await page.getByRole('dialog').locator('.name', { hasText: 'Priority road' }).waitFor()
     await shot('12-classes')
     await page.keyboard.press('Escape')

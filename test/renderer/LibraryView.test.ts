@@ -22,7 +22,10 @@ afterEach(() => {
 
 async function mountApp(api: MemoryApi, locale: 'en' | 'zh-CN' = 'en') {
   setApi(api)
-  wrapper = mount(App, { global: { plugins: [createPinia(), createAppI18n(locale)] }, attachTo: document.body })
+  wrapper = mount(App, {
+    global: { plugins: [createPinia(), createAppI18n(locale)] },
+    attachTo: document.body
+  })
   await vi.waitFor(() => expect(wrapper!.find('.library').exists()).toBe(true))
   await flushPromises()
   await settle(40)
@@ -47,7 +50,9 @@ describe('library view', () => {
     grid.scrollTop = 164 * 2000
     grid.dispatchEvent(new Event('scroll'))
     await vi.waitFor(() =>
-      expect(api.calls.some((c) => c.channel === 'library:query' && (c.args as { offset: number }).offset >= 9000)).toBe(true)
+      expect(
+        api.calls.some((c) => c.channel === 'library:query' && (c.args as { offset: number }).offset >= 9000)
+      ).toBe(true)
     )
     await vi.waitFor(() => expect(w.find('[data-test="cell"]').attributes('data-index')).not.toBe('0'))
     expect(w.findAll('[data-test="cell"]').length).toBeLessThan(200)
@@ -80,7 +85,9 @@ describe('library view', () => {
     expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)
     press('?')
     await flushPromises()
-    expect(document.querySelector('[data-test="help"]')?.textContent).toContain('Jump to the next unlabelled image')
+    expect(document.querySelector('[data-test="help"]')?.textContent).toContain(
+      'Jump to the next unlabelled image'
+    )
     press('1')
     await settle()
     expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)

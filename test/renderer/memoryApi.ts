@@ -17,8 +17,16 @@ export interface MemoryApi extends StudioApi {
   finishImport(status: 'done' | 'cancelled'): void
 }
 
-export function createMemoryApi(opts: { images?: number; classes?: string[]; labelled?: (i: number) => number | null } = {}): MemoryApi {
-  const classes: ClassInfo[] = (opts.classes ?? []).map((name, i) => ({ id: i + 1, key: String(i), name, position: i, count: 0 }))
+export function createMemoryApi(
+  opts: { images?: number; classes?: string[]; labelled?: (i: number) => number | null } = {}
+): MemoryApi {
+  const classes: ClassInfo[] = (opts.classes ?? []).map((name, i) => ({
+    id: i + 1,
+    key: String(i),
+    name,
+    position: i,
+    count: 0
+  }))
   const images: ImageSummary[] = Array.from({ length: opts.images ?? 0 }, (_, i) => ({
     id: i + 1,
     fileName: `${String(Math.floor(i / 30)).padStart(5, '0')}_${String(i % 30).padStart(5, '0')}.ppm`,
@@ -60,26 +68,55 @@ export function createMemoryApi(opts: { images?: number; classes?: string[]; lab
     recount()
   }
 
-  const handlers: { [C in Channel]?: (args: HandlerArgs<C>) => HandlerResult<C> | Promise<HandlerResult<C>> } = {
-    'project:current': () => ({ path: '/tmp/p.tsproj', name: 'p', schemaVersion: 1, thumbnailDir: '/tmp/p.thumbs' }),
+  const handlers: {
+    [C in Channel]?: (args: HandlerArgs<C>) => HandlerResult<C> | Promise<HandlerResult<C>>
+  } = {
+    'project:current': () => ({
+      path: '/tmp/p.tsproj',
+      name: 'p',
+      schemaVersion: 1,
+      thumbnailDir: '/tmp/p.thumbs'
+    }),
     'project:recent': () => [],
     'library:query': (q) => {
       const rows = select(q)
-      return { total: rows.length, offset: q.offset, items: rows.slice(q.offset, q.offset + q.limit).map((r) => ({ ...r })) }
+      return {
+        total: rows.length,
+        offset: q.offset,
+        items: rows.slice(q.offset, q.offset + q.limit).map((r) => ({ ...r }))
+      }
     },
     'library:queryIds': (q) => ({ ids: select(q).map((r) => r.id) }),
     'library:image': ({ id }) => {
       const im = images.find((x) => x.id === id)
       if (!im) throw Object.assign(new Error(`no image ${id}`), { name: 'NotFoundError' })
-      return { ...im, path: `/data/${im.fileName}`, importRoot: '/data', hash: 'ab'.repeat(20), format: 'ppm', sizeBytes: 3100, groupKey: im.fileName.slice(0, 5), roi: null, importedAt: '2026-01-01T00:00:00Z' }
+      return {
+        ...im,
+        path: `/data/${im.fileName}`,
+        importRoot: '/data',
+        hash: 'ab'.repeat(20),
+        format: 'ppm',
+        sizeBytes: 3100,
+        groupKey: im.fileName.slice(0, 5),
+        roi: null,
+        importedAt: '2026-01-01T00:00:00Z'
+      }
     },
     'library:stats': () => {
       const labelled = images.filter((i) => i.classId !== null).length
-      return { images: images.length, labelled, unlabelled: images.length - labelled, splits: { train: 0, val: 0, test: 0, none: images.length } }
+      return {
+        images: images.length,
+        labelled,
+        unlabelled: images.length - labelled,
+        splits: { train: 0, val: 0, test: 0, none: images.length }
+      }
     },
     'library:setLabel': ({ imageIds, classId }) => {
       const before = imageIds.map((id) => images.find((x) => x.id === id)?.classId ?? null)
-      apply(imageIds, imageIds.map(() => classId))
+      apply(
+        imageIds,
+        imageIds.map(() => classId)
+      )
       undo.push({ ids: imageIds, before, after: classId })
       redo.length = 0
       emit('library-changed', { reason: 'labels' })
@@ -96,7 +133,10 @@ export function createMemoryApi(opts: { images?: number; classes?: string[]; lab
     'library:redo': () => {
       const step = redo.pop()
       if (step) {
-        apply(step.ids, step.ids.map(() => step.after))
+        apply(
+          step.ids,
+          step.ids.map(() => step.after)
+        )
         undo.push(step)
       }
       return { changed: step?.ids.length ?? 0, canUndo: undo.length > 0, canRedo: redo.length > 0 }
@@ -110,7 +150,16 @@ export function createMemoryApi(opts: { images?: number; classes?: string[]; lab
     'library:import': () =>
       new Promise((resolve) => {
         importResolve = (status) =>
-          resolve({ importId: 7, status, imported: 2, skippedDuplicates: 0, moved: 0, failed: [{ path: '/in/bad.ppm', reason: 'truncated PPM' }], classes: [], seconds: 1 })
+          resolve({
+            importId: 7,
+            status,
+            imported: 2,
+            skippedDuplicates: 0,
+            moved: 0,
+            failed: [{ path: '/in/bad.ppm', reason: 'truncated PPM' }],
+            classes: [],
+            seconds: 1
+          })
       }),
     'library:cancelImport': () => ({ cancelled: true })
   }
@@ -151,7 +200,18 @@ export function createMemoryApi(opts: { images?: number; classes?: string[]; lab
 
 /** A progress event as the backend sends it. */
 export function progress(p: Partial<ImportProgressEvent>): ImportProgressEvent {
-  return { importId: 7, phase: 'importing', done: 0, total: 10, rate: 0, etaSeconds: null, imported: 0, skippedDuplicates: 0, failed: 0, ...p }
+  return {
+    importId: 7,
+    phase: 'importing',
+    done: 0,
+    total: 10,
+    rate: 0,
+    etaSeconds: null,
+    imported: 0,
+    skippedDuplicates: 0,
+    failed: 0,
+    ...p
+  }
 }
 
 /** Wait for queued timers and promises. */

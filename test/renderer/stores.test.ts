@@ -142,7 +142,10 @@ describe('import store', () => {
     const running = imp.start({ folder: ' /in ', labels: 'folders', namesCsv: '' })
     await settle()
     expect(imp.running).toBe(true)
-    api.emit('import-progress', progress({ phase: 'importing', done: 5, total: 10, rate: 20, etaSeconds: 0.25 }))
+    api.emit(
+      'import-progress',
+      progress({ phase: 'importing', done: 5, total: 10, rate: 20, etaSeconds: 0.25 })
+    )
     expect(imp.fraction).toBe(0.5)
     await imp.cancel()
     expect(api.calls.find((c) => c.channel === 'library:cancelImport')?.args).toEqual({ importId: 7 })
@@ -153,7 +156,10 @@ describe('import store', () => {
     expect(imp.running).toBe(false)
     expect(imp.summary?.status).toBe('cancelled')
     expect(imp.summary?.failed[0].reason).toBe('truncated PPM')
-    expect(api.calls.find((c) => c.channel === 'library:import')?.args).toEqual({ folder: '/in', labels: 'folders' })
+    expect(api.calls.find((c) => c.channel === 'library:import')?.args).toEqual({
+      folder: '/in',
+      labels: 'folders'
+    })
     expect(library.total).toBe(1)
   })
 })

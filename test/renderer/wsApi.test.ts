@@ -18,7 +18,9 @@ beforeAll(async () => {
   server = await startServer({ backend, port: 0 })
   const origin = `http://127.0.0.1:${server.port}`
   // The server only accepts sockets from its own origin, as a page it served would have.
-  ;(window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(`${origin}/?token=${server.token}`)
+  ;(window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(
+    `${origin}/?token=${server.token}`
+  )
   api = createWsApi(origin, server.token)
 })
 
@@ -46,14 +48,18 @@ describe('createWsApi', () => {
     const error = await api.invoke('library:image', { id: 987654 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RemoteError)
     expect((error as RemoteError).message).toMatch(/987654|not found|no image/i)
-    const bad = await api.invoke('library:setLabel', { imageIds: 'x' as unknown as number[], classId: null }).catch((e: unknown) => e)
+    const bad = await api
+      .invoke('library:setLabel', { imageIds: 'x' as unknown as number[], classId: null })
+      .catch((e: unknown) => e)
     expect(bad).toBeInstanceOf(RemoteError)
     expect((bad as Error).message).toMatch(/imageIds/)
     expect((bad as Error).name).toBe('ValidationError')
   })
 
   it('builds token-carrying media URLs', () => {
-    expect(api.imageUrl(12, 'thumb')).toBe(`http://127.0.0.1:${server.port}/media/thumb/12?token=${server.token}`)
+    expect(api.imageUrl(12, 'thumb')).toBe(
+      `http://127.0.0.1:${server.port}/media/thumb/12?token=${server.token}`
+    )
     expect(api.imageUrl(3, 'full')).toContain('/media/full/3?token=')
   })
 

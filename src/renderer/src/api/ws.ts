@@ -90,7 +90,9 @@ export function createWsApi(url: string, token: string): WsApi {
   return {
     invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>> {
       if (state === 'closed') {
-        return Promise.reject(new RemoteError({ name: 'ConnectionError', message: 'not connected to the backend' }))
+        return Promise.reject(
+          new RemoteError({ name: 'ConnectionError', message: 'not connected to the backend' })
+        )
       }
       const id = nextId++
       const message: ClientMessage = { type: 'invoke', id, channel, args }

@@ -19,7 +19,18 @@ export function positionForKey(key: string): number | null {
 }
 
 // Ten colours that stay apart for most eyes (Tableau 10); neighbouring ids never share one.
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
+const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac'
+]
 
 /** A stable, distinguishable colour per class id. */
 export function classColor(id: number): string {

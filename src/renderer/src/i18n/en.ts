@@ -187,7 +187,8 @@ export default {
   },
   help: {
     title: 'Keyboard shortcuts',
-    intro: 'Label without the mouse. Labels apply to the selection, or to the focused image when nothing is selected, then focus moves on.',
+    intro:
+      'Label without the mouse. Labels apply to the selection, or to the focused image when nothing is selected, then focus moves on.',
     arrows: 'Move focus',
     shiftArrows: 'Extend the selection',
     classKeys: 'Assign the class with that key',

@@ -17,7 +17,9 @@ function initialLocale(): Locale {
   } catch {
     // Storage can be unavailable (privacy mode); fall through to the browser language.
   }
-  return typeof navigator !== 'undefined' && navigator.language?.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'
+  return typeof navigator !== 'undefined' && navigator.language?.toLowerCase().startsWith('zh')
+    ? 'zh-CN'
+    : 'en'
 }
 
 export function createAppI18n(locale: Locale = initialLocale()) {

@@ -52,6 +52,16 @@ export const useClassesStore = defineStore('classes', () => {
     }
   }
 
+  // Counts change with imports, merges, splits and label edits made anywhere (another window included).
+  let timer: ReturnType<typeof setTimeout> | null = null
+  api.on('library-changed', () => {
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => {
+      timer = null
+      void load()
+    }, 150)
+  })
+
   return {
     list,
     error,
@@ -61,7 +71,9 @@ export const useClassesStore = defineStore('classes', () => {
     adjustCount,
     add: (name: string) => run(() => api.invoke('classes:add', { name: name.trim() })),
     rename: (id: number, name: string) => run(() => api.invoke('classes:rename', { id, name: name.trim() })),
-    merge: (sourceId: number, targetId: number) => run(() => api.invoke('classes:merge', { sourceId, targetId })),
-    remove: (id: number, reassignTo: number | null) => run(() => api.invoke('classes:delete', { id, reassignTo }))
+    merge: (sourceId: number, targetId: number) =>
+      run(() => api.invoke('classes:merge', { sourceId, targetId })),
+    remove: (id: number, reassignTo: number | null) =>
+      run(() => api.invoke('classes:delete', { id, reassignTo }))
   }
 })

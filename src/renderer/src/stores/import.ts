@@ -39,6 +39,7 @@ export const useImportStore = defineStore('import', () => {
     if (event.phase === 'importing' && now - lastRefresh > 1500) {
       lastRefresh = now
       void library.reloadLoaded()
+      void classes.load()
     }
   })
 

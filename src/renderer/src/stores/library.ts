@@ -275,7 +275,8 @@ export const useLibraryStore = defineStore('library', () => {
   function snapshotLabels(ids: Iterable<number>): Map<number, number | null> {
     const want = new Set(ids)
     const out = new Map<number, number | null>()
-    for (const rows of pages.value.values()) for (const r of rows) if (want.has(r.id)) out.set(r.id, r.classId)
+    for (const rows of pages.value.values())
+      for (const r of rows) if (want.has(r.id)) out.set(r.id, r.classId)
     return out
   }
 

@@ -17,7 +17,8 @@ export interface Notice {
 /** The message of anything thrown, for showing to a user. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message
-  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message)
+  if (error && typeof error === 'object' && 'message' in error)
+    return String((error as { message: unknown }).message)
   return String(error)
 }
 
@@ -39,18 +40,28 @@ export const useNotifyStore = defineStore('notify', () => {
     })
   }
 
-  function push(kind: Notice['kind'], key: string, params: Record<string, unknown> = {}, count?: number): number {
+  function push(
+    kind: Notice['kind'],
+    key: string,
+    params: Record<string, unknown> = {},
+    count?: number
+  ): number {
     const id = nextId++
     // Labelling fast would stack one confirmation per key press, and an undo makes the previous one
     // stale: keep only the newest confirmation of a group (`labels.*`, `import.*`...).
     const group = key.split('.')[0]
     if (kind === 'info') {
-      for (const n of notices.value.filter((x) => x.kind === 'info' && x.key.split('.')[0] === group)) dismiss(n.id)
+      for (const n of notices.value.filter((x) => x.kind === 'info' && x.key.split('.')[0] === group))
+        dismiss(n.id)
     }
     notices.value.push({ id, kind, key, params, count })
     if (notices.value.length > 4) dismiss(notices.value[0].id)
     // Errors stay until dismissed: the user must get to read them. Confirmations fade.
-    if (kind === 'info') timers.set(id, setTimeout(() => dismiss(id), 3500))
+    if (kind === 'info')
+      timers.set(
+        id,
+        setTimeout(() => dismiss(id), 3500)
+      )
     return id
   }
 
@@ -66,7 +77,8 @@ export const useNotifyStore = defineStore('notify', () => {
     connection,
     connectionReason,
     info: (key: string, params?: Record<string, unknown>, count?: number) => push('info', key, params, count),
-    error: (key: string, params?: Record<string, unknown>, count?: number) => push('error', key, params, count),
+    error: (key: string, params?: Record<string, unknown>, count?: number) =>
+      push('error', key, params, count),
     dismiss
   }
 })

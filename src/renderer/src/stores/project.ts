@@ -47,7 +47,10 @@ export const useProjectStore = defineStore('project', () => {
   /** Back to the start screen; the backend keeps the project open until another is opened. */
   function leave(): void {
     current.value = null
-    void api.invoke('project:recent', {}).then((r) => (recent.value = r), () => undefined)
+    void api.invoke('project:recent', {}).then(
+      (r) => (recent.value = r),
+      () => undefined
+    )
   }
 
   return {
