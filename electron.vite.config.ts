@@ -13,7 +13,8 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
-          cli: resolve(__dirname, 'src/main/cli/index.ts')
+          cli: resolve(__dirname, 'src/main/cli/index.ts'),
+          trainWorker: resolve(__dirname, 'src/main/ml/trainWorker.ts')
         }
       }
     }

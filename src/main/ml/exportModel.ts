@@ -7,14 +7,12 @@
 //   README.md                  how to load it in TF.js and onnxruntime, input shape and preprocessing
 //
 // The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
-// error never leaves a half-written export behind.
+// error never leaves a half-written export behind. TF.js is imported lazily: copying an export needs none.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../shared/training'
 import { version as appVersion } from '../../../package.json'
-import { saveModel } from './ioHandlers'
-import { exportOnnx } from './onnx/export'
 
 export interface ExportOptions {
   /** Skip model.onnx (e.g. a layer ONNX cannot express); the README says so. */
@@ -140,6 +138,9 @@ export async function exportModelFolder(
   const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`)
   mkdirSync(tmp)
   try {
+    // Loaded here so that copying an export (the service, the CLI) does not load TF.js.
+    const { saveModel } = await import('./ioHandlers')
+    const { exportOnnx } = await import('./onnx/export')
     await saveModel(model, tmp)
     let onnxError: string | null = null
     if (opts.onnx !== false) {

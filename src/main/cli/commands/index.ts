@@ -6,5 +6,9 @@ import { register as importCommand } from './import'
 import { register as info } from './info'
 import { register as split } from './split'
 import { register as serve } from './serve'
+import { register as train } from './train'
+import { register as evaluate } from './evaluate'
+import { register as predict } from './predict'
+import { register as exportCommand } from './export'
 
-export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [importCommand, info, split, serve]
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [importCommand, info, split, train, evaluate, predict, exportCommand, serve]

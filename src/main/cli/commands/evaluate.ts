@@ -1,0 +1,68 @@
+// `transfer-studio evaluate --model <dir> --data <folder>`: accuracy of an exported model on a folder of
+// labelled images (one subfolder per class, named by key or, with --names, by sign name).
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { parseNamesCsv } from '../../services/labelSources'
+import { UserError, table, type CliContext } from '../context'
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('evaluate')
+    .description('evaluate an exported model on a folder of labelled images')
+    .requiredOption('--model <dir>', 'export folder (metadata.json, model.onnx and/or model.json)')
+    .requiredOption('--data <folder>', 'folder with one subfolder per class')
+    .option('--names <csv>', 'ClassId,SignName CSV: subfolders may be named by sign name')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { model: string; data: string; names?: string; json?: boolean }) => {
+      const modelDir = resolve(opts.model)
+      if (!existsSync(resolve(modelDir, 'metadata.json'))) throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
+      if (opts.names && !existsSync(opts.names)) throw new UserError(`--names file not found: ${resolve(opts.names)}`)
+      const names = opts.names ? parseNamesCsv(readFileSync(opts.names, 'utf8')) : undefined
+      // The engine (TF.js, onnxruntime) loads only for the commands that use it.
+      const { examplesFromFolder } = await import('../../ml/folderData')
+      const { evaluateExamples, loadClassifier } = await import('../../ml/predict')
+      const loaded = await loadClassifier(modelDir, { logger: (l) => ctx.io.stderr.write(`${l}\n`) })
+      try {
+        const folder = await examplesFromFolder(resolve(opts.data), {
+          classes: loaded.labels.map((l) => ({ key: l.key, index: l.index, name: l.name })),
+          names
+        })
+        if (folder.examples.length === 0) {
+          throw new UserError(
+            `no images of the model's classes in ${resolve(opts.data)}` +
+              (folder.unknownFolders.length ? ` (unknown folders: ${folder.unknownFolders.slice(0, 5).join(', ')})` : '')
+          )
+        }
+        const r = await evaluateExamples(loaded, folder.examples, { signal: ctx.io.signal })
+        if (opts.json) {
+          ctx.json({
+            accuracy: r.accuracy,
+            top5_accuracy: r.top5Accuracy,
+            images: r.images,
+            failed: r.failed,
+            unknown_folders: folder.unknownFolders,
+            per_class: r.perClass.map((c) => ({
+              class_id: c.classId,
+              name: c.name,
+              precision: c.precision,
+              recall: c.recall,
+              support: c.support
+            }))
+          })
+          return
+        }
+        ctx.print(
+          `Accuracy ${(r.accuracy * 100).toFixed(1)}% (top-5 ${(r.top5Accuracy * 100).toFixed(1)}%) on ${r.images} images`,
+          ...(r.failed.length ? [`  ${r.failed.length} images could not be read, e.g. ${r.failed[0].path}: ${r.failed[0].reason}`] : []),
+          ...(folder.unknownFolders.length ? [`  skipped folders of unknown classes: ${folder.unknownFolders.join(', ')}`] : []),
+          ...table([
+            ['  ', 'class', 'precision', 'recall', 'images'],
+            ...r.perClass.map((c) => ['  ', c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.support])
+          ])
+        )
+      } finally {
+        await loaded.classifier.dispose()
+      }
+    })
+}

@@ -1,0 +1,207 @@
+// `transfer-studio train --project <file> --strategy ...`: train a model on the project's train/val split
+// with one of the tutorial's four strategies, evaluate it on the test split, and optionally export it.
+// Training runs in this process (the CLI is already a separate process); Ctrl+C cancels within a batch.
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Option, type Command } from 'commander'
+import { STRATEGIES, type BaseModel, type Strategy, type TrainConfig, type TrainingEvent } from '../../../shared/training'
+import { defaultPreprocessing } from '../../ml/preprocess'
+import { checkExportTarget } from '../../ml/exportModel'
+import { TrainingService, inProcessRunner } from '../../services/training'
+import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
+
+interface TrainOptions {
+  project: string
+  strategy: Strategy
+  base?: string
+  epochs?: string
+  batchSize?: string
+  lr?: string
+  optimizer: 'adam' | 'sgd-momentum'
+  width?: string
+  fcUnits?: string
+  inputSize?: string
+  patience?: string
+  pretrainedRate?: string
+  augment?: boolean
+  balanced?: boolean
+  batchNorm: boolean
+  seed?: string
+  out?: string
+  json?: boolean
+}
+
+function baseOf(path: string | undefined): BaseModel {
+  if (!path) return { kind: 'none' }
+  const p = resolve(path)
+  if (!existsSync(p)) throw new UserError(`--base not found: ${p}`)
+  if (statSync(p).isDirectory()) {
+    if (!existsSync(resolve(p, 'model.json'))) throw new UserError(`--base folder ${p} has no model.json (not a studio model)`)
+    return { kind: 'studio-model', path: p }
+  }
+  if (!p.endsWith('.npy')) throw new UserError(`--base must be a bvlc-alexnet.npy file or a studio model folder, got ${p}`)
+  return { kind: 'bvlc-npy', path: p }
+}
+
+const positiveInt = (v: string, flag: string): number =>
+  parseNumber(v, flag, (n) => Number.isInteger(n) && n > 0, '(a positive integer)')
+
+/** The TrainConfig the options describe; defaults follow the strategy. */
+export function configFromOptions(o: TrainOptions): TrainConfig {
+  if (!STRATEGIES.includes(o.strategy)) throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
+  const base = baseOf(o.base)
+  if ((o.strategy === 'fine-tune' || o.strategy === 'feature-extraction') && base.kind === 'none') {
+    throw new UserError(`--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder>`)
+  }
+  const custom = o.strategy === 'custom'
+  const inputSize = o.inputSize ? positiveInt(o.inputSize, '--input-size') : undefined
+  const preprocessing = defaultPreprocessing(custom ? 'compact' : 'alexnet', { inputSize })
+  // A fresh AlexNet is initialised for inputs of about unit scale; the BVLC weights expect 0..255.
+  if (o.strategy === 'retrain') preprocessing.scale = 1 / 64
+  const fe = o.strategy === 'feature-extraction'
+  return {
+    strategy: o.strategy,
+    base: o.strategy === 'retrain' || custom ? { kind: 'none' } : base,
+    model: {
+      architecture: custom ? 'compact' : 'alexnet',
+      ...(o.width ? { width: parseNumber(o.width, '--width', (n) => n > 0 && n <= 4) } : {}),
+      ...(o.fcUnits ? { fcUnits: positiveInt(o.fcUnits, '--fc-units') } : {}),
+      ...(custom && o.batchNorm === false ? { batchNorm: false } : {})
+    },
+    preprocessing,
+    epochs: o.epochs ? positiveInt(o.epochs, '--epochs') : fe ? 30 : 10,
+    batchSize: o.batchSize ? positiveInt(o.batchSize, '--batch-size') : fe ? 64 : 32,
+    optimizer: o.optimizer,
+    learningRate: o.lr ? parseNumber(o.lr, '--lr', (n) => n > 0 && n < 10) : fe ? 3e-3 : 1e-3,
+    pretrainedRateFactor: o.pretrainedRate ? parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1) : 0.1,
+    earlyStoppingPatience: o.patience ? parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0) : 3,
+    augmentation: {
+      enabled: Boolean(o.augment),
+      shift: 0.1,
+      rotationDeg: 10,
+      scale: 0.1,
+      brightness: 0.2,
+      contrast: 0.2,
+      horizontalFlip: false
+    },
+    classBalanced: Boolean(o.balanced),
+    seed: o.seed ? parseNumber(o.seed, '--seed', Number.isInteger) : 42
+  }
+}
+
+/** One status line redrawn in place on a terminal. */
+function progressLine(out: CliOutput): { update(e: TrainingEvent): void; done(): void } {
+  let last = 0
+  let epochLine = ''
+  return {
+    update(e) {
+      let text: string | null = null
+      if (e.type === 'phase') text = `${e.phase} ${e.total ? `${e.done}/${e.total}` : ''}`
+      else if (e.type === 'epoch') {
+        epochLine = `epoch ${e.epoch}/${e.totalEpochs} loss ${e.trainLoss.toFixed(3)} acc ${e.trainAccuracy.toFixed(3)}` +
+          (e.valAccuracy !== null ? ` val ${e.valAccuracy.toFixed(3)}` : '') + ` eta ${Math.round(e.etaSeconds)} s`
+        text = epochLine
+      } else if (e.type === 'batch') {
+        if (Date.now() - last < 200) return
+        const width = 20
+        const filled = Math.round((e.batch / Math.max(1, e.batchesPerEpoch)) * width)
+        text = `epoch ${e.epoch} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] loss ${e.loss.toFixed(3)} ${Math.round(e.imagesPerSecond)} img/s` +
+          (epochLine ? ` | ${epochLine}` : '')
+      }
+      if (text === null) return
+      last = Date.now()
+      out.write(`\r\x1b[2K${text}`)
+    },
+    done() {
+      out.write('\r\x1b[2K')
+    }
+  }
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('train')
+    .description("train a classifier on the project's train/val split with one of the four strategies")
+    .requiredOption('-p, --project <file>', 'project file (.tsproj)')
+    .addOption(new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory())
+    .option('--base <path>', 'pretrained weights: bvlc-alexnet.npy or a studio model folder')
+    .option('--epochs <n>', 'epochs (default 10; feature-extraction 30)')
+    .option('--batch-size <n>', 'images per batch (default 32; feature-extraction 64)')
+    .option('--lr <x>', 'learning rate (default 1e-3; feature-extraction 3e-3)')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd-momentum']).default('adam'))
+    .option('--width <x>', 'AlexNet width multiplier / compact CNN channel multiplier (1 = full size)')
+    .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
+    .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
+    .option('--patience <n>', 'early stopping patience in epochs, 0 = off (default 3)')
+    .option('--pretrained-rate <x>', 'fine-tune: learning-rate factor of pretrained layers (default 0.1)')
+    .option('--augment', 'sign-friendly augmentation (shift, rotation, scale, brightness, contrast)')
+    .option('--balanced', 'class-balanced sampling')
+    .option('--no-batch-norm', 'custom: no batch normalisation (better for very short runs)')
+    .option('--seed <n>', 'random seed (default 42)')
+    .option('--out <dir>', 'export the trained model to this new folder')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: TrainOptions) => {
+      const config = configFromOptions(opts)
+      if (opts.out) {
+        const out = resolve(opts.out)
+        try {
+          checkExportTarget(out)
+        } catch (err) {
+          throw new UserError(`--out: ${(err as Error).message}`)
+        }
+      }
+      const summary = await ctx.withProject(opts.project, {}, async (backend) => {
+        const service = new TrainingService(backend.services.projects, { runner: inProcessRunner() })
+        const bar = ctx.io.stderr.isTTY && !opts.json ? progressLine(ctx.io.stderr) : null
+        let runId = -1
+        const off = service.onEvent((e) => bar?.update(e))
+        const onInterrupt = (): void => {
+          ctx.io.stderr.write('\ncancelling the training...\n')
+          service.cancel(runId)
+        }
+        process.once('SIGINT', onInterrupt)
+        ctx.io.signal?.addEventListener('abort', onInterrupt, { once: true })
+        try {
+          try {
+            runId = service.start(config).runId
+          } catch (err) {
+            throw new UserError((err as Error).message)
+          }
+          let run = await service.wait(runId)
+          bar?.done()
+          if (run.status === 'cancelled') throw new UserError(`training cancelled after ${run.epochsDone} epochs (run ${runId})`, 130)
+          if (run.status === 'failed') throw new UserError(`training failed: ${run.error}`)
+          const stats = await backend.handlers['library:stats']({})
+          let testAccuracy: number | null = null
+          if (stats.splits.test > 0) testAccuracy = (await service.evaluate(runId)).accuracy
+          run = service.get(runId)
+          const out = opts.out ? service.exportRun(runId, resolve(opts.out)).dir : null
+          return { run, testAccuracy, out }
+        } finally {
+          off()
+          process.removeListener('SIGINT', onInterrupt)
+          ctx.io.signal?.removeEventListener('abort', onInterrupt)
+        }
+      })
+      const { run, testAccuracy, out } = summary
+      if (opts.json) {
+        ctx.json({
+          run_id: run.id,
+          strategy: run.strategy,
+          backend: run.backend,
+          epochs: run.epochsDone,
+          val_accuracy: run.valAccuracy,
+          test_accuracy: testAccuracy,
+          seconds: run.seconds,
+          out
+        })
+        return
+      }
+      const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`)
+      ctx.print(
+        `Run ${run.id} (${run.strategy}) on ${run.backend}: ${run.epochsDone} epochs in ${(run.seconds ?? 0).toFixed(1)} s`,
+        `  validation accuracy: ${pct(run.valAccuracy)}, test accuracy: ${pct(testAccuracy)}`,
+        ...(out ? [`  exported to ${out}`] : [])
+      )
+    })
+}
