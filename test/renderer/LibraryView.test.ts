@@ -26,7 +26,7 @@ async function mountApp(api: MemoryApi, locale: 'en' | 'zh-CN' = 'en') {
     global: { plugins: [createPinia(), createAppI18n(locale)] },
     attachTo: document.body
   })
-  await vi.waitFor(() => expect(wrapper!.find('.library').exists()).toBe(true))
+  await vi.waitFor(() => expect(wrapper!.find('.library, .start').exists()).toBe(true))
   await flushPromises()
   await settle(40)
   return wrapper
@@ -91,6 +91,16 @@ describe('library view', () => {
     press('1')
     await settle()
     expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)
+  })
+
+  it('shows the start screen without a project, and the reason an open failed', async () => {
+    const w = await mountApp(createMemoryApi({ noProject: true }))
+    await w.find('[data-test="open-path"]').setValue('/nowhere/x.tsproj')
+    await w.find('[data-test="open-path"]').element.closest('form')!.dispatchEvent(new Event('submit'))
+    await vi.waitFor(() =>
+      expect(w.find('[data-test="start-error"]').text()).toBe('project file not found: /nowhere/x.tsproj')
+    )
+    expect(w.find('.library').exists()).toBe(false)
   })
 
   it('shows an empty state that points to import, in the chosen language', async () => {

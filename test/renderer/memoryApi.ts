@@ -18,7 +18,12 @@ export interface MemoryApi extends StudioApi {
 }
 
 export function createMemoryApi(
-  opts: { images?: number; classes?: string[]; labelled?: (i: number) => number | null } = {}
+  opts: {
+    images?: number
+    classes?: string[]
+    labelled?: (i: number) => number | null
+    noProject?: boolean
+  } = {}
 ): MemoryApi {
   const classes: ClassInfo[] = (opts.classes ?? []).map((name, i) => ({
     id: i + 1,
@@ -71,13 +76,14 @@ export function createMemoryApi(
   const handlers: {
     [C in Channel]?: (args: HandlerArgs<C>) => HandlerResult<C> | Promise<HandlerResult<C>>
   } = {
-    'project:current': () => ({
-      path: '/tmp/p.tsproj',
-      name: 'p',
-      schemaVersion: 1,
-      thumbnailDir: '/tmp/p.thumbs'
-    }),
+    'project:current': () =>
+      opts.noProject
+        ? null
+        : { path: '/tmp/p.tsproj', name: 'p', schemaVersion: 1, thumbnailDir: '/tmp/p.thumbs' },
     'project:recent': () => [],
+    'project:open': ({ path }) => {
+      throw Object.assign(new Error(`project file not found: ${path}`), { name: 'NotFoundError' })
+    },
     'library:query': (q) => {
       const rows = select(q)
       return {

@@ -97,7 +97,14 @@ export const useLabelsStore = defineStore('labels', () => {
     await Promise.all([library.reloadLoaded(), classes.load()])
   }
 
+  /** A new project starts with an empty undo history as far as this window knows. */
+  function reset(): void {
+    canUndo.value = false
+    canRedo.value = false
+  }
+
   return {
+    reset,
     canUndo,
     canRedo,
     pending,

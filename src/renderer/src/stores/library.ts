@@ -183,6 +183,20 @@ export const useLibraryStore = defineStore('library', () => {
     setFilter({})
   }
 
+  /** Forget everything about the previous project (its class ids mean nothing in the next one). */
+  function reset(): Promise<void> {
+    filter.value = {}
+    sort.value = { key: 'id', descending: false }
+    selection.value = new Set()
+    detailOpen.value = false
+    detail.value = null
+    lastSplit.value = null
+    ready.value = false
+    total.value = 0
+    stats.value = null
+    return refresh()
+  }
+
   // --- focus & selection -----------------------------------------------------------------------
 
   function setFocus(index: number, opts: { extend?: boolean } = {}): void {
@@ -387,6 +401,7 @@ export const useLibraryStore = defineStore('library', () => {
     setFilter,
     setSort,
     clearFilters,
+    reset,
     setFocus,
     moveFocus,
     toggleSelected,

@@ -44,6 +44,11 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
+  // Another window (or the CLI's serve) may switch projects; follow it.
+  api.on('library-changed', ({ reason }) => {
+    if (reason === 'project' && current.value) void load()
+  })
+
   /** Back to the start screen; the backend keeps the project open until another is opened. */
   function leave(): void {
     current.value = null
