@@ -93,6 +93,17 @@ describe('library view', () => {
     expect(api.calls.some((c) => c.channel === 'library:setLabel')).toBe(false)
   })
 
+  it('jumps to the next unlabelled image with n, and says when there is none', async () => {
+    const api = createMemoryApi({ images: 8, classes: ['Stop'], labelled: (i) => (i === 5 ? null : 1) })
+    const w = await mountApp(api)
+    press('n')
+    await vi.waitFor(() => expect(w.find('.cell.focused').attributes('data-index')).toBe('5'))
+    press('1')
+    await vi.waitFor(() => expect(api.images[5].classId).toBe(1))
+    press('n')
+    await vi.waitFor(() => expect(w.find('.notices').text()).toContain('Every image here has a label.'))
+  })
+
   it('shows the start screen without a project, and the reason an open failed', async () => {
     const w = await mountApp(createMemoryApi({ noProject: true }))
     await w.find('[data-test="open-path"]').setValue('/nowhere/x.tsproj')

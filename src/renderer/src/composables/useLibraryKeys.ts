@@ -58,6 +58,10 @@ export function handleLibraryKey(event: KeyboardEvent, ctx: KeyContext): boolean
       return act(() => library.moveFocus(-ctx.columns, { extend: event.shiftKey }))
     case 'ArrowDown':
       return act(() => library.moveFocus(ctx.columns, { extend: event.shiftKey }))
+    case 'PageDown':
+      return act(() => library.moveFocus(ctx.columns * 4, { extend: event.shiftKey }))
+    case 'PageUp':
+      return act(() => library.moveFocus(-ctx.columns * 4, { extend: event.shiftKey }))
     case 'Home':
       return act(() => library.setFocus(0, { extend: event.shiftKey }))
     case 'End':
@@ -77,7 +81,11 @@ export function handleLibraryKey(event: KeyboardEvent, ctx: KeyContext): boolean
     case '?':
       return act(() => ctx.openHelp())
   }
-  if (lower === 'n' && !event.shiftKey) return act(() => library.focusNextUnlabelled())
+  if (lower === 'n' && !event.shiftKey) {
+    return act(async () => {
+      if (!(await library.focusNextUnlabelled())) notify.info('labels.allLabelled')
+    })
+  }
   if (key.length === 1 && !event.shiftKey) {
     const position = positionForKey(key)
     if (position === null) return false

@@ -115,6 +115,7 @@ export default {
     redoFailed: 'Could not redo: {message}',
     applied: 'Labelled 1 image as {name} | Labelled {n} images as {name}',
     removed: 'Removed the label from 1 image | Removed the label from {n} images',
+    allLabelled: 'Every image here has a label.',
     noClassForKey: 'No class has the shortcut “{key}”.'
   },
   importDialog: {
@@ -190,6 +191,7 @@ export default {
     intro:
       'Label without the mouse. Labels apply to the selection, or to the focused image when nothing is selected, then focus moves on.',
     arrows: 'Move focus',
+    jump: 'Move focus by a page, or to the first or last image',
     shiftArrows: 'Extend the selection',
     classKeys: 'Assign the class with that key',
     next: 'Jump to the next unlabelled image',

@@ -114,6 +114,7 @@ export default {
     redoFailed: '重做失败：{message}',
     applied: '已将 {n} 张图片标注为 {name}',
     removed: '已移除 {n} 张图片的标注',
+    allLabelled: '这里的每张图片都已标注。',
     noClassForKey: '没有类别使用快捷键“{key}”。'
   },
   importDialog: {
@@ -188,6 +189,7 @@ export default {
     title: '键盘快捷键',
     intro: '不用鼠标也能标注。标注作用于选中的图片；没有选中时作用于焦点图片，然后焦点移到下一张。',
     arrows: '移动焦点',
+    jump: '按页移动焦点，或移到第一张、最后一张',
     shiftArrows: '扩展选择',
     classKeys: '标注为使用该键的类别',
     next: '跳到下一张未标注图片',
