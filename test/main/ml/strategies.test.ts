@@ -8,24 +8,10 @@ import { initBackend } from '../../../src/main/ml/backend'
 import { BVLC_LAYERS, buildModel, recommendStrategy } from '../../../src/main/ml/strategies'
 import { readBvlcWeights } from '../../../src/main/ml/weights/bvlc'
 import { train } from '../../../src/main/ml/trainer'
-import { defaultPreprocessing } from '../../../src/main/ml/preprocess'
 import { sharedDataAvailable, tempDir } from '../../helpers'
-import { FIVE, baseConfig, gtsrbTrainData } from './trainerFixtures'
-import type { TrainConfig } from '../../../src/shared/training'
+import { FIVE, NPY, baseConfig, bvlcConfig, gtsrbTrainData } from './trainerFixtures'
 
-const NPY = resolve(__dirname, '../../fixtures/alexnet-bvlc/reduced-alexnet.npy')
 const MISMATCHED = resolve(__dirname, '../../fixtures/bvlc/tiny-py2.npy')
-
-/** The reduced AlexNet the fixture file fits: 67 px, width 1/16, 16-unit fc layers, BVLC preprocessing. */
-export function bvlcConfig(over: Partial<TrainConfig> = {}): TrainConfig {
-  return baseConfig({
-    strategy: 'fine-tune',
-    base: { kind: 'bvlc-npy', path: NPY },
-    model: { architecture: 'alexnet', width: 1 / 16, fcUnits: 16, dropout: 0 },
-    preprocessing: defaultPreprocessing('alexnet', { inputSize: 67 }),
-    ...over
-  })
-}
 
 describe('recommendStrategy', () => {
   it("follows the tutorial's four cases, with the threshold as a parameter", () => {

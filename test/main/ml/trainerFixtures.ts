@@ -2,7 +2,7 @@
 // track-disjoint gtsrb-test folder as test), and small TrainConfigs that run in seconds on a CPU.
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { TrainConfig } from '../../../src/shared/training'
 import type { Example } from '../../../src/main/ml/types'
 import type { ClassLabel, TrainData } from '../../../src/main/ml/trainer'
@@ -111,6 +111,20 @@ export function smallAlexConfig(over: Partial<TrainConfig> = {}): TrainConfig {
     strategy: 'retrain',
     model: { architecture: 'alexnet', width: 0.25, fcUnits: 128, dropout: 0.3 },
     preprocessing: { ...defaultPreprocessing('alexnet', { inputSize: 67 }), scale: 1 / 64 },
+    ...over
+  })
+}
+
+/** A bvlc-alexnet.npy-format file for a reduced AlexNet (see test/fixtures/alexnet-bvlc/make.py). */
+export const NPY = resolve(__dirname, '../../fixtures/alexnet-bvlc/reduced-alexnet.npy')
+
+/** The reduced AlexNet the NPY fixture fits: 67 px, width 1/16, 16-unit fc layers, BVLC preprocessing. */
+export function bvlcConfig(over: Partial<TrainConfig> = {}): TrainConfig {
+  return baseConfig({
+    strategy: 'fine-tune',
+    base: { kind: 'bvlc-npy', path: NPY },
+    model: { architecture: 'alexnet', width: 1 / 16, fcUnits: 16, dropout: 0 },
+    preprocessing: defaultPreprocessing('alexnet', { inputSize: 67 }),
     ...over
   })
 }
