@@ -89,6 +89,16 @@ function makeOptimizer(config: TrainConfig): tf.Optimizer {
   return config.optimizer === 'adam' ? tf.train.adam(config.learningRate) : tf.train.momentum(config.learningRate, 0.9)
 }
 
+/**
+ * Frees an optimizer. tfjs 4.22's MomentumOptimizer.dispose() forgets the learning-rate scalar its
+ * SGD parent keeps (`c`), one tensor per run, so that one is freed here too.
+ */
+function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose()
+  const c = (opt as unknown as { c?: tf.Tensor }).c
+  if (opt instanceof tf.MomentumOptimizer && c && !c.isDisposed) c.dispose()
+}
+
 function validateConfig(config: TrainConfig, data: TrainData): void {
   if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be >= 1, got ${config.epochs}`)
   if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
@@ -368,7 +378,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       valLoss = best?.valLoss ?? valLoss
       valAccuracy = best?.valAccuracy ?? valAccuracy
     }
-    optimizer.dispose()
+    disposeOptimizer(optimizer)
     optimizer = null
     featureStore?.dispose()
     featureStore = null
@@ -409,7 +419,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     emit({ type: 'failed', runId, error: { name: e.name, message: e.message } })
     throw e
   } finally {
-    optimizer?.dispose()
+    if (optimizer) disposeOptimizer(optimizer)
     featureStore?.dispose()
     built?.dispose()
   }
