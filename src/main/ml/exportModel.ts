@@ -8,7 +8,17 @@
 //
 // The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
 // error never leaves a half-written export behind. TF.js is imported lazily: copying an export needs none.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../shared/training'
@@ -57,7 +67,8 @@ export function buildMetadata(args: {
 /** Refuses a target that exists and is not an empty folder, with a message that says what to do. */
 export function checkExportTarget(dir: string): void {
   if (!existsSync(dir)) return
-  if (!statSync(dir).isDirectory()) throw new Error(`export target ${dir} exists and is a file; choose a new folder`)
+  if (!statSync(dir).isDirectory())
+    throw new Error(`export target ${dir} exists and is a file; choose a new folder`)
   if (readdirSync(dir).length > 0) {
     throw new Error(`export target ${dir} is not empty; choose a new or empty folder (nothing was written)`)
   }
@@ -167,9 +178,14 @@ export async function exportModelFolder(
  * Copies an existing export folder (a run's `model/`) to `dir` with the same all-or-nothing rule, updating
  * metadata.json with `patch` (e.g. the test accuracy measured after training). Needs no TF.js.
  */
-export function copyExportFolder(from: string, dir: string, patch: Partial<ModelMetadata> = {}): ExportResult {
+export function copyExportFolder(
+  from: string,
+  dir: string,
+  patch: Partial<ModelMetadata> = {}
+): ExportResult {
   const source = resolve(from)
-  if (!existsSync(join(source, 'metadata.json'))) throw new Error(`${source} is not an export folder (no metadata.json)`)
+  if (!existsSync(join(source, 'metadata.json')))
+    throw new Error(`${source} is not an export folder (no metadata.json)`)
   const target = resolve(dir)
   checkExportTarget(target)
   const parent = dirname(target)
@@ -180,7 +196,9 @@ export function copyExportFolder(from: string, dir: string, patch: Partial<Model
     const metaPath = join(tmp, 'metadata.json')
     const meta = { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMetadata), ...patch }
     writeFileSync(metaPath, JSON.stringify(meta, null, 2))
-    const onnxError = existsSync(join(tmp, 'model.onnx')) ? null : 'model.onnx was not written at training time'
+    const onnxError = existsSync(join(tmp, 'model.onnx'))
+      ? null
+      : 'model.onnx was not written at training time'
     writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
     if (existsSync(target)) rmSync(target, { recursive: true })
     renameSync(tmp, target)

@@ -58,11 +58,16 @@ async function makeForward(
   base: tf.LayersModel,
   dim: number,
   engine: 'auto' | 'tfjs'
-): Promise<{ run: (x: Float32Array, n: number, shape: number[]) => Promise<Float32Array>; engine: 'onnx' | 'tfjs'; close: () => Promise<void> }> {
+): Promise<{
+  run: (x: Float32Array, n: number, shape: number[]) => Promise<Float32Array>
+  engine: 'onnx' | 'tfjs'
+  close: () => Promise<void>
+}> {
   if (engine === 'auto') {
     try {
       const runner = await OnnxRunner.create(exportOnnx(base))
-      if (runner.outputSize !== dim) throw new Error(`ONNX base outputs ${runner.outputSize} floats, expected ${dim}`)
+      if (runner.outputSize !== dim)
+        throw new Error(`ONNX base outputs ${runner.outputSize} floats, expected ${dim}`)
       return { run: (x, n, shape) => runner.run(x, n, shape), engine: 'onnx', close: () => runner.dispose() }
     } catch {
       // onnxruntime missing or a layer it cannot express: the TF.js pass gives the same features.
@@ -82,7 +87,11 @@ async function makeForward(
 
 export async function computeFeatures(opts: ComputeFeaturesOptions): Promise<FeatureSet> {
   const dim = opts.base.outputs[0].shape[opts.base.outputs[0].shape.length - 1] as number
-  const cache = FeatureCache.open(opts.cacheDir, { baseKey: opts.baseKey, prepKey: preprocessingKey(opts.preprocessing), dim })
+  const cache = FeatureCache.open(opts.cacheDir, {
+    baseKey: opts.baseKey,
+    prepKey: preprocessingKey(opts.preprocessing),
+    dim
+  })
   const unique = new Map<string, Example>()
   for (const e of opts.examples) if (!unique.has(keyOf(e))) unique.set(keyOf(e), e)
   const keys = [...unique.keys()]
@@ -96,7 +105,13 @@ export async function computeFeatures(opts: ComputeFeaturesOptions): Promise<Fea
     const forward = await makeForward(opts.base, dim, opts.engine ?? 'auto')
     engine = forward.engine
     try {
-      const source = opts.makeSource({ examples: todo, preprocessing: opts.preprocessing, batchSize: opts.batchSize, shuffle: false, seed: 0 })
+      const source = opts.makeSource({
+        examples: todo,
+        preprocessing: opts.preprocessing,
+        batchSize: opts.batchSize,
+        shuffle: false,
+        seed: 0
+      })
       let done = 0
       opts.onProgress?.(0, todo.length)
       for await (const b of source.epoch(0, { signal: opts.signal })) {
@@ -141,7 +156,11 @@ export function featureBatchSource(
     batchSize: opts.batchSize,
     batchesPerEpoch,
     async *epoch(epochIndex: number, o?: { signal?: AbortSignal }): AsyncIterable<Batch> {
-      const order = epochOrder(usable, { shuffle: opts.shuffle, classBalanced: opts.classBalanced, seed: opts.seed }, epochIndex)
+      const order = epochOrder(
+        usable,
+        { shuffle: opts.shuffle, classBalanced: opts.classBalanced, seed: opts.seed },
+        epochIndex
+      )
       for (let start = 0; start < order.length; start += opts.batchSize) {
         if (o?.signal?.aborted) throw o.signal.reason ?? new Error('aborted')
         const idx = order.subarray(start, Math.min(order.length, start + opts.batchSize))

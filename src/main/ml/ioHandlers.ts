@@ -68,7 +68,7 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
         convertedBy?: string | null
         weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]
         trainingConfig?: tf.io.TrainingConfig
-        userDefinedMetadata?: { [key: string]: {} }
+        userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata']
       }
       try {
         json = JSON.parse(readFileSync(jsonPath, 'utf8'))

@@ -61,7 +61,11 @@ export type JobResult = TrainJobResult | EvaluateJobResult
 /** Folder of a run's trained model inside its run folder. */
 export const MODEL_SUBDIR = 'model'
 
-async function runTrain(job: TrainJob, onEvent: (e: TrainingEvent) => void, signal?: AbortSignal): Promise<TrainJobResult> {
+async function runTrain(
+  job: TrainJob,
+  onEvent: (e: TrainingEvent) => void,
+  signal?: AbortSignal
+): Promise<TrainJobResult> {
   if (!backendInfo()) await initBackend({ prefer: job.backend, logger: () => {} })
   // 'completed' goes out once the model folder is written, so a listener can use it right away.
   let completed: TrainingEvent | null = null
@@ -134,6 +138,10 @@ async function runEvaluate(job: EvaluateJob, signal?: AbortSignal): Promise<Eval
   }
 }
 
-export async function runJob(job: Job, onEvent: (e: TrainingEvent) => void, signal?: AbortSignal): Promise<JobResult> {
+export async function runJob(
+  job: Job,
+  onEvent: (e: TrainingEvent) => void,
+  signal?: AbortSignal
+): Promise<JobResult> {
   return job.kind === 'train' ? runTrain(job, onEvent, signal) : runEvaluate(job, signal)
 }

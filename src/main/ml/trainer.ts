@@ -76,7 +76,11 @@ export class TrainCancelled extends Error {
 }
 
 /** Mean cross-entropy and accuracy of probabilities `p` [n, k] against integer labels `y` [n]. */
-function lossAndAccuracy(p: tf.Tensor, y: tf.Tensor1D, numClasses: number): { loss: tf.Scalar; acc: tf.Scalar } {
+function lossAndAccuracy(
+  p: tf.Tensor,
+  y: tf.Tensor1D,
+  numClasses: number
+): { loss: tf.Scalar; acc: tf.Scalar } {
   const oneHot = tf.oneHot(y, numClasses)
   const picked = tf.sum(tf.mul(p, oneHot), 1)
   const loss = tf.neg(tf.mean(tf.log(tf.clipByValue(picked, 1e-7, 1))))
@@ -86,7 +90,9 @@ function lossAndAccuracy(p: tf.Tensor, y: tf.Tensor1D, numClasses: number): { lo
 
 function makeOptimizer(config: TrainConfig): tf.Optimizer {
   if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`)
-  return config.optimizer === 'adam' ? tf.train.adam(config.learningRate) : tf.train.momentum(config.learningRate, 0.9)
+  return config.optimizer === 'adam'
+    ? tf.train.adam(config.learningRate)
+    : tf.train.momentum(config.learningRate, 0.9)
 }
 
 /**
@@ -100,12 +106,14 @@ function disposeOptimizer(opt: tf.Optimizer): void {
 }
 
 function validateConfig(config: TrainConfig, data: TrainData): void {
-  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be >= 1, got ${config.epochs}`)
+  if (!Number.isInteger(config.epochs) || config.epochs < 1)
+    throw new Error(`epochs must be >= 1, got ${config.epochs}`)
   if (!Number.isInteger(config.batchSize) || config.batchSize < 1) {
     throw new Error(`batch size must be >= 1, got ${config.batchSize}`)
   }
   if (data.train.length === 0) throw new Error('the training set is empty: assign images to the train split')
-  if (data.classes.length < 2) throw new Error(`training needs at least 2 classes, got ${data.classes.length}`)
+  if (data.classes.length < 2)
+    throw new Error(`training needs at least 2 classes, got ${data.classes.length}`)
   for (const ex of [...data.train, ...data.val]) {
     if (!(ex.label >= 0 && ex.label < data.classes.length)) {
       throw new Error(`${ex.path} has label index ${ex.label}, outside 0..${data.classes.length - 1}`)
@@ -115,7 +123,10 @@ function validateConfig(config: TrainConfig, data: TrainData): void {
 
 /** Turns a batch into tensors [n, ...] and labels [n]; only the rows that decoded. */
 function batchTensors(b: Batch, shape: number[]): { x: tf.Tensor; y: tf.Tensor1D } {
-  return { x: tf.tensor(b.x.subarray(0, b.size * shape.reduce((a, c) => a * c, 1)), [b.size, ...shape]), y: tf.tensor1d(b.y.subarray(0, b.size), 'int32') }
+  return {
+    x: tf.tensor(b.x.subarray(0, b.size * shape.reduce((a, c) => a * c, 1)), [b.size, ...shape]),
+    y: tf.tensor1d(b.y.subarray(0, b.size), 'int32')
+  }
 }
 
 function safeHistory(runDir: string): EpochRecord[] {
@@ -179,7 +190,12 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         seed: config.seed
       })
       valSource = data.val.length
-        ? featureBatchSource(features, data.val, { batchSize: 256, shuffle: false, numClasses, seed: config.seed })
+        ? featureBatchSource(features, data.val, {
+            batchSize: 256,
+            shuffle: false,
+            numClasses,
+            seed: config.seed
+          })
         : null
       inputShape = [built.featureDim]
     } else {
@@ -193,7 +209,13 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         seed: config.seed
       })
       valSource = data.val.length
-        ? makeSource({ examples: data.val, preprocessing: prep, batchSize: config.batchSize, shuffle: false, seed: config.seed })
+        ? makeSource({
+            examples: data.val,
+            preprocessing: prep,
+            batchSize: config.batchSize,
+            shuffle: false,
+            seed: config.seed
+          })
         : null
       inputShape = [prep.inputSize, prep.inputSize, 3]
     }
@@ -230,7 +252,11 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     const trainable = built.trainable
     const vars = trainable.trainableWeights.map((w) => w.read() as tf.Variable)
     const scaled = new Set(
-      config.pretrainedRateFactor !== 1 ? trainable.trainableWeights.filter((w) => built!.pretrained.has(w.name)).map((w) => (w.read() as tf.Variable).name) : []
+      config.pretrainedRateFactor !== 1
+        ? trainable.trainableWeights
+            .filter((w) => built!.pretrained.has(w.name))
+            .map((w) => (w.read() as tf.Variable).name)
+        : []
     )
     const factor = config.pretrainedRateFactor
 
@@ -294,12 +320,13 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       let accSum = 0
       let seen = 0
       let batchIndex = 0
+      // Throughput counts the wait for data too: it is what the user gets, not the bare step speed.
       const recent: { n: number; t: number }[] = []
+      let last = Date.now()
       for await (const b of trainSource.epoch(epoch, { signal: opts.signal })) {
         if (opts.signal?.aborted) throw new TrainCancelled()
         noteFailed(b.failed)
         if (b.size === 0) continue
-        const t0 = Date.now()
         const r = step(b)
         if (!Number.isFinite(r.loss)) {
           throw new Error(`training diverged (loss ${r.loss}) at epoch ${epoch + 1}; lower the learning rate`)
@@ -307,7 +334,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         lossSum += r.loss * b.size
         accSum += r.acc * b.size
         seen += b.size
-        recent.push({ n: b.size, t: Date.now() - t0 })
+        const now = Date.now()
+        recent.push({ n: b.size, t: now - last })
+        last = now
         if (recent.length > 10) recent.shift()
         const ms = recent.reduce((a, c) => a + c.t, 0)
         emit({
@@ -372,7 +401,12 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     // With early stopping on, the result is the epoch with the lowest validation loss.
     let valLoss = record.history.at(-1)?.valLoss ?? null
     let valAccuracy = record.history.at(-1)?.valAccuracy ?? null
-    if (patience > 0 && record.bestEpoch !== null && record.bestEpoch !== record.epoch && hasBest(opts.runDir)) {
+    if (
+      patience > 0 &&
+      record.bestEpoch !== null &&
+      record.bestEpoch !== record.epoch &&
+      hasBest(opts.runDir)
+    ) {
       await restoreBest(opts.runDir, trainable)
       const best = record.history.find((h) => h.epoch === record.bestEpoch)
       valLoss = best?.valLoss ?? valLoss
@@ -399,7 +433,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     built = null
     return result
   } catch (err) {
-    const cancelled = err instanceof TrainCancelled || (opts.signal?.aborted && (err as Error)?.name === 'AbortError')
+    const cancelled =
+      err instanceof TrainCancelled || (opts.signal?.aborted && (err as Error)?.name === 'AbortError')
     if (cancelled || opts.signal?.aborted) {
       emit({ type: 'cancelled', runId, epochsDone })
       return {
@@ -429,17 +464,33 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
 export async function predictExamples(
   model: tf.LayersModel,
   examples: Example[],
-  opts: { preprocessing: BatchSourceOptions['preprocessing']; batchSize?: number; makeSource?: (o: BatchSourceOptions) => BatchSource; signal?: AbortSignal }
+  opts: {
+    preprocessing: BatchSourceOptions['preprocessing']
+    batchSize?: number
+    makeSource?: (o: BatchSourceOptions) => BatchSource
+    signal?: AbortSignal
+  }
 ): Promise<{ probabilities: (Float32Array | null)[]; failed: { path: string; reason: string }[] }> {
   const make = opts.makeSource ?? createBatchSource
-  const source = make({ examples, preprocessing: opts.preprocessing, batchSize: opts.batchSize ?? 64, shuffle: false, seed: 0 })
+  const source = make({
+    examples,
+    preprocessing: opts.preprocessing,
+    batchSize: opts.batchSize ?? 64,
+    shuffle: false,
+    seed: 0
+  })
   const byPath = new Map<string, Float32Array>()
   const failed: { path: string; reason: string }[] = []
   const side = opts.preprocessing.inputSize
   for await (const b of source.epoch(0, { signal: opts.signal })) {
     failed.push(...b.failed)
     if (b.size === 0) continue
-    const p = tf.tidy(() => model.predict(tf.tensor(b.x.subarray(0, b.size * side * side * 3), [b.size, side, side, 3])) as tf.Tensor)
+    const p = tf.tidy(
+      () =>
+        model.predict(
+          tf.tensor(b.x.subarray(0, b.size * side * side * 3), [b.size, side, side, 3])
+        ) as tf.Tensor
+    )
     const values = (await p.data()) as Float32Array
     const k = p.shape[1] as number
     p.dispose()

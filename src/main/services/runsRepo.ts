@@ -1,6 +1,13 @@
 // Repository functions of training runs: every SQL statement about runs, their per-epoch curves, their
 // evaluation and their per-image predictions. The schema changes are migrations appended to db.ts's list.
-import type { BackendName, EvaluationResult, RunStatus, RunSummary, Strategy, TrainConfig } from '../../shared/training'
+import type {
+  BackendName,
+  EvaluationResult,
+  RunStatus,
+  RunSummary,
+  Strategy,
+  TrainConfig
+} from '../../shared/training'
 import type { Db } from './db'
 
 /**
@@ -67,7 +74,8 @@ export function createRunsRepo(db: Db) {
     setBackend: db.prepare('UPDATE runs SET backend = ? WHERE id = ?'),
     setMetrics: db.prepare('UPDATE runs SET metrics_json = ? WHERE id = ?'),
     setEvaluation: db.prepare('UPDATE runs SET evaluation_json = ? WHERE id = ?'),
-    epoch: db.prepare(`INSERT INTO run_epochs (run_id, epoch, train_loss, train_accuracy, val_loss, val_accuracy, seconds)
+    epoch:
+      db.prepare(`INSERT INTO run_epochs (run_id, epoch, train_loss, train_accuracy, val_loss, val_accuracy, seconds)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, epoch) DO UPDATE SET train_loss = excluded.train_loss,
       train_accuracy = excluded.train_accuracy, val_loss = excluded.val_loss, val_accuracy = excluded.val_accuracy,
       seconds = excluded.seconds`),
@@ -76,7 +84,9 @@ export function createRunsRepo(db: Db) {
     all: db.prepare('SELECT * FROM runs ORDER BY id DESC'),
     evaluation: db.prepare('SELECT evaluation_json FROM runs WHERE id = ?'),
     clearPredictions: db.prepare('DELETE FROM predictions WHERE run_id = ?'),
-    prediction: db.prepare('INSERT INTO predictions (run_id, image_id, class_id, confidence) VALUES (?, ?, ?, ?)'),
+    prediction: db.prepare(
+      'INSERT INTO predictions (run_id, image_id, class_id, confidence) VALUES (?, ?, ?, ?)'
+    ),
     interrupted: db.prepare(
       "UPDATE runs SET status = 'failed', error = 'interrupted: the app stopped during training' WHERE status IN ('queued', 'running')"
     )
@@ -130,7 +140,14 @@ export function createRunsRepo(db: Db) {
     setMetrics: (id: number, metrics: RunMetrics): void => void s.setMetrics.run(JSON.stringify(metrics), id),
     addEpoch(
       id: number,
-      e: { epoch: number; trainLoss: number; trainAccuracy: number; valLoss: number | null; valAccuracy: number | null; seconds: number }
+      e: {
+        epoch: number
+        trainLoss: number
+        trainAccuracy: number
+        valLoss: number | null
+        valAccuracy: number | null
+        seconds: number
+      }
     ): void {
       s.epoch.run(id, e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy, e.seconds)
     },

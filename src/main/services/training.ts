@@ -5,7 +5,13 @@
 import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { EvaluationResult, ModelMetadata, RunSummary, TrainConfig, TrainingEvent } from '../../shared/training'
+import type {
+  EvaluationResult,
+  ModelMetadata,
+  RunSummary,
+  TrainConfig,
+  TrainingEvent
+} from '../../shared/training'
 import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/jobs'
 import type { ChildMessage, ParentMessage } from '../ml/trainWorker'
 import type { Example } from '../ml/types'
@@ -18,7 +24,11 @@ import { createRunsRepo, type RunRecord, type RunsRepo } from './runsRepo'
 import type { Db } from './db'
 
 /** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
-export type JobRunner = (job: Job, onEvent: (e: TrainingEvent) => void, signal: AbortSignal) => Promise<JobResult>
+export type JobRunner = (
+  job: Job,
+  onEvent: (e: TrainingEvent) => void,
+  signal: AbortSignal
+) => Promise<JobResult>
 
 /** Runs jobs in this process (TF.js is loaded on first use). */
 export function inProcessRunner(): JobRunner {
@@ -67,11 +77,14 @@ export function forkRunner(opts: ForkRunnerOptions): JobRunner {
           if (signal.aborted) onAbort()
         } else if (msg.type === 'event') onEvent(msg.event)
         else if (msg.type === 'done') finish(() => resolve(msg.result))
-        else if (msg.type === 'error') finish(() => reject(Object.assign(new Error(msg.error.message), { name: msg.error.name })))
+        else if (msg.type === 'error')
+          finish(() => reject(Object.assign(new Error(msg.error.message), { name: msg.error.name })))
       })
       child.on('error', (err) => finish(() => reject(err)))
       child.on('exit', (code, sig) =>
-        finish(() => reject(new Error(`the training process stopped unexpectedly (${sig ?? `exit code ${code}`})`)))
+        finish(() =>
+          reject(new Error(`the training process stopped unexpectedly (${sig ?? `exit code ${code}`})`))
+        )
       )
     })
 }
@@ -94,7 +107,13 @@ interface Active {
 
 /** An engine example for a library image, labelled with the output index of its class. */
 function toExample(i: TrainingImage, indexOf: Map<number, number>): Example {
-  return { imageId: i.id, path: i.path, hash: i.hash, label: indexOf.get(i.classId as number) as number, roi: i.cropToRoi ? i.roi : null }
+  return {
+    imageId: i.id,
+    path: i.path,
+    hash: i.hash,
+    label: indexOf.get(i.classId as number) as number,
+    roi: i.cropToRoi ? i.roi : null
+  }
 }
 
 /** `<project>.runs/run-<id>`: checkpoints and the trained model of each run. */
@@ -169,7 +188,8 @@ export class TrainingService {
 
   /** Starts a run in the background and returns its id; events follow through `onEvent`. */
   start(config: TrainConfig): { runId: number } {
-    if (this.active) throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+    if (this.active)
+      throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
     const { repo, projectPath } = this.repo()
     const data = this.dataset()
     if (data.classes.length < 2) {
@@ -204,7 +224,9 @@ export class TrainingService {
     if (!run) throw new Error(`no run ${runId} in this project`)
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
     if (!run.runDir || !existsSync(join(run.runDir, 'checkpoint.json'))) {
-      throw new Error(`run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`)
+      throw new Error(
+        `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
+      )
     }
     const data = this.dataset()
     return this.launch(runId, {
@@ -319,7 +341,8 @@ export class TrainingService {
       .repo.trainingImages({ split: 'test' })
       .filter((i) => indexOf.has(i.classId as number))
       .map((i) => toExample(i, indexOf))
-    if (test.length === 0) throw new Error('the test split has no images of the classes this model knows: assign splits first')
+    if (test.length === 0)
+      throw new Error('the test split has no images of the classes this model knows: assign splits first')
     const result = (await this.runner(
       { kind: 'evaluate', modelDir, examples: test },
       () => {},
@@ -332,7 +355,11 @@ export class TrainingService {
       result.result,
       result.predictions
         .filter((p) => p.imageId !== null)
-        .map((p) => ({ imageId: p.imageId as number, classId: classIdOf.get(p.index) ?? null, confidence: p.confidence })),
+        .map((p) => ({
+          imageId: p.imageId as number,
+          classId: classIdOf.get(p.index) ?? null,
+          confidence: p.confidence
+        })),
       {
         epochsDone: current.epochsDone,
         valAccuracy: current.valAccuracy,

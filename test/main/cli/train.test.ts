@@ -39,7 +39,9 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     }
     project = join(tmp.dir, 'signs.tsproj')
     expect((await cli('import', images, '--project', project, '--json')).code).toBe(0)
-    expect((await cli('split', '--project', project, '--val', '0.15', '--test', '0.15', '--json')).code).toBe(0)
+    expect((await cli('split', '--project', project, '--val', '0.15', '--test', '0.15', '--json')).code).toBe(
+      0
+    )
   })
   afterAll(() => tmp.remove())
 
@@ -48,20 +50,55 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
   it('train prints the JSON summary and exports the model', async () => {
     out = join(tmp.dir, 'model')
     const r = await cli(
-      'train', '--project', project, '--strategy', 'custom', '--epochs', '5', '--width', '0.25', '--fc-units', '64',
-      '--no-batch-norm', '--patience', '0', '--out', out, '--json'
+      'train',
+      '--project',
+      project,
+      '--strategy',
+      'custom',
+      '--epochs',
+      '5',
+      '--width',
+      '0.25',
+      '--fc-units',
+      '64',
+      '--no-batch-norm',
+      '--patience',
+      '0',
+      '--out',
+      out,
+      '--json'
     )
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout)
-    expect(Object.keys(j).sort()).toEqual(['backend', 'epochs', 'out', 'run_id', 'seconds', 'strategy', 'test_accuracy', 'val_accuracy'])
+    expect(Object.keys(j).sort()).toEqual([
+      'backend',
+      'epochs',
+      'out',
+      'run_id',
+      'seconds',
+      'strategy',
+      'test_accuracy',
+      'val_accuracy'
+    ])
     expect(j.strategy).toBe('custom')
     expect(j.backend).toBe('wasm')
     expect(j.epochs).toBe(5)
     expect(j.out).toBe(out)
     expect(j.test_accuracy).toBeGreaterThan(2 / CLASSES.length)
-    expect(readdirSync(out)).toEqual(expect.arrayContaining(['README.md', 'labels.json', 'metadata.json', 'model.json', 'model.onnx', 'weights.bin']))
-    expect(JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')).metrics.testAccuracy).toBe(j.test_accuracy)
+    expect(readdirSync(out)).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'labels.json',
+        'metadata.json',
+        'model.json',
+        'model.onnx',
+        'weights.bin'
+      ])
+    )
+    expect(JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')).metrics.testAccuracy).toBe(
+      j.test_accuracy
+    )
     runId = j.run_id
   })
 
@@ -101,7 +138,17 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     const noBase = await cli('train', '--project', project, '--strategy', 'fine-tune')
     expect(noBase.code).toBe(1)
     expect(noBase.stderr).toMatch(/needs --base/)
-    const compactBase = await cli('train', '--project', project, '--strategy', 'feature-extraction', '--base', out, '--epochs', '1')
+    const compactBase = await cli(
+      'train',
+      '--project',
+      project,
+      '--strategy',
+      'feature-extraction',
+      '--base',
+      out,
+      '--epochs',
+      '1'
+    )
     expect(compactBase.code).toBe(1)
     expect(compactBase.stderr).toMatch(/AlexNet base/)
     const badEpochs = await cli('train', '--project', project, '--strategy', 'custom', '--epochs', 'x')

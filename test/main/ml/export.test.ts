@@ -41,7 +41,14 @@ describe('export folder', () => {
     const dir = join(tmp.dir, 'out', 'signs-model')
     const r = await exportModelFolder(built.model, meta, dir)
     expect(r.onnxError).toBeNull()
-    expect(r.files).toEqual(['README.md', 'labels.json', 'metadata.json', 'model.json', 'model.onnx', 'weights.bin'])
+    expect(r.files).toEqual([
+      'README.md',
+      'labels.json',
+      'metadata.json',
+      'model.json',
+      'model.onnx',
+      'weights.bin'
+    ])
     const m = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as ModelMetadata
     expect(m.format).toBe('transfer-studio-model')
     expect(m.strategy).toBe('fine-tune')
@@ -80,7 +87,9 @@ describe('export folder', () => {
     const dir = join(tmp.dir, 'busy')
     mkdirSync(dir)
     writeFileSync(join(dir, 'notes.txt'), 'keep me')
-    await expect(exportModelFolder(built.model, meta, dir)).rejects.toThrow(/not empty; choose a new or empty folder/)
+    await expect(exportModelFolder(built.model, meta, dir)).rejects.toThrow(
+      /not empty; choose a new or empty folder/
+    )
     expect(readdirSync(dir)).toEqual(['notes.txt'])
     // An empty folder is fine.
     const empty = join(tmp.dir, 'empty')

@@ -39,9 +39,21 @@ describe.skipIf(!sharedDataAvailable())('tensor leaks', () => {
   it('fine-tune with a pretrained-rate factor', () =>
     expectNoLeak('ft', bvlcConfig({ epochs: 3, batchSize: 16, pretrainedRateFactor: 0.1 })))
   it('feature extraction', () =>
-    expectNoLeak('fe', bvlcConfig({ strategy: 'feature-extraction', epochs: 3, batchSize: 16, earlyStoppingPatience: 1 })))
+    expectNoLeak(
+      'fe',
+      bvlcConfig({ strategy: 'feature-extraction', epochs: 3, batchSize: 16, earlyStoppingPatience: 1 })
+    ))
   it('retrain with early stopping and SGD', () =>
-    expectNoLeak('rt', bvlcConfig({ strategy: 'retrain', epochs: 3, batchSize: 16, optimizer: 'sgd-momentum', earlyStoppingPatience: 1 })))
+    expectNoLeak(
+      'rt',
+      bvlcConfig({
+        strategy: 'retrain',
+        epochs: 3,
+        batchSize: 16,
+        optimizer: 'sgd-momentum',
+        earlyStoppingPatience: 1
+      })
+    ))
 
   it('a run cancelled during feature-extraction head training', async () => {
     const before = tf.memory().numTensors

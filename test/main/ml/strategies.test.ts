@@ -20,7 +20,9 @@ describe('recommendStrategy', () => {
     expect(recommendStrategy({ imagesPerClass: 50, similar: true }).strategy).toBe('feature-extraction')
     expect(recommendStrategy({ imagesPerClass: 50, similar: false }).strategy).toBe('custom')
     expect(recommendStrategy({ imagesPerClass: 50, similar: true }, 40).strategy).toBe('fine-tune')
-    expect(recommendStrategy({ imagesPerClass: 499, similar: false }).reason).toMatch(/small \(threshold 500\)/)
+    expect(recommendStrategy({ imagesPerClass: 499, similar: false }).reason).toMatch(
+      /small \(threshold 500\)/
+    )
   })
 })
 
@@ -75,7 +77,9 @@ describe('buildModel', () => {
   it('retrain ignores the base and custom builds the compact CNN', async () => {
     const retrain = await buildModel(bvlcConfig({ strategy: 'retrain' }), 5)
     const file = await readBvlcWeights(NPY)
-    expect(Array.from(retrain.model.getLayer('conv1').getWeights()[0].dataSync())).not.toEqual(Array.from(file.conv1.W.data))
+    expect(Array.from(retrain.model.getLayer('conv1').getWeights()[0].dataSync())).not.toEqual(
+      Array.from(file.conv1.W.data)
+    )
     expect(retrain.pretrained.size).toBe(0)
     retrain.dispose()
     const custom = await buildModel(baseConfig(), 5)
@@ -96,10 +100,14 @@ describe.skipIf(!sharedDataAvailable())('pretrained rate factor', () => {
   it('scales the gradients of pretrained layers: factor 0 freezes them while fc8 learns', async () => {
     const data = gtsrbTrainData(FIVE, { perClass: 12 })
     const file = await readBvlcWeights(NPY)
-    const frozen = await train(bvlcConfig({ epochs: 1, pretrainedRateFactor: 0, optimizer: 'sgd-momentum', learningRate: 0.01 }), data, {
-      runDir: join(tmp.dir, 'f0'),
-      onEvent: () => {}
-    })
+    const frozen = await train(
+      bvlcConfig({ epochs: 1, pretrainedRateFactor: 0, optimizer: 'sgd-momentum', learningRate: 0.01 }),
+      data,
+      {
+        runDir: join(tmp.dir, 'f0'),
+        onEvent: () => {}
+      }
+    )
     const m = frozen.built!.model
     for (const name of BVLC_LAYERS) {
       expect(Array.from(m.getLayer(name).getWeights()[0].dataSync())).toEqual(Array.from(file[name].W.data))
@@ -108,11 +116,17 @@ describe.skipIf(!sharedDataAvailable())('pretrained rate factor', () => {
     expect(Array.from(fc8).some((v) => v !== 0)).toBe(true)
     frozen.built!.dispose()
 
-    const moving = await train(bvlcConfig({ epochs: 1, pretrainedRateFactor: 0.5, optimizer: 'sgd-momentum', learningRate: 0.01 }), data, {
-      runDir: join(tmp.dir, 'f05'),
-      onEvent: () => {}
-    })
-    expect(Array.from(moving.built!.model.getLayer('conv1').getWeights()[0].dataSync())).not.toEqual(Array.from(file.conv1.W.data))
+    const moving = await train(
+      bvlcConfig({ epochs: 1, pretrainedRateFactor: 0.5, optimizer: 'sgd-momentum', learningRate: 0.01 }),
+      data,
+      {
+        runDir: join(tmp.dir, 'f05'),
+        onEvent: () => {}
+      }
+    )
+    expect(Array.from(moving.built!.model.getLayer('conv1').getWeights()[0].dataSync())).not.toEqual(
+      Array.from(file.conv1.W.data)
+    )
     moving.built!.dispose()
   })
 })

@@ -103,7 +103,10 @@ run('trainer (custom strategy, real GTSRB)', () => {
     data.train.push({ imageId: null, path: bad, hash: '', label: 0, roi: null })
     data.train.push({ imageId: null, path: missing, hash: '', label: 1, roi: null })
     const events: TrainingEvent[] = []
-    const result = await train(baseConfig({ epochs: 1 }), data, { runDir: join(tmp.dir, 'corrupt'), onEvent: (e) => events.push(e) })
+    const result = await train(baseConfig({ epochs: 1 }), data, {
+      runDir: join(tmp.dir, 'corrupt'),
+      onEvent: (e) => events.push(e)
+    })
     expect(result.status).toBe('completed')
     const paths = result.failed.map((f) => f.path).sort()
     expect(paths).toEqual([missing, bad].sort())
@@ -156,8 +159,12 @@ run('trainer (custom strategy, real GTSRB)', () => {
     expect(losses.length - 1 - losses.indexOf(best)).toBe(2)
     expect(result.valLoss).toBe(best)
     // The returned model is the best epoch's: re-evaluating it on val gives the best loss.
-    const { probabilities } = await predictExamples(result.built!.model, data.val, { preprocessing: result.built!.preprocessing })
-    const ce = -data.val.reduce((a, e, i) => a + Math.log(Math.max(probabilities[i]![e.label], 1e-7)), 0) / data.val.length
+    const { probabilities } = await predictExamples(result.built!.model, data.val, {
+      preprocessing: result.built!.preprocessing
+    })
+    const ce =
+      -data.val.reduce((a, e, i) => a + Math.log(Math.max(probabilities[i]![e.label], 1e-7)), 0) /
+      data.val.length
     expect(ce).toBeCloseTo(best, 3)
     result.built!.dispose()
   })

@@ -22,7 +22,10 @@ const run = sharedDataAvailable() ? describe : describe.skip
 /** Group A: eight signs none of which is in group B (FIVE). */
 const GROUP_A = [2, 4, 9, 12, 25, 33, 35, 40]
 
-async function testAccuracy(built: { model: tf.LayersModel; preprocessing: TrainConfig['preprocessing'] }, classIds: number[]) {
+async function testAccuracy(
+  built: { model: tf.LayersModel; preprocessing: TrainConfig['preprocessing'] },
+  classIds: number[]
+) {
   const test = gtsrbExamples('gtsrb-test', classIds)
   const { probabilities } = await predictExamples(built.model, test, { preprocessing: built.preprocessing })
   let correct = 0
@@ -50,7 +53,9 @@ run('transfer strategies (reduced AlexNet, real GTSRB)', () => {
     const config = smallAlexConfig({ strategy: 'retrain', epochs: 6, learningRate: 1e-3 })
     const result = await train(config, data, { runDir: join(tmp.dir, 'retrain'), onEvent: () => {} })
     const acc = await testAccuracy(result.built!, GROUP_A)
-    console.log(`retrain: val ${result.valAccuracy}, test ${acc.toFixed(3)} (chance ${(1 / GROUP_A.length).toFixed(3)}), ${result.seconds.toFixed(1)} s`)
+    console.log(
+      `retrain: val ${result.valAccuracy}, test ${acc.toFixed(3)} (chance ${(1 / GROUP_A.length).toFixed(3)}), ${result.seconds.toFixed(1)} s`
+    )
     expect(acc).toBeGreaterThan(2 / GROUP_A.length)
     trainedBase = join(tmp.dir, 'base-trained')
     const meta = buildMetadata({
@@ -65,15 +70,32 @@ run('transfer strategies (reduced AlexNet, real GTSRB)', () => {
     result.built!.dispose()
 
     // The control: the same architecture and seed, never trained.
-    const untrained = createAlexNet({ numClasses: GROUP_A.length, inputSize: 67, width: 0.25, fcUnits: 128, dropout: 0.3, seed: config.seed })
+    const untrained = createAlexNet({
+      numClasses: GROUP_A.length,
+      inputSize: 67,
+      width: 0.25,
+      fcUnits: 128,
+      dropout: 0.3,
+      seed: config.seed
+    })
     randomBase = join(tmp.dir, 'base-random')
-    await exportModelFolder(untrained, { ...meta, metrics: { valAccuracy: null, testAccuracy: null } }, randomBase, { onnx: false })
+    await exportModelFolder(
+      untrained,
+      { ...meta, metrics: { valAccuracy: null, testAccuracy: null } },
+      randomBase,
+      { onnx: false }
+    )
     untrained.dispose()
   })
 
   it('feature extraction on the trained base beats chance and beats the same head on a random base', async () => {
     const fe = (base: string): TrainConfig =>
-      smallAlexConfig({ strategy: 'feature-extraction', base: { kind: 'studio-model', path: base }, epochs: 30, learningRate: 3e-3 })
+      smallAlexConfig({
+        strategy: 'feature-extraction',
+        base: { kind: 'studio-model', path: base },
+        epochs: 30,
+        learningRate: 3e-3
+      })
     const events: TrainingEvent[] = []
     const before = tf.memory().numTensors
     const onTrained = await train(fe(trainedBase), groupB, {
@@ -131,12 +153,15 @@ run('transfer strategies (reduced AlexNet, real GTSRB)', () => {
 
     const result = await train(config, groupB, { runDir: join(tmp.dir, 'fine-tune'), onEvent: () => {} })
     const acc = await testAccuracy(result.built!, FIVE)
-    console.log(`fine-tune: val ${result.valAccuracy}, test ${acc.toFixed(3)}, ${result.seconds.toFixed(1)} s`)
+    console.log(
+      `fine-tune: val ${result.valAccuracy}, test ${acc.toFixed(3)}, ${result.seconds.toFixed(1)} s`
+    )
     expect(acc).toBeGreaterThan(2 / FIVE.length)
     // The pretrained layers moved too (slowly), unlike feature extraction.
     const conv1After = result.built!.model.getLayer('conv1').getWeights()[0].dataSync()
     let diff = 0
-    for (let i = 0; i < conv1After.length; i++) diff = Math.max(diff, Math.abs(conv1After[i] - conv1Before[i]))
+    for (let i = 0; i < conv1After.length; i++)
+      diff = Math.max(diff, Math.abs(conv1After[i] - conv1Before[i]))
     expect(diff).toBeGreaterThan(0)
     result.built!.dispose()
   })

@@ -74,16 +74,27 @@ run('TrainingService', () => {
     expect(service.get(runId).testAccuracy).toBe(result.accuracy)
     expect(service.evaluation(runId)).toEqual(result)
     // The library can filter by "prediction disagrees with label" for this run.
-    const wrong = await backend.handlers['library:query']({ filter: { disagreesWithRun: runId }, offset: 0, limit: 1000 })
+    const wrong = await backend.handlers['library:query']({
+      filter: { disagreesWithRun: runId },
+      offset: 0,
+      limit: 1000
+    })
     expect(wrong.total).toBe(result.misclassified.length)
-    const page = await backend.handlers['library:query']({ filter: { split: 'test' }, runId, offset: 0, limit: 1000 })
+    const page = await backend.handlers['library:query']({
+      filter: { split: 'test' },
+      runId,
+      offset: 0,
+      limit: 1000
+    })
     expect(page.items.every((i) => i.predictedClassId !== null && i.confidence! > 0)).toBe(true)
   })
 
   it('exports a run to a new folder and refuses a non-empty one', async () => {
     const out = join(tmp.dir, 'export')
     const r = service.exportRun(runId, out)
-    expect(r.files).toEqual(expect.arrayContaining(['README.md', 'labels.json', 'metadata.json', 'model.json', 'weights.bin']))
+    expect(r.files).toEqual(
+      expect.arrayContaining(['README.md', 'labels.json', 'metadata.json', 'model.json', 'weights.bin'])
+    )
     const busy = join(tmp.dir, 'busy')
     mkdirSync(busy)
     writeFileSync(join(busy, 'keep.txt'), 'mine')

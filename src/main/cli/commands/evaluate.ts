@@ -16,8 +16,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print one JSON object')
     .action(async (opts: { model: string; data: string; names?: string; json?: boolean }) => {
       const modelDir = resolve(opts.model)
-      if (!existsSync(resolve(modelDir, 'metadata.json'))) throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
-      if (opts.names && !existsSync(opts.names)) throw new UserError(`--names file not found: ${resolve(opts.names)}`)
+      if (!existsSync(resolve(modelDir, 'metadata.json')))
+        throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
+      if (opts.names && !existsSync(opts.names))
+        throw new UserError(`--names file not found: ${resolve(opts.names)}`)
       const names = opts.names ? parseNamesCsv(readFileSync(opts.names, 'utf8')) : undefined
       // The engine (TF.js, onnxruntime) loads only for the commands that use it.
       const { examplesFromFolder } = await import('../../ml/folderData')
@@ -31,7 +33,9 @@ export function register(program: Command, ctx: CliContext): void {
         if (folder.examples.length === 0) {
           throw new UserError(
             `no images of the model's classes in ${resolve(opts.data)}` +
-              (folder.unknownFolders.length ? ` (unknown folders: ${folder.unknownFolders.slice(0, 5).join(', ')})` : '')
+              (folder.unknownFolders.length
+                ? ` (unknown folders: ${folder.unknownFolders.slice(0, 5).join(', ')})`
+                : '')
           )
         }
         const r = await evaluateExamples(loaded, folder.examples, { signal: ctx.io.signal })
@@ -54,8 +58,14 @@ export function register(program: Command, ctx: CliContext): void {
         }
         ctx.print(
           `Accuracy ${(r.accuracy * 100).toFixed(1)}% (top-5 ${(r.top5Accuracy * 100).toFixed(1)}%) on ${r.images} images`,
-          ...(r.failed.length ? [`  ${r.failed.length} images could not be read, e.g. ${r.failed[0].path}: ${r.failed[0].reason}`] : []),
-          ...(folder.unknownFolders.length ? [`  skipped folders of unknown classes: ${folder.unknownFolders.join(', ')}`] : []),
+          ...(r.failed.length
+            ? [
+                `  ${r.failed.length} images could not be read, e.g. ${r.failed[0].path}: ${r.failed[0].reason}`
+              ]
+            : []),
+          ...(folder.unknownFolders.length
+            ? [`  skipped folders of unknown classes: ${folder.unknownFolders.join(', ')}`]
+            : []),
           ...table([
             ['  ', 'class', 'precision', 'recall', 'images'],
             ...r.perClass.map((c) => ['  ', c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.support])

@@ -24,6 +24,11 @@ export function register(program: Command, ctx: CliContext): void {
         }
       })
       if (opts.json) ctx.json({ run_id: runId, out: r.dir, files: r.files, onnx_error: r.onnxError })
-      else ctx.print(`Exported run ${runId} to ${r.dir}`, `  ${r.files.join(', ')}`, ...(r.onnxError ? [`  no model.onnx: ${r.onnxError}`] : []))
+      else
+        ctx.print(
+          `Exported run ${runId} to ${r.dir}`,
+          `  ${r.files.join(', ')}`,
+          ...(r.onnxError ? [`  no model.onnx: ${r.onnxError}`] : [])
+        )
     })
 }

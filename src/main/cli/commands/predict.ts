@@ -16,19 +16,27 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (images: string[], opts: { model: string; top: string; json?: boolean }) => {
       const k = parseNumber(opts.top, '--top', (n) => Number.isInteger(n) && n > 0, '(a positive integer)')
       const modelDir = resolve(opts.model)
-      if (!existsSync(resolve(modelDir, 'metadata.json'))) throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
+      if (!existsSync(resolve(modelDir, 'metadata.json')))
+        throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
       const started = Date.now()
       // The engine (TF.js, onnxruntime) loads only for the commands that use it.
       const { loadClassifier, predictFiles } = await import('../../ml/predict')
       const loaded = await loadClassifier(modelDir, { logger: (l) => ctx.io.stderr.write(`${l}\n`) })
       try {
-        const { predictions, failed } = await predictFiles(loaded, images.map((p) => resolve(p)), { k, signal: ctx.io.signal })
+        const { predictions, failed } = await predictFiles(
+          loaded,
+          images.map((p) => resolve(p)),
+          { k, signal: ctx.io.signal }
+        )
         const seconds = (Date.now() - started) / 1000
         if (opts.json) {
           ctx.json({ predictions, failed, seconds })
         } else {
           for (const p of predictions) {
-            ctx.print(p.path, ...p.top.map((t) => `  ${(t.probability * 100).toFixed(1).padStart(5)}%  ${t.name} (${t.key})`))
+            ctx.print(
+              p.path,
+              ...p.top.map((t) => `  ${(t.probability * 100).toFixed(1).padStart(5)}%  ${t.name} (${t.key})`)
+            )
           }
           for (const f of failed) ctx.print(`${f.path}: could not be read: ${f.reason}`)
           ctx.print(`Time: ${seconds.toFixed(3)} s`)

@@ -4,7 +4,13 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { STRATEGIES, type BaseModel, type Strategy, type TrainConfig, type TrainingEvent } from '../../../shared/training'
+import {
+  STRATEGIES,
+  type BaseModel,
+  type Strategy,
+  type TrainConfig,
+  type TrainingEvent
+} from '../../../shared/training'
 import { defaultPreprocessing } from '../../ml/preprocess'
 import { checkExportTarget } from '../../ml/exportModel'
 import { TrainingService, inProcessRunner } from '../../services/training'
@@ -36,10 +42,12 @@ function baseOf(path: string | undefined): BaseModel {
   const p = resolve(path)
   if (!existsSync(p)) throw new UserError(`--base not found: ${p}`)
   if (statSync(p).isDirectory()) {
-    if (!existsSync(resolve(p, 'model.json'))) throw new UserError(`--base folder ${p} has no model.json (not a studio model)`)
+    if (!existsSync(resolve(p, 'model.json')))
+      throw new UserError(`--base folder ${p} has no model.json (not a studio model)`)
     return { kind: 'studio-model', path: p }
   }
-  if (!p.endsWith('.npy')) throw new UserError(`--base must be a bvlc-alexnet.npy file or a studio model folder, got ${p}`)
+  if (!p.endsWith('.npy'))
+    throw new UserError(`--base must be a bvlc-alexnet.npy file or a studio model folder, got ${p}`)
   return { kind: 'bvlc-npy', path: p }
 }
 
@@ -48,7 +56,8 @@ const positiveInt = (v: string, flag: string): number =>
 
 /** The TrainConfig the options describe; defaults follow the strategy. */
 export function configFromOptions(o: TrainOptions): TrainConfig {
-  if (!STRATEGIES.includes(o.strategy)) throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
+  if (!STRATEGIES.includes(o.strategy))
+    throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
   const base = baseOf(o.base)
   if ((o.strategy === 'fine-tune' || o.strategy === 'feature-extraction') && base.kind === 'none') {
     throw new UserError(`--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder>`)
@@ -73,8 +82,12 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
     batchSize: o.batchSize ? positiveInt(o.batchSize, '--batch-size') : fe ? 64 : 32,
     optimizer: o.optimizer,
     learningRate: o.lr ? parseNumber(o.lr, '--lr', (n) => n > 0 && n < 10) : fe ? 3e-3 : 1e-3,
-    pretrainedRateFactor: o.pretrainedRate ? parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1) : 0.1,
-    earlyStoppingPatience: o.patience ? parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0) : 3,
+    pretrainedRateFactor: o.pretrainedRate
+      ? parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1)
+      : 0.1,
+    earlyStoppingPatience: o.patience
+      ? parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0)
+      : 3,
     augmentation: {
       enabled: Boolean(o.augment),
       shift: 0.1,
@@ -98,14 +111,17 @@ function progressLine(out: CliOutput): { update(e: TrainingEvent): void; done():
       let text: string | null = null
       if (e.type === 'phase') text = `${e.phase} ${e.total ? `${e.done}/${e.total}` : ''}`
       else if (e.type === 'epoch') {
-        epochLine = `epoch ${e.epoch}/${e.totalEpochs} loss ${e.trainLoss.toFixed(3)} acc ${e.trainAccuracy.toFixed(3)}` +
-          (e.valAccuracy !== null ? ` val ${e.valAccuracy.toFixed(3)}` : '') + ` eta ${Math.round(e.etaSeconds)} s`
+        epochLine =
+          `epoch ${e.epoch}/${e.totalEpochs} loss ${e.trainLoss.toFixed(3)} acc ${e.trainAccuracy.toFixed(3)}` +
+          (e.valAccuracy !== null ? ` val ${e.valAccuracy.toFixed(3)}` : '') +
+          ` eta ${Math.round(e.etaSeconds)} s`
         text = epochLine
       } else if (e.type === 'batch') {
         if (Date.now() - last < 200) return
         const width = 20
         const filled = Math.round((e.batch / Math.max(1, e.batchesPerEpoch)) * width)
-        text = `epoch ${e.epoch} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] loss ${e.loss.toFixed(3)} ${Math.round(e.imagesPerSecond)} img/s` +
+        text =
+          `epoch ${e.epoch} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] loss ${e.loss.toFixed(3)} ${Math.round(e.imagesPerSecond)} img/s` +
           (epochLine ? ` | ${epochLine}` : '')
       }
       if (text === null) return
@@ -123,12 +139,16 @@ export function register(program: Command, ctx: CliContext): void {
     .command('train')
     .description("train a classifier on the project's train/val split with one of the four strategies")
     .requiredOption('-p, --project <file>', 'project file (.tsproj)')
-    .addOption(new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory())
+    .addOption(
+      new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
+    )
     .option('--base <path>', 'pretrained weights: bvlc-alexnet.npy or a studio model folder')
     .option('--epochs <n>', 'epochs (default 10; feature-extraction 30)')
     .option('--batch-size <n>', 'images per batch (default 32; feature-extraction 64)')
     .option('--lr <x>', 'learning rate (default 1e-3; feature-extraction 3e-3)')
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd-momentum']).default('adam'))
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd-momentum']).default('adam')
+    )
     .option('--width <x>', 'AlexNet width multiplier / compact CNN channel multiplier (1 = full size)')
     .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
     .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
@@ -169,7 +189,8 @@ export function register(program: Command, ctx: CliContext): void {
           }
           let run = await service.wait(runId)
           bar?.done()
-          if (run.status === 'cancelled') throw new UserError(`training cancelled after ${run.epochsDone} epochs (run ${runId})`, 130)
+          if (run.status === 'cancelled')
+            throw new UserError(`training cancelled after ${run.epochsDone} epochs (run ${runId})`, 130)
           if (run.status === 'failed') throw new UserError(`training failed: ${run.error}`)
           const stats = await backend.handlers['library:stats']({})
           let testAccuracy: number | null = null
