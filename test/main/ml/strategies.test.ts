@@ -8,6 +8,9 @@ import { initBackend } from '../../../src/main/ml/backend'
 import { BVLC_LAYERS, buildModel, recommendStrategy } from '../../../src/main/ml/strategies'
 import { readBvlcWeights } from '../../../src/main/ml/weights/bvlc'
 import { train } from '../../../src/main/ml/trainer'
+import { computeFeatures } from '../../../src/main/ml/features'
+import { createBatchSource } from '../../../src/main/ml/data'
+import { onnxRuntimeAvailable } from '../../../src/main/ml/onnx/runtime'
 import { sharedDataAvailable, tempDir } from '../../helpers'
 import { FIVE, NPY, baseConfig, bvlcConfig, gtsrbTrainData } from './trainerFixtures'
 
@@ -128,5 +131,43 @@ describe.skipIf(!sharedDataAvailable())('pretrained rate factor', () => {
       Array.from(file.conv1.W.data)
     )
     moving.built!.dispose()
+  })
+})
+
+describe.skipIf(!sharedDataAvailable())('fc7 features', () => {
+  let tmp: ReturnType<typeof tempDir>
+  beforeAll(async () => {
+    await initBackend({ logger: () => {} })
+    tmp = tempDir()
+  })
+  afterAll(() => tmp.remove())
+
+  it('are computed once per image by onnxruntime, equal to the TF.js forward pass, then cached', async () => {
+    const built = await buildModel(bvlcConfig({ strategy: 'feature-extraction' }), 5)
+    const examples = gtsrbTrainData(FIVE, { perClass: 4 }).train
+    const common = {
+      base: built.base!,
+      baseKey: built.baseKey!,
+      preprocessing: built.preprocessing,
+      examples,
+      batchSize: 8,
+      makeSource: createBatchSource
+    }
+    const viaTf = await computeFeatures({ ...common, cacheDir: join(tmp.dir, 'tf'), engine: 'tfjs' })
+    const auto = await computeFeatures({ ...common, cacheDir: join(tmp.dir, 'auto') })
+    expect(viaTf.engine).toBe('tfjs')
+    expect(auto.engine).toBe(onnxRuntimeAvailable() ? 'onnx' : 'tfjs')
+    expect(auto.computed).toBe(examples.length)
+    for (const e of examples) {
+      const a = auto.byHash.get(e.hash)!
+      const b = viaTf.byHash.get(e.hash)!
+      expect(a).toHaveLength(16)
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 3)
+    }
+    const again = await computeFeatures({ ...common, cacheDir: join(tmp.dir, 'auto') })
+    expect(again.engine).toBe('cache')
+    expect(again.computed).toBe(0)
+    expect(again.byHash.size).toBe(examples.length)
+    built.dispose()
   })
 })

@@ -117,6 +117,24 @@ run('TrainingService', () => {
     await expect(service.evaluate(id)).rejects.toThrow(/no trained model/)
   })
 
+  it('resumes a cancelled run from its last checkpoint', async () => {
+    const off = service.onEvent((e) => e.type === 'epoch' && e.epoch === 1 && service.cancel(e.runId))
+    const { runId: id } = service.start(baseConfig({ epochs: 3 }))
+    const stopped = await service.wait(id)
+    off()
+    expect(stopped.status).toBe('cancelled')
+    expect(stopped.history.map((h) => h.epoch)).toEqual([1])
+    const epochs: number[] = []
+    const off2 = service.onEvent((e) => e.type === 'epoch' && epochs.push(e.epoch))
+    expect(service.resume(id).runId).toBe(id)
+    const final = await service.wait(id)
+    off2()
+    expect(final.status).toBe('completed')
+    expect(epochs).toEqual([2, 3])
+    expect(final.history.map((h) => h.epoch)).toEqual([1, 2, 3])
+    expect(() => service.resume(id)).toThrow(/has completed/)
+  })
+
   it('a run that fails is recorded with its error', async () => {
     const events: TrainingEvent[] = []
     const off = service.onEvent((e) => events.push(e))
