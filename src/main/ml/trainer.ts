@@ -353,6 +353,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       }
       if (opts.signal?.aborted) throw new TrainCancelled()
       if (seen === 0) throw new Error('no training image could be read: see the failed list')
+      if (valSource)
+        emit({ type: 'phase', runId, phase: 'evaluating', done: 0, total: valSource.numExamples })
       const val = valSource ? await evaluate(valSource, epoch) : null
       const seconds = (Date.now() - epochStart) / 1000
       const entry: EpochRecord = {

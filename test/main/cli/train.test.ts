@@ -134,6 +134,31 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     expect(refused.stderr).toMatch(/not empty/)
   })
 
+  it('draws a progress line on a terminal', async () => {
+    const stdout = capture()
+    const stderr = capture(true)
+    const code = await runCli(
+      [
+        'train',
+        '--project',
+        project,
+        '--strategy',
+        'custom',
+        '--epochs',
+        '1',
+        '--width',
+        '0.25',
+        '--fc-units',
+        '32',
+        '--no-batch-norm'
+      ],
+      { stdout, stderr, dataDir: join(tmp.dir, 'data') }
+    )
+    expect(code).toBe(0)
+    expect(stderr.text()).toMatch(/\r.*epoch 1/)
+    expect(stdout.text()).toMatch(/Run \d+ \(custom\) on wasm: 1 epochs.*\n.*test accuracy: \d+\.\d%/)
+  })
+
   it('bad command lines fail with a clear message', async () => {
     const noBase = await cli('train', '--project', project, '--strategy', 'fine-tune')
     expect(noBase.code).toBe(1)
