@@ -89,10 +89,17 @@ export function forkRunner(opts: ForkRunnerOptions): JobRunner {
     })
 }
 
-/** The app's runner: the built worker beside this bundle when present, else in process. */
-export function defaultRunner(dir: string = __dirname): JobRunner {
-  const entry = join(dir, 'trainWorker.js')
-  return existsSync(entry) ? forkRunner({ entry }) : inProcessRunner()
+/**
+ * The app's runner: the built worker when it is found, else in process. The composition root should pass
+ * `join(__dirname, 'trainWorker.js')` (out/main); without it this module looks beside itself and one folder
+ * up, because the bundler may have put this module in out/main/chunks/.
+ */
+export function defaultRunner(entry?: string): JobRunner {
+  const candidates = entry
+    ? [entry]
+    : [join(__dirname, 'trainWorker.js'), join(__dirname, '..', 'trainWorker.js')]
+  const found = candidates.find((c) => existsSync(c))
+  return found ? forkRunner({ entry: found }) : inProcessRunner()
 }
 
 export interface TrainingServiceOptions {

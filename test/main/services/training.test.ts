@@ -163,6 +163,15 @@ run('TrainingService', () => {
     expect(final.history).toHaveLength(1)
     expect(events.find((e) => e.type === 'started')).toMatchObject({ runId: id, backend: 'wasm' })
     expect(existsSync(join(final.runDir!, 'model', 'model.json'))).toBe(true)
+    // Cancelling crosses the process boundary too.
+    const off = worker.onEvent((e) => e.type === 'batch' && worker.cancel(e.runId))
+    const { runId: id2 } = worker.start(baseConfig({ epochs: 2 }))
+    const cancelled = await worker.wait(id2)
+    off()
+    expect(cancelled.status).toBe('cancelled')
+    // The cancel message may reach the child while it trains the next batch: within one batch, not zero.
+    expect(events.filter((e) => e.runId === id2 && e.type === 'batch').length).toBeLessThanOrEqual(2)
+    expect(events.at(-1)).toMatchObject({ type: 'cancelled', runId: id2 })
   })
 
   it('the runs schema is a migration: the project reopens at the current version', () => {
