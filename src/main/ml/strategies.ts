@@ -41,28 +41,8 @@ export interface BuiltModel {
   dispose(): void
 }
 
-export interface RecommendInput {
-  /** Labelled training images per class (the smallest class or the median; the caller decides). */
-  imagesPerClass: number
-  /** Whether the images look like the base model's domain (natural photos for ImageNet AlexNet). */
-  similar: boolean
-}
-
-/**
- * The tutorial's table: large + similar -> fine-tune, large + different -> retrain, small + similar ->
- * feature extraction, small + different -> custom. "Large" means at least `threshold` images per class.
- */
-export function recommendStrategy(
-  input: RecommendInput,
-  threshold = 500
-): { strategy: Strategy; reason: string } {
-  const large = input.imagesPerClass >= threshold
-  const size = `${input.imagesPerClass} images per class is ${large ? 'large' : 'small'} (threshold ${threshold})`
-  if (large && input.similar) return { strategy: 'fine-tune', reason: `${size} and the task is similar` }
-  if (large) return { strategy: 'retrain', reason: `${size} and the task is different` }
-  if (input.similar) return { strategy: 'feature-extraction', reason: `${size} and the task is similar` }
-  return { strategy: 'custom', reason: `${size} and the task is different` }
-}
+// The recommendation lives with the TF.js-free config helpers; re-exported for the engine's callers.
+export { recommendStrategy, type RecommendInput } from './trainConfig'
 
 /** SHA-1 of a file, streamed (BVLC weights are 240 MB). */
 export async function fileHash(path: string): Promise<string> {

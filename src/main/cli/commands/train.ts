@@ -11,7 +11,7 @@ import {
   type TrainConfig,
   type TrainingEvent
 } from '../../../shared/training'
-import { defaultPreprocessing } from '../../ml/preprocess'
+import { defaultTrainConfig } from '../../ml/trainConfig'
 import { checkExportTarget } from '../../ml/exportModel'
 import { TrainingService, inProcessRunner } from '../../services/training'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
@@ -54,7 +54,7 @@ function baseOf(path: string | undefined): BaseModel {
 const positiveInt = (v: string, flag: string): number =>
   parseNumber(v, flag, (n) => Number.isInteger(n) && n > 0, '(a positive integer)')
 
-/** The TrainConfig the options describe; defaults follow the strategy. */
+/** The TrainConfig the options describe; defaults follow the strategy (see defaultTrainConfig). */
 export function configFromOptions(o: TrainOptions): TrainConfig {
   if (!STRATEGIES.includes(o.strategy))
     throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
@@ -62,44 +62,25 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   if ((o.strategy === 'fine-tune' || o.strategy === 'feature-extraction') && base.kind === 'none') {
     throw new UserError(`--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder>`)
   }
+  const c = defaultTrainConfig(o.strategy, base)
   const custom = o.strategy === 'custom'
-  const inputSize = o.inputSize ? positiveInt(o.inputSize, '--input-size') : undefined
-  const preprocessing = defaultPreprocessing(custom ? 'compact' : 'alexnet', { inputSize })
-  // A fresh AlexNet is initialised for inputs of about unit scale; the BVLC weights expect 0..255.
-  if (o.strategy === 'retrain') preprocessing.scale = 1 / 64
-  const fe = o.strategy === 'feature-extraction'
-  return {
-    strategy: o.strategy,
-    base: o.strategy === 'retrain' || custom ? { kind: 'none' } : base,
-    model: {
-      architecture: custom ? 'compact' : 'alexnet',
-      ...(o.width ? { width: parseNumber(o.width, '--width', (n) => n > 0 && n <= 4) } : {}),
-      ...(o.fcUnits ? { fcUnits: positiveInt(o.fcUnits, '--fc-units') } : {}),
-      ...(custom && o.batchNorm === false ? { batchNorm: false } : {})
-    },
-    preprocessing,
-    epochs: o.epochs ? positiveInt(o.epochs, '--epochs') : fe ? 30 : 10,
-    batchSize: o.batchSize ? positiveInt(o.batchSize, '--batch-size') : fe ? 64 : 32,
-    optimizer: o.optimizer,
-    learningRate: o.lr ? parseNumber(o.lr, '--lr', (n) => n > 0 && n < 10) : fe ? 3e-3 : 1e-3,
-    pretrainedRateFactor: o.pretrainedRate
-      ? parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1)
-      : 0.1,
-    earlyStoppingPatience: o.patience
-      ? parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0)
-      : 3,
-    augmentation: {
-      enabled: Boolean(o.augment),
-      shift: 0.1,
-      rotationDeg: 10,
-      scale: 0.1,
-      brightness: 0.2,
-      contrast: 0.2,
-      horizontalFlip: false
-    },
-    classBalanced: Boolean(o.balanced),
-    seed: o.seed ? parseNumber(o.seed, '--seed', Number.isInteger) : 42
+  if (o.inputSize) c.preprocessing.inputSize = positiveInt(o.inputSize, '--input-size')
+  if (o.width) c.model.width = parseNumber(o.width, '--width', (n) => n > 0 && n <= 4)
+  if (o.fcUnits) c.model.fcUnits = positiveInt(o.fcUnits, '--fc-units')
+  if (custom && o.batchNorm === false) c.model.batchNorm = false
+  if (o.epochs) c.epochs = positiveInt(o.epochs, '--epochs')
+  if (o.batchSize) c.batchSize = positiveInt(o.batchSize, '--batch-size')
+  c.optimizer = o.optimizer
+  if (o.lr) c.learningRate = parseNumber(o.lr, '--lr', (n) => n > 0 && n < 10)
+  if (o.pretrainedRate) {
+    c.pretrainedRateFactor = parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1)
   }
+  if (o.patience)
+    c.earlyStoppingPatience = parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0)
+  c.augmentation.enabled = Boolean(o.augment)
+  c.classBalanced = Boolean(o.balanced)
+  if (o.seed) c.seed = parseNumber(o.seed, '--seed', Number.isInteger)
+  return c
 }
 
 /** One status line redrawn in place on a terminal. */
