@@ -6,12 +6,15 @@ import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type {
+  BaseModel,
   EvaluationResult,
   ModelMetadata,
   RunSummary,
+  Strategy,
   TrainConfig,
   TrainingEvent
 } from '../../shared/training'
+import { defaultTrainConfig } from '../ml/trainConfig'
 import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/jobs'
 import type { ChildMessage, ParentMessage } from '../ml/trainWorker'
 import type { Example } from '../ml/types'
@@ -193,10 +196,24 @@ export class TrainingService {
     }
   }
 
+  /**
+   * defaultTrainConfig for this project: crops to the ROI when the import asked for it (GTSRB CSV with
+   * cropToRoi), since the engine crops only when both the image and the preprocessing say so.
+   */
+  defaults(strategy: Strategy, base?: BaseModel): TrainConfig {
+    const config = defaultTrainConfig(strategy, base)
+    const images = this.projects.require().repo.trainingImages({ split: 'train' })
+    if (images.some((i) => i.cropToRoi && i.roi)) config.preprocessing.cropToRoi = true
+    return config
+  }
+
   /** Starts a run in the background and returns its id; events follow through `onEvent`. */
   start(config: TrainConfig): { runId: number } {
     if (this.active)
       throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+    if (config.base.kind !== 'none' && config.strategy !== 'retrain' && config.strategy !== 'custom') {
+      if (!existsSync(config.base.path)) throw new Error(`base model not found: ${config.base.path}`)
+    }
     const { repo, projectPath } = this.repo()
     const data = this.dataset()
     if (data.classes.length < 2) {

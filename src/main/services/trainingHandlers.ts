@@ -1,10 +1,10 @@
 // The training channels of the IPC contract (src/shared/trainingIpc.ts) over TrainingService: argument
 // checks at the boundary, then one service call each. No logic beyond that; to be spread into backend.ts's
 // handlers, with `service.onEvent(e => emit('training-progress', e))` for the events.
-import type { RunSummary } from '../../shared/training'
+import type { BaseModel, RunSummary } from '../../shared/training'
 import type { TrainingHandlers } from '../../shared/trainingIpc'
 import { STRATEGIES } from '../../shared/training'
-import { defaultTrainConfig, recommendStrategy, validateTrainConfig } from '../ml/trainConfig'
+import { recommendStrategy, validateTrainConfig } from '../ml/trainConfig'
 import type { TrainingService } from './training'
 import { Check, ValidationError } from './validate'
 
@@ -51,13 +51,14 @@ export function createTrainingHandlers(service: TrainingService): TrainingHandle
       const c = new Check('training:defaults', args)
       const strategy = c.oneOf('strategy', STRATEGIES)
       const base = (args as { base?: unknown }).base
-      if (base === undefined) return defaultTrainConfig(strategy)
-      const config = defaultTrainConfig(strategy, base as never)
-      try {
-        return validateTrainConfig(config)
-      } catch (err) {
-        throw new ValidationError(`training:defaults: ${(err as Error).message}`)
+      if (base !== undefined) {
+        const b = base as { kind?: unknown; path?: unknown }
+        if (!['none', 'bvlc-npy', 'studio-model'].includes(b?.kind as string))
+          c.fail('base.kind', 'must be none, bvlc-npy or studio-model')
+        if (b.kind !== 'none' && (typeof b.path !== 'string' || !b.path))
+          c.fail('base.path', 'must be a path')
       }
+      return service.defaults(strategy, base as BaseModel | undefined)
     },
     'training:recommend': async (args) => {
       const c = new Check('training:recommend', args)

@@ -1,6 +1,6 @@
 // The training IPC slice: boundary checks name the channel and field, defaults are valid configs for every
 // strategy, and a run started through the handlers trains on the real project and is listed.
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STRATEGIES } from '../../../src/shared/training'
@@ -88,5 +88,39 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
     expect((await h['training:list']({})).map((r) => r.id)).toEqual([runId])
     expect(await h['training:cancel']({ runId })).toEqual({ cancelled: false })
     await expect(h['training:get']({ runId: 0 })).rejects.toThrow(/runId must be >= 1/)
+  })
+
+  it('defaults crop to the ROI when the import asked for it', async () => {
+    expect((await h['training:defaults']({ strategy: 'custom' })).preprocessing.cropToRoi).toBe(false)
+    // A GTSRB-CSV import with cropToRoi into a second project.
+    const folder = join(tmp.dir, 'csv')
+    const rows = readFileSync(join(SHARED_DATA, 'annotations', 'gtsrb-train.csv'), 'utf8')
+      .trim()
+      .split('\n')
+    const picked = rows
+      .slice(1)
+      .filter((r) => r.startsWith('14/') || r.startsWith('17/'))
+      .slice(0, 40)
+    for (const r of picked) {
+      const rel = r.split(';')[0]
+      mkdirSync(join(folder, rel.split('/')[0]), { recursive: true })
+      symlinkSync(join(SHARED_DATA, 'gtsrb-train', rel), join(folder, rel))
+    }
+    writeFileSync(join(folder, 'annotations.csv'), [rows[0], ...picked].join('\n'))
+    const other = createBackend({ dataDir: join(tmp.dir, 'data2'), projectPath: join(tmp.dir, 'roi.tsproj') })
+    try {
+      await other.handlers['library:import']({
+        folder,
+        labels: 'gtsrb-csv',
+        annotationsCsv: join(folder, 'annotations.csv'),
+        cropToRoi: true
+      })
+      await other.handlers['library:split']({ val: 0.2, test: 0.2, groupBy: 'track', seed: 1 })
+      const roiService = new TrainingService(other.services.projects, { runner: inProcessRunner() })
+      const config = await createTrainingHandlers(roiService)['training:defaults']({ strategy: 'custom' })
+      expect(config.preprocessing.cropToRoi).toBe(true)
+    } finally {
+      await other.dispose()
+    }
   })
 })

@@ -153,6 +153,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const summary = await ctx.withProject(opts.project, {}, async (backend) => {
         const service = new TrainingService(backend.services.projects, { runner: inProcessRunner() })
+        // The project knows whether its import asked for ROI cropping; the options do not.
+        config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
         const bar = ctx.io.stderr.isTTY && !opts.json ? progressLine(ctx.io.stderr) : null
         let runId = -1
         const off = service.onEvent((e) => bar?.update(e))
