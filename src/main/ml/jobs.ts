@@ -1,6 +1,7 @@
 // The engine's jobs as plain messages, so the same code runs in the training child process (trainWorker.ts)
 // or in-process (CLI, tests): train a model and leave a complete export folder in the run folder, or
 // classify labelled images with such a folder. Inputs and results are serialisable; no tensors cross.
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendName, EvaluationResult, TrainConfig, TrainingEvent } from '../../shared/training'
 import type { Example } from './types'
@@ -98,6 +99,10 @@ async function runTrain(
     } finally {
       result.built.dispose()
     }
+  }
+  if (modelDir) {
+    // A completed run cannot be resumed; its weight snapshots (240 MB each at full size) are dead weight.
+    for (const sub of ['checkpoint', 'best']) rmSync(join(job.runDir, sub), { recursive: true, force: true })
   }
   if (completed) onEvent(completed)
   return {

@@ -4,7 +4,8 @@
 //                       trains; pretrained layers may learn slower (their gradients are scaled).
 //   retrain             the same architecture from a fresh initialisation (the base is not used).
 //   feature-extraction  the base up to fc7 is frozen; only a new fc8 trains, on fc7 features that are
-//                       computed once per image (see features.ts) — seconds instead of hours.
+//                       computed once per image (see features.ts) — seconds instead of hours. Augmentation
+//                       does not apply: each image has one cached feature vector.
 //   custom              a small CNN designed for the task, trained from scratch.
 //
 // The new fc8 is initialised as in the tutorial: truncated normal weights (stddev 1e-2), zero biases.

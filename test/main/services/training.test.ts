@@ -163,6 +163,9 @@ run('TrainingService', () => {
     expect(final.history).toHaveLength(1)
     expect(events.find((e) => e.type === 'started')).toMatchObject({ runId: id, backend: 'wasm' })
     expect(existsSync(join(final.runDir!, 'model', 'model.json'))).toBe(true)
+    // A completed run keeps its model and curves, not its resumable weight snapshots.
+    expect(existsSync(join(final.runDir!, 'checkpoint'))).toBe(false)
+    expect(existsSync(join(final.runDir!, 'checkpoint.json'))).toBe(true)
     // Cancelling crosses the process boundary too.
     const off = worker.onEvent((e) => e.type === 'batch' && worker.cancel(e.runId))
     const { runId: id2 } = worker.start(baseConfig({ epochs: 2 }))
