@@ -17,6 +17,8 @@ import type {
   SplitRequest,
   SplitSummary
 } from './types'
+import type { BaseModel, BackendName, Prediction, TrainConfig } from './training'
+import { TRAINING_CHANNELS, TRAINING_EVENTS, type TrainingEvents, type TrainingHandlers } from './trainingIpc'
 
 /** Project lifecycle. */
 export interface ProjectHandlers {
@@ -61,17 +63,72 @@ export interface ClassHandlers {
   'classes:delete': (args: { id: number; reassignTo: number | null }) => { reassigned: number }
 }
 
-export type Handlers = ProjectHandlers & LibraryHandlers & ClassHandlers
+/** What the backend runs on, for the UI's status line and the wizard's time estimate. */
+export interface SystemInfo {
+  /** TF.js backend that trains (null until the first training run initialised one). */
+  backend: BackendName | null
+  /** onnxruntime-node loads: frozen forward passes (features, evaluation, prediction) run there. */
+  onnxRuntime: boolean
+  /** Logical CPU cores. */
+  cpus: number
+  platform: string
+  appVersion: string
+  /** True inside the Electron app (native dialogs available); false under `transfer-studio serve`. */
+  desktop: boolean
+}
+
+/** The studio flow beyond the engine's own channels: base validation, estimates, prediction, dialogs. */
+export interface StudioHandlers {
+  'system:info': (args: Record<string, never>) => SystemInfo
+  /** Whether undo/redo are possible now (after a reload the renderer asks). */
+  'library:undoState': (args: Record<string, never>) => { canUndo: boolean; canRedo: boolean }
+  /** Check a base model on the spot: readable, right structure and shapes. Never throws for a bad file. */
+  'training:validateBase': (args: { base: BaseModel }) => {
+    ok: boolean
+    /** One sentence for the user: what was found, or what is wrong. */
+    message: string
+    /** Layer names found (bvlc) or the model's architecture (studio model). */
+    layers?: string[]
+  }
+  /** How long a run with this config would take on this machine's backend, from measured per-image costs. */
+  'training:estimate': (args: { config: TrainConfig }) => {
+    seconds: number
+    trainImages: number
+    /** How the estimate was made, in one sentence (backend, per-image cost). */
+    basis: string
+  }
+  /** Top-k classes for image files (paths on the backend's machine, or bytes from a browser drop). */
+  'training:predict': (args: {
+    runId: number
+    files: ({ path: string } | { name: string; dataBase64: string })[]
+    top?: number
+  }) => Prediction[]
+  /** What an export would write, and whether the folder is usable (exists and empty, or creatable). */
+  'training:exportPreview': (args: { runId: number; outDir: string }) => {
+    files: { name: string; description: string }[]
+    /** Null when the folder is fine; else why not (not empty, no permission, ...). */
+    problem: string | null
+  }
+  /** A native open dialog (desktop app only; `supported: false` under serve, where the UI asks for a path). */
+  'dialog:open': (args: {
+    kind: 'file' | 'folder'
+    title?: string
+    filters?: { name: string; extensions: string[] }[]
+    multiple?: boolean
+  }) => { supported: boolean; paths: string[] }
+}
+
+export type Handlers = ProjectHandlers & LibraryHandlers & ClassHandlers & TrainingHandlers & StudioHandlers
 export type Channel = keyof Handlers
 export type HandlerArgs<C extends Channel> = Parameters<Handlers[C]>[0]
 export type HandlerResult<C extends Channel> = ReturnType<Handlers[C]>
 
 /** Events pushed from the backend to every listening client. */
-export interface Events {
+export interface Events extends TrainingEvents {
   /** Progress of a running import (several per second at most). */
   'import-progress': ImportProgressEvent
   /** Something changed in the library that views should reload (labels, classes, splits, imports). */
-  'library-changed': { reason: 'import' | 'labels' | 'classes' | 'splits' | 'project' }
+  'library-changed': { reason: 'import' | 'labels' | 'classes' | 'splits' | 'project' | 'predictions' }
 }
 export type EventName = keyof Events
 
@@ -104,10 +161,18 @@ export const CHANNELS: readonly Channel[] = [
   'classes:add',
   'classes:rename',
   'classes:merge',
-  'classes:delete'
+  'classes:delete',
+  ...TRAINING_CHANNELS,
+  'system:info',
+  'library:undoState',
+  'training:validateBase',
+  'training:estimate',
+  'training:predict',
+  'training:exportPreview',
+  'dialog:open'
 ] as const
 
-export const EVENTS: readonly EventName[] = ['import-progress', 'library-changed'] as const
+export const EVENTS: readonly EventName[] = ['import-progress', 'library-changed', ...TRAINING_EVENTS] as const
 
 export function isChannel(value: unknown): value is Channel {
   return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)
