@@ -2,6 +2,7 @@
 // events. Electron's IPC adapter, the WebSocket server and the CLI all sit on top of `createBackend`; this
 // module holds no business logic, only argument checks and the mapping from channel to service method.
 import { existsSync } from 'node:fs'
+import { cpus, platform } from 'node:os'
 import type { Channel, EventName, Events, HandlerArgs, HandlerResult } from '../shared/ipc'
 import type {
   ImageFilter,
@@ -14,7 +15,12 @@ import type {
 import { LibraryService } from './services/libraryService'
 import { MediaService, type Media } from './services/mediaService'
 import { ProjectService } from './services/projectService'
-import { Check } from './services/validate'
+import { StudioService, type PredictFile } from './services/studio'
+import { TrainingService, defaultRunner, type JobRunner } from './services/training'
+import { createTrainingHandlers } from './services/trainingHandlers'
+import { Check, ValidationError } from './services/validate'
+import { onnxRuntimeAvailable } from './ml/onnx/runtime'
+import type { BaseModel, TrainConfig } from '../shared/training'
 
 export type BackendHandlers = { [C in Channel]: (args: HandlerArgs<C>) => Promise<HandlerResult<C>> }
 
@@ -25,8 +31,14 @@ export interface Backend {
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
   media(kind: 'thumb' | 'full', id: number): Promise<Media>
   /** Direct service access for the CLI and the ML engine. */
-  services: { library: LibraryService; projects: ProjectService; media: MediaService }
-  /** Stop a running import (waits for it) and close the project. */
+  services: {
+    library: LibraryService
+    projects: ProjectService
+    media: MediaService
+    training: TrainingService
+    studio: StudioService
+  }
+  /** Stop a running import and a running training job (waits for both) and close the project. */
   dispose(): Promise<void>
 }
 
@@ -35,13 +47,31 @@ export interface BackendOptions {
   dataDir: string
   /** Project to open at start; created when the file does not exist. */
   projectPath?: string
+  /**
+   * How training and evaluation jobs run. Default: the built worker `trainWorker` (forked, so training never
+   * blocks this process) at `workerEntry`, else beside the bundle; in process when none is found.
+   */
+  runner?: JobRunner
+  /** The built worker, e.g. `join(__dirname, 'trainWorker.js')` in out/main. */
+  workerEntry?: string
+  /** True inside the Electron app. */
+  desktop?: boolean
+  /** Native file dialogs (the desktop app); without them `dialog:open` answers `supported: false`. */
+  dialogs?: { open(args: DialogOpenArgs): Promise<string[]> }
+  /** Shown by `system:info`. */
+  appVersion?: string
 }
+
+export type DialogOpenArgs = HandlerArgs<'dialog:open'>
 
 const SORT_KEYS: readonly ImageSortKey[] = ['id', 'fileName', 'class', 'confidence', 'importedAt']
 const SPLITS: readonly (Split | 'none')[] = ['train', 'val', 'test', 'none']
 const LABEL_SOURCES: readonly LabelSource[] = ['folders', 'gtsrb-csv', 'none']
 const MAX_PAGE = 1000
 const MAX_IDS = 1_000_000
+const MAX_PREDICT_FILES = 1000
+/** Base64 of one dropped image (about 36 MB of bytes). */
+const MAX_BASE64 = 48_000_000
 
 export function createBackend(opts: BackendOptions): Backend {
   const listeners = new Map<EventName, Set<(payload: never) => void>>()
@@ -63,6 +93,10 @@ export function createBackend(opts: BackendOptions): Backend {
   })
   const media = new MediaService(projects)
   projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
+  const training = new TrainingService(projects, { runner: opts.runner ?? defaultRunner(opts.workerEntry) })
+  const offTraining = training.onEvent((e) => emit('training-progress', e))
+  const studio = new StudioService(projects, training)
+  const trainingHandlers = createTrainingHandlers(training)
   if (opts.projectPath) {
     if (existsSync(opts.projectPath)) projects.openProject(opts.projectPath)
     else projects.create(opts.projectPath)
@@ -94,7 +128,93 @@ export function createBackend(opts: BackendOptions): Backend {
     return { filter: filterOf(c), sort, runId }
   }
 
+  const baseOf = (c: Check): BaseModel => {
+    const b = c.object('base')
+    const kind = b.oneOf('kind', ['none', 'bvlc-npy', 'studio-model'] as const)
+    return kind === 'none' ? { kind } : { kind, path: b.string('path', { nonEmpty: true, max: 4096 }) }
+  }
+  const configOf = async (channel: string, args: unknown): Promise<TrainConfig> => {
+    new Check(channel, args).object('config')
+    const { validateTrainConfig } = await import('./ml/trainConfig')
+    try {
+      return validateTrainConfig((args as { config: unknown }).config)
+    } catch (err) {
+      throw new ValidationError(`${channel}: ${(err as Error).message}`)
+    }
+  }
+  const predictFilesOf = (c: Check, args: unknown): PredictFile[] => {
+    const files = (args as { files?: unknown }).files
+    if (!Array.isArray(files) || files.length === 0) c.fail('files', 'must be a non-empty array')
+    if (files.length > MAX_PREDICT_FILES) c.fail('files', `must have at most ${MAX_PREDICT_FILES} items`)
+    return files.map((f: unknown, i): PredictFile => {
+      const fc = new Check(`training:predict: files[${i}]`, f)
+      if (fc.has('path')) return { path: fc.string('path', { nonEmpty: true, max: 4096 }) }
+      const name = fc.string('name', { nonEmpty: true, max: 1000 })
+      const dataBase64 = fc.string('dataBase64', { nonEmpty: true, max: MAX_BASE64 })
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(dataBase64)) fc.fail('dataBase64', 'must be base64')
+      return { name, dataBase64 }
+    })
+  }
+
   const handlers: BackendHandlers = {
+    ...trainingHandlers,
+    'training:evaluate': async (args) => {
+      const result = await trainingHandlers['training:evaluate'](args)
+      // The stored per-image predictions change what the library's confidence sort and filter show.
+      emit('library-changed', { reason: 'predictions' })
+      return result
+    },
+    'system:info': async () => ({
+      backend: studio.backend(),
+      onnxRuntime: onnxRuntimeAvailable(),
+      cpus: cpus().length,
+      platform: platform(),
+      appVersion: opts.appVersion ?? process.env.npm_package_version ?? '0.0.0',
+      desktop: opts.desktop ?? false
+    }),
+    'library:undoState': async () => library.undoState(),
+    'training:validateBase': async (args) =>
+      studio.validateBase(baseOf(new Check('training:validateBase', args))),
+    'training:estimate': async (args) => studio.estimate(await configOf('training:estimate', args)),
+    'training:predict': async (args) => {
+      const c = new Check('training:predict', args)
+      const runId = c.int('runId', { min: 1 })
+      const top = c.int('top', { min: 1, max: 100, optional: true }) ?? 5
+      return studio.predict(runId, predictFilesOf(c, args), top)
+    },
+    'training:exportPreview': async (args) => {
+      const c = new Check('training:exportPreview', args)
+      return studio.exportPreview(
+        c.int('runId', { min: 1 }),
+        c.string('outDir', { nonEmpty: true, max: 4096 })
+      )
+    },
+    'dialog:open': async (args) => {
+      const c: Check = new Check('dialog:open', args)
+      const kind = c.oneOf('kind', ['file', 'folder'] as const)
+      const title = c.string('title', { optional: true, max: 200 })
+      const multiple = c.bool('multiple')
+      const raw = (args as { filters?: unknown }).filters
+      let filters: { name: string; extensions: string[] }[] | undefined
+      if (raw !== undefined) {
+        if (!Array.isArray(raw) || raw.length > 50)
+          c.fail('filters', 'must be an array of at most 50 filters')
+        filters = raw.map((f: unknown, i) => {
+          const fc = new Check(`dialog:open: filters[${i}]`, f)
+          const name = fc.string('name', { max: 200 })
+          const ext = (f as { extensions?: unknown }).extensions
+          if (!Array.isArray(ext) || !ext.every((e) => typeof e === 'string' && e.length <= 20))
+            fc.fail('extensions', 'must be an array of short strings')
+          return { name, extensions: ext as string[] }
+        })
+      }
+      if (!opts.dialogs) return { supported: false, paths: [] }
+      const request: DialogOpenArgs = { kind }
+      if (title !== undefined) request.title = title
+      if (filters) request.filters = filters
+      if (multiple !== undefined) request.multiple = multiple
+      return { supported: true, paths: await opts.dialogs.open(request) }
+    },
     'project:create': async (args) => {
       const c = new Check('project:create', args)
       const path = c.string('path', { nonEmpty: true })
@@ -203,9 +323,12 @@ export function createBackend(opts: BackendOptions): Backend {
         throw new Error(`media: id must be a positive integer, got ${String(id)}`)
       return media.get(kind, id)
     },
-    services: { library, projects, media },
+    services: { library, projects, media, training, studio },
     async dispose() {
       await library.stopImport()
+      await training.dispose()
+      await studio.dispose()
+      offTraining()
       projects.close()
       listeners.clear()
     }

@@ -2,9 +2,9 @@
 // the window. Everything with logic lives in services (via createBackend) or the renderer.
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { app, BrowserWindow, session, type WebFrameMain } from 'electron'
+import { app, BrowserWindow, dialog, session, type OpenDialogOptions, type WebFrameMain } from 'electron'
 import { MEDIA_PROTOCOL } from '../shared/ipc'
-import { createBackend } from './backend'
+import { createBackend, type DialogOpenArgs } from './backend'
 import { bindIpc, handleMediaProtocol, registerMediaScheme } from './ipc'
 
 /** Set by `electron-vite dev`; absent in a build, where the renderer is a file beside this bundle. */
@@ -24,6 +24,17 @@ const CSP = [
 ].join('; ')
 
 registerMediaScheme()
+
+/** The native open dialog behind `dialog:open`, attached to the focused window when there is one. */
+async function openDialog(args: DialogOpenArgs): Promise<string[]> {
+  const properties: OpenDialogOptions['properties'] = [args.kind === 'folder' ? 'openDirectory' : 'openFile']
+  if (args.kind === 'folder') properties.push('createDirectory')
+  if (args.multiple) properties.push('multiSelections')
+  const options: OpenDialogOptions = { title: args.title, filters: args.filters, properties }
+  const win = BrowserWindow.getFocusedWindow()
+  const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
+  return result.canceled ? [] : result.filePaths
+}
 
 /** Only our own page may call the backend. */
 function isTrusted(frame: WebFrameMain | null): boolean {
@@ -67,7 +78,14 @@ app.whenReady().then(
     // The renderer needs no camera, notifications or the like.
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
 
-    const backend = createBackend({ dataDir: app.getPath('userData') })
+    const backend = createBackend({
+      dataDir: app.getPath('userData'),
+      // Training runs in this forked worker (built beside this bundle), never on the main process's loop.
+      workerEntry: join(__dirname, 'trainWorker.js'),
+      desktop: true,
+      dialogs: { open: openDialog },
+      appVersion: app.getVersion()
+    })
     const unbindIpc = bindIpc(backend, isTrusted)
     const unhandleMedia = handleMediaProtocol(backend)
     // dispose() waits for a running import to stop; hold the quit until it has.

@@ -153,7 +153,10 @@ export interface EvaluationResult {
 
 export interface Prediction {
   path: string
+  /** Most probable first; empty when the file could not be read. */
   top: { classId: number; key: string; name: string; probability: number }[]
+  /** Why this file has no prediction (unreadable or not an image); absent on success. */
+  error?: string
 }
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'

@@ -26,7 +26,11 @@ describe('IPC contract allowlists', () => {
       Channel,
       true
     >
-    const events: Record<EventName, true> = { 'import-progress': true, 'library-changed': true }
+    const events: Record<EventName, true> = {
+      'import-progress': true,
+      'library-changed': true,
+      'training-progress': true
+    }
     expect(Object.keys(channels)).toHaveLength(CHANNELS.length)
     expect(Object.keys(events).sort()).toEqual([...EVENTS].sort())
   })

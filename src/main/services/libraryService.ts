@@ -20,6 +20,7 @@ import { runImport } from './importer'
 import type { OpenProject, ProjectService } from './projectService'
 import type { RunRow, TrainingImage } from './repository'
 import { assignSplits } from './split'
+import { NotFoundError } from './validate'
 
 /** One undoable label change: the label set, and each image's label before it. */
 interface LabelOp {
@@ -118,7 +119,7 @@ export class LibraryService {
 
   image(id: number): ImageDetail {
     const d = this.p.repo.imageDetail(id)
-    if (!d) throw new Error(`image ${id} not found`)
+    if (!d) throw new NotFoundError(`image ${id} not found`)
     return d
   }
 
@@ -130,7 +131,7 @@ export class LibraryService {
     const { db, repo } = this.p
     const ids = [...new Set(imageIds)]
     const changed = transaction(db, () => {
-      if (classId !== null && !repo.classById(classId)) throw new Error(`class ${classId} not found`)
+      if (classId !== null && !repo.classById(classId)) throw new NotFoundError(`class ${classId} not found`)
       const current = repo.labelsOf(ids)
       const missing = ids.filter((id) => !current.has(id))
       if (missing.length) {
@@ -173,6 +174,11 @@ export class LibraryService {
     return this.labelResult(op.ids.length)
   }
 
+  /** Whether undo/redo are possible now (the renderer asks after a reload). */
+  undoState(): { canUndo: boolean; canRedo: boolean } {
+    return { canUndo: this.undoStack.length > 0, canRedo: this.redoStack.length > 0 }
+  }
+
   private pushUndo(op: LabelOp): void {
     this.undoStack.push(op)
     if (this.undoStack.length > MAX_UNDO) this.undoStack.shift()
@@ -209,7 +215,7 @@ export class LibraryService {
 
   renameClass(id: number, name: string): ClassInfo {
     const { repo } = this.p
-    if (!repo.classById(id)) throw new Error(`class ${id} not found`)
+    if (!repo.classById(id)) throw new NotFoundError(`class ${id} not found`)
     repo.renameClass(id, name)
     this.events.onChanged('classes')
     return repo.classById(id) as ClassInfo
@@ -219,8 +225,8 @@ export class LibraryService {
     const { db, repo } = this.p
     if (sourceId === targetId) throw new Error('cannot merge a class into itself')
     transaction(db, () => {
-      if (!repo.classById(sourceId)) throw new Error(`class ${sourceId} not found`)
-      if (!repo.classById(targetId)) throw new Error(`class ${targetId} not found`)
+      if (!repo.classById(sourceId)) throw new NotFoundError(`class ${sourceId} not found`)
+      if (!repo.classById(targetId)) throw new NotFoundError(`class ${targetId} not found`)
       repo.reassignClass(sourceId, targetId)
       repo.deleteClass(sourceId)
       repo.compactPositions()
@@ -235,8 +241,9 @@ export class LibraryService {
     if (id === reassignTo) throw new Error('cannot reassign a class to itself')
     const reassigned = transaction(db, () => {
       const cls = repo.classById(id)
-      if (!cls) throw new Error(`class ${id} not found`)
-      if (reassignTo !== null && !repo.classById(reassignTo)) throw new Error(`class ${reassignTo} not found`)
+      if (!cls) throw new NotFoundError(`class ${id} not found`)
+      if (reassignTo !== null && !repo.classById(reassignTo))
+        throw new NotFoundError(`class ${reassignTo} not found`)
       const n = repo.reassignClass(id, reassignTo)
       repo.deleteClass(id)
       repo.compactPositions()

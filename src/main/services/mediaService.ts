@@ -3,6 +3,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeImage, encodePng } from './imageDecode'
+import { NotFoundError } from './validate'
 import type { ProjectService } from './projectService'
 
 export const THUMB_SIZE = 96
@@ -21,7 +22,7 @@ export class MediaService {
   async get(kind: 'thumb' | 'full', id: number): Promise<Media> {
     const { repo, info } = this.projects.require()
     const image = repo.imageSource(id)
-    if (!image) throw new Error(`image ${id} not found`)
+    if (!image) throw new NotFoundError(`image ${id} not found`)
     if (kind === 'full') {
       const pixels = await decodeImage(image.path)
       return { mime: 'image/png', data: await encodePng(pixels) }

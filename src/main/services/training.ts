@@ -25,6 +25,7 @@ import type { ProjectService } from './projectService'
 import type { TrainingImage } from './repository'
 import { createRunsRepo, type RunRecord, type RunsRepo } from './runsRepo'
 import type { Db } from './db'
+import { NotFoundError } from './validate'
 
 /** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
 export type JobRunner = (
@@ -245,7 +246,7 @@ export class TrainingService {
     if (this.active) throw new Error(`run ${this.active.runId} is still training`)
     const { repo, projectPath } = this.repo()
     const run = repo.get(runId)
-    if (!run) throw new Error(`no run ${runId} in this project`)
+    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
     if (!run.runDir || !existsSync(join(run.runDir, 'checkpoint.json'))) {
       throw new Error(
@@ -331,7 +332,7 @@ export class TrainingService {
 
   get(runId: number): RunRecord {
     const run = this.repo().repo.get(runId)
-    if (!run) throw new Error(`no run ${runId} in this project`)
+    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
     return run
   }
 

@@ -4,6 +4,11 @@ export class ValidationError extends Error {
   override name = 'ValidationError'
 }
 
+/** A thing named by an argument (image, class, run) does not exist; the server answers 404. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError'
+}
+
 export class Check {
   constructor(
     private readonly channel: string,
