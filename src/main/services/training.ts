@@ -271,9 +271,14 @@ export class TrainingService {
     const { repo } = this.repo()
     const controller = new AbortController()
     repo.setStatus(runId, 'running')
-    let failedSent = false
+    // The run's end is announced only after its status and metrics are stored, so a listener that reacts
+    // to 'completed' (or 'cancelled'/'failed') by reading the run sees the final record.
+    let terminal: TrainingEvent | null = null
     const onEvent = (e: TrainingEvent): void => {
-      if (e.type === 'failed') failedSent = true
+      if (e.type === 'completed' || e.type === 'cancelled' || e.type === 'failed') {
+        terminal = e
+        return
+      }
       try {
         if (e.type === 'started') repo.setBackend(runId, e.backend)
         else if (e.type === 'epoch') repo.addEpoch(runId, e)
@@ -296,21 +301,31 @@ export class TrainingService {
         })
         if (r.backend) repo.setBackend(runId, r.backend)
         repo.setStatus(runId, r.status)
+        this.release(runId)
+        if (terminal) this.emit(terminal)
         return repo.get(runId) as RunRecord
       },
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err))
         repo.setStatus(runId, 'failed', e.message)
+        this.release(runId)
         // A worker that died sends no 'failed' event itself.
-        if (!failedSent) this.emit({ type: 'failed', runId, error: { name: e.name, message: e.message } })
+        this.emit(
+          terminal?.type === 'failed'
+            ? terminal
+            : { type: 'failed', runId, error: { name: e.name, message: e.message } }
+        )
         return repo.get(runId) as RunRecord
       }
     )
     this.active = { runId, controller, done }
-    void done.finally(() => {
-      if (this.active?.runId === runId) this.active = null
-    })
+    void done.finally(() => this.release(runId))
     return { runId }
+  }
+
+  /** The run is no longer active (before its end is announced, so a listener may start the next one). */
+  private release(runId: number): void {
+    if (this.active?.runId === runId) this.active = null
   }
 
   /** Asks the running run to stop (within one batch); false when `runId` is not running. */
