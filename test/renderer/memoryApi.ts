@@ -2,6 +2,7 @@
 // events), for renderer unit tests only; the end-to-end test drives the real backend and server.
 import type { Channel, EventName, Events, HandlerArgs, HandlerResult, StudioApi } from '@shared/ipc'
 import type { ClassInfo, ImageFilter, ImageQuery, ImageSummary, ImportProgressEvent } from '@shared/types'
+import type { EvaluationResult, RunSummary, Strategy, TrainConfig } from '@shared/training'
 
 export interface MemoryApi extends StudioApi {
   images: ImageSummary[]
@@ -15,6 +16,47 @@ export interface MemoryApi extends StudioApi {
   emit<E extends EventName>(event: E, payload: Events[E]): void
   /** Resolve the pending `library:import` call with this summary's status. */
   finishImport(status: 'done' | 'cancelled'): void
+  /** Training runs the memory backend knows (tests add completed ones). */
+  runs: RunSummary[]
+  /** Stored evaluations by run id. */
+  evaluations: Map<number, EvaluationResult>
+}
+
+/** A TrainConfig like the backend's defaults (real sizes), for the memory backend and tests. */
+export function memoryConfig(strategy: Strategy): TrainConfig {
+  const custom = strategy === 'custom'
+  return {
+    strategy,
+    base: { kind: 'none' },
+    model: custom
+      ? { architecture: 'compact', dropout: 0.5 }
+      : { architecture: 'alexnet', width: 1, fcUnits: 4096, dropout: 0.5 },
+    preprocessing: {
+      inputSize: custom ? 32 : 227,
+      channelOrder: custom ? 'RGB' : 'BGR',
+      meanSubtraction: 'per-image',
+      scale: 1,
+      resize: 'bilinear',
+      cropToRoi: false
+    },
+    epochs: strategy === 'feature-extraction' ? 30 : 10,
+    batchSize: strategy === 'feature-extraction' ? 64 : 32,
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    pretrainedRateFactor: 0.1,
+    earlyStoppingPatience: 3,
+    augmentation: {
+      enabled: false,
+      shift: 0.1,
+      rotationDeg: 10,
+      scale: 0.1,
+      brightness: 0.2,
+      contrast: 0.2,
+      horizontalFlip: false
+    },
+    classBalanced: false,
+    seed: 42
+  }
 }
 
 export function createMemoryApi(
@@ -47,6 +89,9 @@ export function createMemoryApi(
   const redo: typeof undo = []
   const calls: MemoryApi['calls'] = []
   let importResolve: ((status: 'done' | 'cancelled') => void) | null = null
+  const runs: RunSummary[] = []
+  const evaluations = new Map<number, EvaluationResult>()
+  let running: number | null = null
 
   const recount = () => {
     for (const c of classes) c.count = images.filter((im) => im.classId === c.id).length
@@ -55,7 +100,9 @@ export function createMemoryApi(
     (!f.classIds?.length || (im.classId !== null && f.classIds.includes(im.classId))) &&
     (!f.unlabelled || im.classId === null) &&
     (!f.split || (f.split === 'none' ? im.split === null : im.split === f.split)) &&
-    (!f.search || im.fileName.toLowerCase().includes(f.search.toLowerCase()))
+    (!f.search || im.fileName.toLowerCase().includes(f.search.toLowerCase())) &&
+    (f.disagreesWithRun === undefined ||
+      (im.predictedClassId !== undefined && im.predictedClassId !== im.classId))
   const select = (q: Omit<ImageQuery, 'offset' | 'limit'>) => {
     const rows = images.filter(matches(q.filter))
     if (q.sort?.key === 'fileName') rows.sort((a, b) => a.fileName.localeCompare(b.fileName))
@@ -110,11 +157,12 @@ export function createMemoryApi(
     },
     'library:stats': () => {
       const labelled = images.filter((i) => i.classId !== null).length
+      const n = (s: string | null) => images.filter((i) => i.split === s).length
       return {
         images: images.length,
         labelled,
         unlabelled: images.length - labelled,
-        splits: { train: 0, val: 0, test: 0, none: images.length }
+        splits: { train: n('train'), val: n('val'), test: n('test'), none: n(null) }
       }
     },
     'library:setLabel': ({ imageIds, classId }) => {
@@ -167,7 +215,112 @@ export function createMemoryApi(
             seconds: 1
           })
       }),
-    'library:cancelImport': () => ({ cancelled: true })
+    'library:cancelImport': () => ({ cancelled: true }),
+    'library:split': ({ val, test }) => {
+      // Deterministic and per class, like the backend (without tracks): every k-th image.
+      const perClass = classes.map((c) => {
+        const own = images.filter((i) => i.classId === c.id)
+        own.forEach((im, i) => {
+          const r = (i % 20) / 20
+          im.split = r < test ? 'test' : r < test + val ? 'val' : 'train'
+        })
+        const k = (s: string) => own.filter((i) => i.split === s).length
+        return { classId: c.id, train: k('train'), val: k('val'), test: k('test') }
+      })
+      const sum = (s: 'train' | 'val' | 'test') => perClass.reduce((a, p) => a + p[s], 0)
+      emit('library-changed', { reason: 'splits' })
+      return { train: sum('train'), val: sum('val'), test: sum('test'), perClass }
+    },
+    'library:undoState': () => ({ canUndo: undo.length > 0, canRedo: redo.length > 0 }),
+    'system:info': () => ({
+      backend: 'wasm',
+      onnxRuntime: true,
+      cpus: 2,
+      platform: 'linux',
+      appVersion: '0.1.0',
+      desktop: false
+    }),
+    'dialog:open': () => ({ supported: false, paths: [] }),
+    'training:defaults': ({ strategy, base }) => ({
+      ...memoryConfig(strategy),
+      base: strategy === 'retrain' || strategy === 'custom' ? { kind: 'none' } : (base ?? { kind: 'none' })
+    }),
+    // The tutorial's table, as the backend's recommendStrategy.
+    'training:recommend': ({ imagesPerClass, similar, threshold = 500 }) => {
+      const large = imagesPerClass >= threshold
+      const strategy: Strategy = large
+        ? similar
+          ? 'fine-tune'
+          : 'retrain'
+        : similar
+          ? 'feature-extraction'
+          : 'custom'
+      return { strategy, reason: `${imagesPerClass} images per class is ${large ? 'large' : 'small'}` }
+    },
+    'training:validateBase': ({ base }) =>
+      'path' in base && base.path.endsWith('.npy')
+        ? { ok: true, message: 'bvlc-alexnet.npy with 8 layers', layers: ['conv1'] }
+        : { ok: false, message: `not a .npy file: ${'path' in base ? base.path : ''}` },
+    'training:estimate': ({ config }) => ({
+      seconds: config.epochs * 30,
+      trainImages: images.filter((i) => i.split === 'train').length,
+      basis: 'wasm, 2 cores, measured'
+    }),
+    'training:start': ({ config }) => {
+      if (running !== null) throw new Error(`run ${running} is still training`)
+      const id = runs.length + 1
+      runs.unshift({
+        id,
+        strategy: config.strategy,
+        status: 'running',
+        createdAt: '2026-01-01T00:00:00Z',
+        config,
+        backend: 'wasm',
+        epochsDone: 0,
+        valAccuracy: null,
+        testAccuracy: null,
+        seconds: null,
+        history: []
+      })
+      running = id
+      return { runId: id }
+    },
+    'training:cancel': ({ runId }) => {
+      const r = runs.find((x) => x.id === runId)
+      if (!r || r.status !== 'running') return { cancelled: false }
+      r.status = 'cancelled'
+      running = null
+      emit('training-progress', { type: 'cancelled', runId, epochsDone: r.epochsDone })
+      return { cancelled: true }
+    },
+    'training:resume': ({ runId }) => {
+      const r = runs.find((x) => x.id === runId)
+      if (!r) throw Object.assign(new Error(`no run ${runId}`), { name: 'NotFoundError' })
+      r.status = 'running'
+      running = runId
+      return { runId }
+    },
+    'training:list': () => runs.map((r) => structuredClone(r)),
+    'training:get': ({ runId }) => {
+      const r = runs.find((x) => x.id === runId)
+      if (!r) throw Object.assign(new Error(`no run ${runId}`), { name: 'NotFoundError' })
+      return structuredClone(r)
+    },
+    'training:running': () => ({ runId: running }),
+    'training:evaluation': ({ runId }) => evaluations.get(runId) ?? null,
+    'training:evaluate': ({ runId }) => {
+      const e = evaluations.get(runId)
+      if (!e) throw new Error(`memory api: no evaluation prepared for run ${runId}`)
+      return e
+    },
+    'training:exportPreview': ({ outDir }) => ({
+      files: [
+        { name: 'model.json', description: 'TF.js model' },
+        { name: 'model.onnx', description: 'ONNX model' }
+      ],
+      problem: outDir.includes('full') ? 'the folder is not empty' : null
+    }),
+    'training:export': ({ outDir }) => ({ dir: outDir, files: ['model.json', 'model.onnx'], onnxError: null })
   }
 
   return {
@@ -178,6 +331,8 @@ export function createMemoryApi(
     slowNext: (channel, ms) => delays.set(channel, ms),
     emit,
     finishImport: (status) => importResolve?.(status),
+    runs,
+    evaluations,
     async invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>> {
       calls.push({ channel, args: JSON.parse(JSON.stringify(args)) })
       const h = handlers[channel] as ((a: HandlerArgs<C>) => HandlerResult<C>) | undefined

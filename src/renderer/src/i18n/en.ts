@@ -53,7 +53,12 @@ export default {
     search: 'Search file names',
     searchPlaceholder: 'File name contains…',
     sort: 'Sort by',
-    descending: 'Descending'
+    descending: 'Descending',
+    predictions: 'Predictions of',
+    noPredictions: 'No run',
+    runOption: 'Run #{id} ({name})',
+    disagrees: 'Only where the prediction disagrees with the label',
+    predictionsHint: 'Sort by confidence, lowest first, to find the images worth labelling next.'
   },
   split: {
     train: 'Train',
@@ -76,7 +81,8 @@ export default {
     unlabelled: 'Unlabelled',
     loadingItem: 'Loading',
     thumbAlt: '{file}, {label}',
-    selected: 'Selected'
+    selected: 'Selected',
+    prediction: 'Predicted {name} ({p} %)'
   },
   detail: {
     title: 'Image details',
@@ -205,5 +211,310 @@ export default {
     help: 'Show this help',
     keyCol: 'Key',
     actionCol: 'Action'
+  },
+  nav: {
+    label: 'Sections',
+    library: 'Library',
+    train: 'Train',
+    runs: 'Runs & results',
+    predict: 'Predict'
+  },
+  train: {
+    newRun: 'New run',
+    dashboard: 'Last run',
+    running: 'Run #{id} training…'
+  },
+  strategy: {
+    'fine-tune': {
+      name: 'Fine-tune',
+      what: 'Start from the pretrained weights and train every layer gently.'
+    },
+    retrain: {
+      name: 'Retrain',
+      what: 'Same AlexNet design, every layer trained from random weights.'
+    },
+    'feature-extraction': {
+      name: 'Feature extraction',
+      what: 'Keep the pretrained layers frozen; train only a new last layer.'
+    },
+    custom: {
+      name: 'Custom small network',
+      what: 'A compact network trained from scratch on your small images.'
+    }
+  },
+  runStatus: {
+    starting: 'Starting',
+    queued: 'Queued',
+    running: 'Training',
+    completed: 'Completed',
+    failed: 'Failed',
+    cancelled: 'Cancelled'
+  },
+  backendName: {
+    'tfjs-node-gpu': 'TensorFlow (GPU)',
+    'tfjs-node': 'TensorFlow (CPU, native)',
+    wasm: 'WebAssembly (SIMD)',
+    cpu: 'plain JavaScript (slow)',
+    unknown: 'the default backend'
+  },
+  phase: {
+    loading: 'Loading images',
+    features: 'Computing features of the frozen layers',
+    training: 'Training',
+    evaluating: 'Checking on the validation images',
+    saving: 'Saving the model'
+  },
+  chart: {
+    loss: 'Loss (lower is better)',
+    accuracy: 'Accuracy (higher is better)',
+    train: 'train',
+    val: 'validation',
+    batch: 'per batch',
+    epoch: 'epoch'
+  },
+  wizard: {
+    stepsLabel: 'Wizard steps',
+    step: {
+      data: 'Your data',
+      questions: 'Strategy',
+      base: 'Base model',
+      settings: 'Settings',
+      review: 'Review'
+    },
+    stepOf: 'Step {n} of {total}',
+    back: 'Back',
+    next: 'Next',
+    start: 'Start training',
+    data: {
+      title: 'The labelled images you have',
+      intro:
+        'Training learns from the Train split, checks itself on Validation after every epoch, and is judged on Test at the end.',
+      labelled: 'Labelled',
+      split: 'Split into train / validation / test…',
+      resplit: 'Change the split…',
+      allGood: 'The data is ready for training.'
+    },
+    warn: {
+      noSplit: 'No split yet: assign train, validation and test images before training.',
+      unlabelled:
+        'No unlabelled images. | 1 image has no label and will not be used. | {n} images have no label and will not be used.',
+      fewImages: '“{name}” has only {n} training images: the model will hardly learn it.',
+      noVal: '“{name}” has no validation images: its accuracy cannot be checked while training.',
+      tooFewClasses: 'Training needs at least 2 labelled classes (found {n}).'
+    },
+    q: {
+      title: 'Two questions choose the strategy',
+      sizeQ: '1. How much labelled data do you have?',
+      sizeComputed: 'Your classes have a median of {n} training images each.',
+      imagesPerClass: 'Images per class',
+      threshold: '“Large” from',
+      useComputed: 'Use the computed number',
+      large: 'That counts as a large data set (at least {t} per class).',
+      small: 'That counts as a small data set (fewer than {t} per class).',
+      similarQ: '2. How similar is your task to what the base model learned?',
+      similarExplain:
+        'The base AlexNet learned from ImageNet: a million everyday photos of animals, objects and scenes. Its early layers see edges, colours and shapes that help with other photos too.',
+      similarYes: 'Similar: everyday photos',
+      similarYesEx: 'e.g. traffic signs, dog breeds, products photographed in a shop.',
+      similarNo: 'Different: another kind of picture',
+      similarNoEx: 'e.g. X-ray or MRI images, microscope slides, spectrograms, satellite radar.',
+      colSimilar: 'Similar task',
+      colDifferent: 'Different task',
+      row: {
+        large: 'Large data set',
+        small: 'Small data set'
+      },
+      recommended: 'Recommended',
+      answerFirst: 'Answer the second question to see the recommendation. You can pick any of the four.',
+      because: 'Recommended: {name}, because {reason}',
+      reason: {
+        largeSimilar:
+          'with {n} images per class (≥ {t}) there is enough data to adjust every layer, and the pretrained features fit your photos.',
+        largeDifferent:
+          'with {n} images per class (≥ {t}) there is enough data to learn every layer anew, and ImageNet features fit your images poorly.',
+        smallSimilar:
+          'with only {n} images per class (< {t}) training all layers would overfit, while the pretrained features already fit your photos.',
+        smallDifferent:
+          'with only {n} images per class (< {t}) a big network would overfit, and ImageNet features fit your images poorly: a small network fits best.'
+      }
+    },
+    base: {
+      title: 'Which weights to start from',
+      required: '{name} starts from pretrained weights, so it needs a base model.',
+      notUsed: '{name} trains every layer from random weights: no base model is used.',
+      bvlc: 'The original AlexNet weights (bvlc-alexnet.npy)',
+      bvlcHint:
+        'The ImageNet-trained AlexNet as a NumPy file (about 240 MB), or a smaller file of the same structure.',
+      path: 'Path of the .npy file',
+      pathPlaceholder: '/home/me/models/bvlc-alexnet.npy',
+      browse: 'Browse…',
+      check: 'Check',
+      checking: 'Checking the file…',
+      typePath: 'This browser cannot open a file dialog on the backend’s computer: type the path there.',
+      run: 'A model trained earlier in this project',
+      runHint: 'Continue from one of your completed runs; the new model keeps its size.',
+      noRuns: 'No completed run yet.',
+      pickRun: 'Choose a run…',
+      runOption: 'Run #{id}: {name}, {acc} % on validation',
+      none: 'No base model',
+      noneNotAllowed: 'Not possible for this strategy: it reuses pretrained layers.'
+    },
+    settings: {
+      title: 'Settings',
+      epochs: 'Epochs',
+      epochsHint: 'Passes over all training images.',
+      batchSize: 'Batch size',
+      batchHint: 'Images per training step.',
+      learningRate: 'Learning rate',
+      lrHint: 'Step size; too high and training jumps around.',
+      invalid: 'Check “{field}”: it must be a positive number.',
+      advanced: 'Advanced',
+      optimizer: 'Optimiser',
+      sgd: 'SGD with momentum',
+      patience: 'Early stopping patience',
+      patienceHint: 'Stop after this many epochs without a better validation loss; 0 = off.',
+      seed: 'Random seed',
+      rateFactor: 'Rate factor for pretrained layers',
+      balanced: 'Balance classes (show every class equally often)',
+      augmentation: 'Augmentation',
+      augEnabled: 'Vary the training images (shift, rotate, scale, light)',
+      augCached:
+        'Feature extraction computes the frozen features once, so augmentation does not apply to it.',
+      aug: {
+        shift: 'Shift (fraction of side)',
+        rotationDeg: 'Rotation (degrees)',
+        scale: 'Scale change',
+        brightness: 'Brightness change',
+        contrast: 'Contrast change',
+        flip: 'Mirror horizontally (off for signs: a mirrored sign means something else)'
+      },
+      modelSize: 'Model size',
+      reducedNote:
+        'The real AlexNet is width 1, 4096 units, 227 px. A reduced size trains much faster on a CPU but is less accurate; the size is recorded with the model.',
+      width: 'Width (channels ×)',
+      fcUnits: 'Units in fc6 / fc7',
+      inputSize: 'Input size (px)',
+      baseShapes: 'The model size must match the base file’s shapes; the check above names its layers.',
+      resetDefaults: 'Reset to the defaults'
+    },
+    review: {
+      title: 'Review and start',
+      strategy: 'Strategy',
+      base: 'Base model',
+      model: 'Model',
+      arch: {
+        alexnet: 'AlexNet',
+        compact: 'Compact CNN'
+      },
+      size: 'width {w}, {fc} units, {px} px',
+      training: 'Training',
+      trainingSummary: '{e} epochs, batch {b}, learning rate {lr}, {opt}',
+      time: 'Expected time',
+      estimate: 'about {n} min on {backend}, {cores} cores',
+      noEstimate: 'No estimate: {message}',
+      busy: 'Run #{id} is still training; wait for it or cancel it first.'
+    }
+  },
+  dash: {
+    none: 'No run yet. Start one from the wizard.',
+    title: 'Run #{id}',
+    cancel: 'Cancel',
+    resume: 'Resume',
+    results: 'See the results',
+    progress: 'Training progress',
+    epoch: 'Epoch',
+    batch: 'Batch',
+    speed: 'Speed',
+    imagesPerSecond: '{n} images/s',
+    eta: 'Time left',
+    seconds: '{n} s',
+    minutes: '{n} min',
+    backend: 'Runs on',
+    cores: '{n} cores',
+    data: 'Images',
+    dataCounts: '{train} train, {val} validation',
+    completed: 'Finished: {acc} on validation, in {s} s.',
+    stoppedEarly: ' Stopped early: validation stopped improving.',
+    failed: 'Training failed: {message}',
+    cancelled: 'Cancelled. Resume continues from the last finished epoch.',
+    chartHint:
+      'Solid: training images; dashed: validation images; faint: each batch. When validation gets worse while training improves, the model is memorising (overfitting).'
+  },
+  runs: {
+    title: 'Runs',
+    none: 'No runs yet. Train one in the Train view.',
+    compare: 'Compare',
+    compareRun: 'Compare run {id}',
+    strategy: 'Strategy',
+    settingsCol: 'Settings',
+    status: 'Status',
+    val: 'Validation',
+    test: 'Test',
+    time: 'Time',
+    open: 'Results',
+    watch: 'Watch',
+    alexSize: 'AlexNet ×{w}, {fc} units, {px} px',
+    compactSize: 'Compact, {px} px',
+    settings: '{e} epochs, batch {b}, rate {lr}',
+    comparing: 'Comparing {ids}',
+    pickMore: 'Tick another run to compare.'
+  },
+  evalv: {
+    back: 'All runs',
+    title: 'Results of run #{id}',
+    export: 'Export…',
+    notYet: 'This run has not been tested yet. Testing runs the model on the Test images it never saw.',
+    evaluate: 'Test the model',
+    evaluating: 'Testing…',
+    accuracy: 'accuracy on {n} test images',
+    top5: 'right class among the top 5',
+    wrong: 'test images misclassified',
+    explain:
+      'Recall: how many images of a class were found. Precision: how many images predicted as a class really are it.',
+    failedImages: '{n} test images could not be read.',
+    perClass: 'Per class',
+    col: {
+      name: 'Class',
+      precision: 'Precision',
+      recall: 'Recall',
+      support: 'Images'
+    },
+    matrix: 'Confusion matrix',
+    matrixAxes: 'Rows: the label. Columns: the prediction. Click a cell to see its images.',
+    cellTitle: '{n} images labelled {label}, predicted {predicted}',
+    cellImages: 'Labelled {label}, predicted {predicted}',
+    cellEmpty: 'No images in this cell.',
+    gallery: 'Misclassified images',
+    galleryHint:
+      'Click an image, then press a class key to relabel it, Enter or y to accept the prediction, arrows to move. Some “mistakes” are wrong labels.',
+    openInLibrary: 'Show disagreements in the library',
+    noneWrong: 'Every test image was classified correctly.',
+    predicted: 'Predicted {name} ({p} %)',
+    labelled: 'Labelled {name} [{key}]',
+    nowLabelled: 'Now labelled {name}'
+  },
+  predict: {
+    title: 'Try a model on new images',
+    noRuns: 'No completed run yet: train a model first.',
+    model: 'Model',
+    drop: 'Drop image files or a folder anywhere on this window, or',
+    pick: 'Choose images…',
+    busy: 'Predicting…',
+    pickRun: 'Choose a model first.',
+    noImages: 'No image files among those (PNG, JPEG, PPM, BMP, GIF, WebP).'
+  },
+  exportDialog: {
+    title: 'Export run #{id}',
+    folder: 'Folder to export to',
+    placeholder: '/home/me/exports/signs-model',
+    check: 'Check',
+    hint: 'A new folder, or an empty one. Nothing is written until you press Export.',
+    willWrite: 'What will be written',
+    problem: 'This folder cannot be used: {problem}',
+    export: 'Export',
+    exporting: 'Exporting…',
+    done: 'Exported to:',
+    onnxError: 'The TF.js model was written, but the ONNX file was not: {message}',
+    failed: 'Export failed: {message}'
   }
 }

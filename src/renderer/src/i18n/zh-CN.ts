@@ -52,7 +52,12 @@ export default {
     search: '搜索文件名',
     searchPlaceholder: '文件名包含…',
     sort: '排序',
-    descending: '降序'
+    descending: '降序',
+    predictions: '预测来自',
+    noPredictions: '无运行',
+    runOption: '运行 #{id}（{name}）',
+    disagrees: '只显示预测与标签不一致的图片',
+    predictionsHint: '按置信度从低到高排序，找出最值得下一步标注的图片。'
   },
   split: {
     train: '训练集',
@@ -75,7 +80,8 @@ export default {
     unlabelled: '未标注',
     loadingItem: '加载中',
     thumbAlt: '{file}，{label}',
-    selected: '已选中'
+    selected: '已选中',
+    prediction: '预测为 {name}（{p} %）'
   },
   detail: {
     title: '图片详情',
@@ -203,5 +209,304 @@ export default {
     help: '显示此帮助',
     keyCol: '按键',
     actionCol: '操作'
+  },
+  nav: {
+    label: '栏目',
+    library: '图库',
+    train: '训练',
+    runs: '运行与结果',
+    predict: '预测'
+  },
+  train: {
+    newRun: '新的运行',
+    dashboard: '最近的运行',
+    running: '运行 #{id} 训练中…'
+  },
+  strategy: {
+    'fine-tune': {
+      name: '微调',
+      what: '从预训练权重出发，小步训练所有层。'
+    },
+    retrain: {
+      name: '重新训练',
+      what: '同样的 AlexNet 结构，所有层从随机权重开始训练。'
+    },
+    'feature-extraction': {
+      name: '特征提取',
+      what: '冻结预训练的层，只训练新的最后一层。'
+    },
+    custom: {
+      name: '自定义小网络',
+      what: '在你的小图片上从零训练一个紧凑的网络。'
+    }
+  },
+  runStatus: {
+    starting: '启动中',
+    queued: '排队中',
+    running: '训练中',
+    completed: '已完成',
+    failed: '失败',
+    cancelled: '已取消'
+  },
+  backendName: {
+    'tfjs-node-gpu': 'TensorFlow（GPU）',
+    'tfjs-node': 'TensorFlow（CPU，原生）',
+    wasm: 'WebAssembly（SIMD）',
+    cpu: '纯 JavaScript（较慢）',
+    unknown: '默认后端'
+  },
+  phase: {
+    loading: '正在载入图片',
+    features: '正在计算冻结层的特征',
+    training: '训练中',
+    evaluating: '正在用验证图片检查',
+    saving: '正在保存模型'
+  },
+  chart: {
+    loss: '损失（越低越好）',
+    accuracy: '准确率（越高越好）',
+    train: '训练',
+    val: '验证',
+    batch: '每批',
+    epoch: '轮次'
+  },
+  wizard: {
+    stepsLabel: '向导步骤',
+    step: {
+      data: '你的数据',
+      questions: '策略',
+      base: '基础模型',
+      settings: '设置',
+      review: '确认'
+    },
+    stepOf: '第 {n} 步，共 {total} 步',
+    back: '上一步',
+    next: '下一步',
+    start: '开始训练',
+    data: {
+      title: '已标注的图片',
+      intro: '训练从训练集学习，每轮结束后在验证集上自查，最后在测试集上评判。',
+      labelled: '已标注',
+      split: '划分训练 / 验证 / 测试集…',
+      resplit: '更改划分…',
+      allGood: '数据已可以用于训练。'
+    },
+    warn: {
+      noSplit: '尚未划分：训练前请先分配训练、验证和测试图片。',
+      unlabelled:
+        '没有未标注的图片。 | 有 1 张图片没有标签，不会被使用。 | 有 {n} 张图片没有标签，不会被使用。',
+      fewImages: '“{name}”只有 {n} 张训练图片，模型很难学会它。',
+      noVal: '“{name}”没有验证图片，训练时无法检查它的准确率。',
+      tooFewClasses: '训练至少需要 2 个有标注的类别（现有 {n} 个）。'
+    },
+    q: {
+      title: '两个问题决定策略',
+      sizeQ: '1. 你有多少标注数据？',
+      sizeComputed: '你的类别每类训练图片的中位数是 {n} 张。',
+      imagesPerClass: '每类图片数',
+      threshold: '“大”的下限',
+      useComputed: '使用计算出的数',
+      large: '这算大数据集（每类至少 {t} 张）。',
+      small: '这算小数据集（每类少于 {t} 张）。',
+      similarQ: '2. 你的任务和基础模型学过的任务有多相似？',
+      similarExplain:
+        '基础 AlexNet 学自 ImageNet：一百万张动物、物品和场景的日常照片。它的前几层能识别边缘、颜色和形状，对其他照片同样有用。',
+      similarYes: '相似：日常照片',
+      similarYesEx: '例如交通标志、狗的品种、商店里拍的商品。',
+      similarNo: '不同：另一类图像',
+      similarNoEx: '例如 X 光或核磁共振图像、显微镜切片、声谱图、卫星雷达图。',
+      colSimilar: '任务相似',
+      colDifferent: '任务不同',
+      row: {
+        large: '大数据集',
+        small: '小数据集'
+      },
+      recommended: '推荐',
+      answerFirst: '回答第二个问题即可看到推荐。四种策略都可以选择。',
+      because: '推荐：{name}，因为{reason}',
+      reason: {
+        largeSimilar: '每类有 {n} 张图片（≥ {t}），数据足以调整所有层，而且预训练特征适合你的照片。',
+        largeDifferent:
+          '每类有 {n} 张图片（≥ {t}），数据足以重新学习所有层，而 ImageNet 特征不太适合你的图像。',
+        smallSimilar: '每类只有 {n} 张图片（< {t}），训练所有层会过拟合，而预训练特征已适合你的照片。',
+        smallDifferent:
+          '每类只有 {n} 张图片（< {t}），大网络会过拟合，且 ImageNet 特征不太适合你的图像：小网络最合适。'
+      }
+    },
+    base: {
+      title: '从哪些权重开始',
+      required: '{name}从预训练权重开始，因此需要基础模型。',
+      notUsed: '{name}从随机权重训练所有层：不使用基础模型。',
+      bvlc: '原始 AlexNet 权重（bvlc-alexnet.npy）',
+      bvlcHint: '在 ImageNet 上训练的 AlexNet，NumPy 文件（约 240 MB），或结构相同的较小文件。',
+      path: '.npy 文件的路径',
+      pathPlaceholder: '/home/me/models/bvlc-alexnet.npy',
+      browse: '浏览…',
+      check: '检查',
+      checking: '正在检查文件…',
+      typePath: '此浏览器无法在后端电脑上打开文件对话框：请输入那里的路径。',
+      run: '本项目中早先训练的模型',
+      runHint: '从你已完成的某次运行继续；新模型保持它的大小。',
+      noRuns: '还没有完成的运行。',
+      pickRun: '选择一次运行…',
+      runOption: '运行 #{id}：{name}，验证准确率 {acc} %',
+      none: '不用基础模型',
+      noneNotAllowed: '此策略不可用：它要复用预训练的层。'
+    },
+    settings: {
+      title: '设置',
+      epochs: '轮数',
+      epochsHint: '遍历全部训练图片的次数。',
+      batchSize: '批大小',
+      batchHint: '每个训练步的图片数。',
+      learningRate: '学习率',
+      lrHint: '步长；太大训练会来回跳动。',
+      invalid: '请检查“{field}”：必须是正数。',
+      advanced: '高级',
+      optimizer: '优化器',
+      sgd: '带动量的 SGD',
+      patience: '提前停止的耐心',
+      patienceHint: '验证损失连续这么多轮没有改善就停止；0 = 关闭。',
+      seed: '随机种子',
+      rateFactor: '预训练层的学习率系数',
+      balanced: '类别均衡（每个类别出现得一样频繁）',
+      augmentation: '数据增强',
+      augEnabled: '变换训练图片（平移、旋转、缩放、光照）',
+      augCached: '特征提取只计算一次冻结层特征，因此数据增强对它不起作用。',
+      aug: {
+        shift: '平移（边长的比例）',
+        rotationDeg: '旋转（度）',
+        scale: '缩放变化',
+        brightness: '亮度变化',
+        contrast: '对比度变化',
+        flip: '水平镜像（标志请关闭：镜像后的标志含义不同）'
+      },
+      modelSize: '模型大小',
+      reducedNote:
+        '真正的 AlexNet 是宽度 1、4096 个单元、227 像素。缩小的尺寸在 CPU 上训练快得多，但准确率较低；尺寸会随模型一起记录。',
+      width: '宽度（通道 ×）',
+      fcUnits: 'fc6 / fc7 的单元数',
+      inputSize: '输入尺寸（像素）',
+      baseShapes: '模型大小必须与基础文件的形状一致；上面的检查会列出它的层。',
+      resetDefaults: '恢复默认值'
+    },
+    review: {
+      title: '确认并开始',
+      strategy: '策略',
+      base: '基础模型',
+      model: '模型',
+      arch: {
+        alexnet: 'AlexNet',
+        compact: '紧凑 CNN'
+      },
+      size: '宽度 {w}，{fc} 个单元，{px} 像素',
+      training: '训练',
+      trainingSummary: '{e} 轮，批大小 {b}，学习率 {lr}，{opt}',
+      time: '预计时间',
+      estimate: '在 {backend} 上约 {n} 分钟，{cores} 核',
+      noEstimate: '无法估计：{message}',
+      busy: '运行 #{id} 仍在训练；请等待或先取消它。'
+    }
+  },
+  dash: {
+    none: '还没有运行。请从向导开始一次。',
+    title: '运行 #{id}',
+    cancel: '取消',
+    resume: '继续',
+    results: '查看结果',
+    progress: '训练进度',
+    epoch: '轮次',
+    batch: '批次',
+    speed: '速度',
+    imagesPerSecond: '{n} 张/秒',
+    eta: '剩余时间',
+    seconds: '{n} 秒',
+    minutes: '{n} 分钟',
+    backend: '运行于',
+    cores: '{n} 核',
+    data: '图片',
+    dataCounts: '训练 {train} 张，验证 {val} 张',
+    completed: '完成：验证准确率 {acc}，用时 {s} 秒。',
+    stoppedEarly: ' 提前停止：验证结果不再改善。',
+    failed: '训练失败：{message}',
+    cancelled: '已取消。继续将从最后完成的一轮开始。',
+    chartHint:
+      '实线：训练图片；虚线：验证图片；淡线：每一批。若训练变好而验证变差，说明模型在死记硬背（过拟合）。'
+  },
+  runs: {
+    title: '运行',
+    none: '还没有运行。请在“训练”中训练一个。',
+    compare: '比较',
+    compareRun: '比较运行 {id}',
+    strategy: '策略',
+    settingsCol: '设置',
+    status: '状态',
+    val: '验证',
+    test: '测试',
+    time: '用时',
+    open: '结果',
+    watch: '查看',
+    alexSize: 'AlexNet ×{w}，{fc} 个单元，{px} 像素',
+    compactSize: '紧凑网络，{px} 像素',
+    settings: '{e} 轮，批大小 {b}，学习率 {lr}',
+    comparing: '正在比较 {ids}',
+    pickMore: '再勾选一个运行来比较。'
+  },
+  evalv: {
+    back: '所有运行',
+    title: '运行 #{id} 的结果',
+    export: '导出…',
+    notYet: '这次运行还没有测试。测试会在模型从未见过的测试图片上运行模型。',
+    evaluate: '测试模型',
+    evaluating: '测试中…',
+    accuracy: '在 {n} 张测试图片上的准确率',
+    top5: '正确类别在前 5 名之内',
+    wrong: '张测试图片被分错',
+    explain: '召回率：一个类别的图片被找出了多少。精确率：预测为该类别的图片中有多少确实属于它。',
+    failedImages: '有 {n} 张测试图片无法读取。',
+    perClass: '各类别',
+    col: {
+      name: '类别',
+      precision: '精确率',
+      recall: '召回率',
+      support: '图片数'
+    },
+    matrix: '混淆矩阵',
+    matrixAxes: '行：标签。列：预测。点击格子查看其中的图片。',
+    cellTitle: '{n} 张标为 {label} 的图片被预测为 {predicted}',
+    cellImages: '标为 {label}，预测为 {predicted}',
+    cellEmpty: '这个格子里没有图片。',
+    gallery: '分错的图片',
+    galleryHint:
+      '点击图片，然后按类别键重新标注，按 Enter 或 y 接受预测，用方向键移动。有些“错误”其实是标签错了。',
+    openInLibrary: '在图库中显示不一致的图片',
+    noneWrong: '所有测试图片都分对了。',
+    predicted: '预测为 {name}（{p} %）',
+    labelled: '标为 {name} [{key}]',
+    nowLabelled: '现已标为 {name}'
+  },
+  predict: {
+    title: '用模型预测新图片',
+    noRuns: '还没有完成的运行：请先训练一个模型。',
+    model: '模型',
+    drop: '把图片文件或文件夹拖到窗口任意位置，或',
+    pick: '选择图片…',
+    busy: '预测中…',
+    pickRun: '请先选择一个模型。',
+    noImages: '其中没有图片文件（PNG、JPEG、PPM、BMP、GIF、WebP）。'
+  },
+  exportDialog: {
+    title: '导出运行 #{id}',
+    folder: '导出到的文件夹',
+    placeholder: '/home/me/exports/signs-model',
+    check: '检查',
+    hint: '新的文件夹，或空文件夹。按“导出”之前不会写入任何东西。',
+    willWrite: '将写入的内容',
+    problem: '无法使用这个文件夹：{problem}',
+    export: '导出',
+    exporting: '导出中…',
+    done: '已导出到：',
+    onnxError: 'TF.js 模型已写入，但 ONNX 文件没有：{message}',
+    failed: '导出失败：{message}'
   }
 }

@@ -33,6 +33,8 @@ export const useLibraryStore = defineStore('library', () => {
   const filter = ref<ImageFilter>({})
   /** Order of the grid. */
   const sort = ref<SortState>({ key: 'id', descending: false })
+  /** Run whose predictions the grid shows (and sorts by, for confidence); null = none. */
+  const predictionRun = ref<number | null>(null)
   /** Images matching the filter (the grid's length). */
   const total = ref(0)
   /** True once the first page of the current filter arrived (the grid can tell "empty" from "loading"). */
@@ -66,7 +68,9 @@ export const useLibraryStore = defineStore('library', () => {
   const focusedItem = computed(() => itemAt(focusedIndex.value))
   const filterActive = computed(() => {
     const f = filter.value
-    return Boolean(f.unlabelled || f.classIds?.length || f.split || f.search?.trim())
+    return Boolean(
+      f.unlabelled || f.classIds?.length || f.split || f.search?.trim() || f.disagreesWithRun !== undefined
+    )
   })
 
   /** The row at an index, or undefined while its page is loading. */
@@ -88,6 +92,11 @@ export const useLibraryStore = defineStore('library', () => {
   function plainSort() {
     return { key: sort.value.key, descending: sort.value.descending }
   }
+  /** The run to attach predictions from: the chosen one, or the one the filter names. */
+  function queryRun(): { runId?: number } {
+    const id = predictionRun.value ?? filter.value.disagreesWithRun ?? null
+    return id === null ? {} : { runId: id }
+  }
 
   async function loadPage(page: number): Promise<void> {
     if (inFlight.has(page)) return
@@ -97,6 +106,7 @@ export const useLibraryStore = defineStore('library', () => {
       const result = await api.invoke('library:query', {
         filter: plainFilter(),
         sort: plainSort(),
+        ...queryRun(),
         offset: page * PAGE_SIZE,
         limit: PAGE_SIZE
       })
@@ -183,10 +193,27 @@ export const useLibraryStore = defineStore('library', () => {
     setFilter({})
   }
 
+  /**
+   * Show a run's predictions: with `disagreeing`, only images whose prediction differs from the label;
+   * sorted by confidence, lowest first ("the images worth labelling next"). Null turns it off.
+   */
+  function showPredictions(runId: number | null, disagreeing = false): void {
+    predictionRun.value = runId
+    if (runId === null) {
+      filter.value = { ...filter.value, disagreesWithRun: undefined }
+      if (sort.value.key === 'confidence') sort.value = { key: 'id', descending: false }
+    } else {
+      filter.value = { ...filter.value, disagreesWithRun: disagreeing ? runId : undefined }
+    }
+    selection.value = new Set()
+    void refresh()
+  }
+
   /** Forget everything about the previous project (its class ids mean nothing in the next one). */
   function reset(): Promise<void> {
     filter.value = {}
     sort.value = { key: 'id', descending: false }
+    predictionRun.value = null
     selection.value = new Set()
     detailOpen.value = false
     detail.value = null
@@ -237,7 +264,11 @@ export const useLibraryStore = defineStore('library', () => {
   /** Select every image matching the filter, loaded or not. */
   async function selectAll(): Promise<void> {
     try {
-      const { ids } = await api.invoke('library:queryIds', { filter: plainFilter(), sort: plainSort() })
+      const { ids } = await api.invoke('library:queryIds', {
+        filter: plainFilter(),
+        sort: plainSort(),
+        ...queryRun()
+      })
       selection.value = new Set(ids)
     } catch (e) {
       notify.error('app.error', { message: errorMessage(e) })
@@ -263,8 +294,12 @@ export const useLibraryStore = defineStore('library', () => {
     // Not in what is loaded: ask for the order of all ids and the unlabelled ones, then pick.
     try {
       const [all, unl] = await Promise.all([
-        api.invoke('library:queryIds', { filter: plainFilter(), sort: plainSort() }),
-        api.invoke('library:queryIds', { filter: plainFilter({ unlabelled: true }), sort: plainSort() })
+        api.invoke('library:queryIds', { filter: plainFilter(), sort: plainSort(), ...queryRun() }),
+        api.invoke('library:queryIds', {
+          filter: plainFilter({ unlabelled: true }),
+          sort: plainSort(),
+          ...queryRun()
+        })
       ])
       const unlabelled = new Set(unl.ids)
       if (unlabelled.size === 0) return false
@@ -381,6 +416,8 @@ export const useLibraryStore = defineStore('library', () => {
   return {
     filter,
     sort,
+    predictionRun,
+    showPredictions,
     total,
     ready,
     pages,

@@ -1,0 +1,376 @@
+// The training wizard's state, kept here (not in the component) so Back and Next lose nothing and leaving the
+// Train view keeps the answers: (1) the data, (2) the tutorial's two questions and the recommendation,
+// (3) the base model, (4) the settings, (5) the review with a time estimate.
+import { defineStore } from 'pinia'
+import { computed, ref, watch } from 'vue'
+import type { BaseModel, Strategy, TrainConfig } from '@shared/training'
+import { getApi } from '@renderer/api'
+import { errorMessage } from './notify'
+import { useClassesStore } from './classes'
+import { useLibraryStore } from './library'
+import { useProjectStore } from './project'
+
+export const WIZARD_STEPS = 5
+/** The tutorial's "large" data set: at least this many images per class (the backend's default). */
+export const DEFAULT_THRESHOLD = 500
+/** Fewer training images than this in a class is worth a warning: the model can hardly learn it. */
+export const FEW_IMAGES = 10
+
+/** Strategies that start from pretrained weights and so need a base model. */
+export function needsBase(strategy: Strategy): boolean {
+  return strategy === 'fine-tune' || strategy === 'feature-extraction'
+}
+
+/** Where the backend keeps a run's trained model (`<project>.runs/run-N/model`, see TrainingService). */
+export function runModelDir(projectPath: string, runId: number): string {
+  return `${projectPath.replace(/[\\/]+$/, '')}.runs/run-${runId}/model`
+}
+
+export interface ClassSplitCounts {
+  classId: number
+  name: string
+  labelled: number
+  train: number
+  val: number
+  test: number
+}
+
+export type Warning =
+  | { kind: 'noSplit' }
+  | { kind: 'unlabelled'; n: number }
+  | { kind: 'fewImages'; name: string; n: number }
+  | { kind: 'noVal'; name: string }
+  | { kind: 'tooFewClasses'; n: number }
+
+export type BaseChoice = 'bvlc' | 'run' | 'none'
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0
+  const s = [...values].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : Math.round((s[m - 1] + s[m]) / 2)
+}
+
+export const useWizardStore = defineStore('wizard', () => {
+  const api = getApi()
+  const library = useLibraryStore()
+  const classes = useClassesStore()
+  const project = useProjectStore()
+
+  /** Current step, 1..WIZARD_STEPS. */
+  const step = ref(1)
+  /** Per-class labelled and split counts (step 1). */
+  const counts = ref<ClassSplitCounts[]>([])
+  const countsLoading = ref(false)
+  /** Step 2: threshold between small and large, images per class (null = computed), similar to ImageNet. */
+  const threshold = ref(DEFAULT_THRESHOLD)
+  const imagesPerClassOverride = ref<number | null>(null)
+  const similar = ref<boolean | null>(null)
+  /** The backend's recommendation for the answers. */
+  const recommendation = ref<{ strategy: Strategy; reason: string } | null>(null)
+  /** The strategy the user picked (defaults to the recommendation). */
+  const chosen = ref<Strategy | null>(null)
+  /** Step 3. */
+  const baseChoice = ref<BaseChoice>('bvlc')
+  const bvlcPath = ref('')
+  const baseRunId = ref<number | null>(null)
+  const baseCheck = ref<{ ok: boolean; message: string } | null>(null)
+  const baseChecking = ref(false)
+  /** Step 4: the settings (from `training:defaults`, then the user's edits). */
+  const config = ref<TrainConfig | null>(null)
+  /** The strategy and base the settings were made for; a change reloads the defaults. */
+  const configFor = ref('')
+  /** Step 5. */
+  const estimate = ref<{ seconds: number; trainImages: number; basis: string } | null>(null)
+  const estimateError = ref<string | null>(null)
+  const error = ref<string | null>(null)
+
+  const trainCounts = computed(() => counts.value.filter((c) => c.labelled > 0).map((c) => c.train))
+  const splitDone = computed(() => (library.stats ? library.stats.splits.none < library.stats.images : false))
+  /** Training images per class as the tutorial's question means it: the median class. */
+  const computedImagesPerClass = computed(() =>
+    median(
+      splitDone.value ? trainCounts.value : counts.value.filter((c) => c.labelled > 0).map((c) => c.labelled)
+    )
+  )
+  const imagesPerClass = computed(() => imagesPerClassOverride.value ?? computedImagesPerClass.value)
+  const large = computed(() => imagesPerClass.value >= threshold.value)
+  const strategy = computed<Strategy | null>(() => chosen.value ?? recommendation.value?.strategy ?? null)
+
+  const warnings = computed<Warning[]>(() => {
+    const out: Warning[] = []
+    const labelled = counts.value.filter((c) => c.labelled > 0)
+    if (labelled.length < 2) out.push({ kind: 'tooFewClasses', n: labelled.length })
+    if (!splitDone.value) out.push({ kind: 'noSplit' })
+    const unl = library.stats?.unlabelled ?? 0
+    if (unl > 0) out.push({ kind: 'unlabelled', n: unl })
+    for (const c of labelled) {
+      const n = splitDone.value ? c.train : c.labelled
+      if (n < FEW_IMAGES) out.push({ kind: 'fewImages', name: c.name, n })
+      if (splitDone.value && c.val === 0) out.push({ kind: 'noVal', name: c.name })
+    }
+    return out
+  })
+  /** Problems that make training impossible (the backend would refuse). */
+  const blocking = computed(() =>
+    warnings.value.some((w) => w.kind === 'noSplit' || w.kind === 'tooFewClasses')
+  )
+
+  /** The base as the backend wants it; strategies that train from scratch take none. */
+  const base = computed<BaseModel>(() => {
+    if (!strategy.value || !needsBase(strategy.value)) return { kind: 'none' }
+    if (baseChoice.value === 'bvlc' && bvlcPath.value.trim())
+      return { kind: 'bvlc-npy', path: bvlcPath.value.trim() }
+    if (baseChoice.value === 'run' && baseRunId.value !== null && project.current)
+      return { kind: 'studio-model', path: runModelDir(project.current.path, baseRunId.value) }
+    return { kind: 'none' }
+  })
+  /** Whether step 3 is complete: a base that checked out, or none where none is allowed. */
+  const baseReady = computed(() => {
+    if (!strategy.value) return false
+    if (!needsBase(strategy.value)) return true
+    if (baseChoice.value === 'none') return false
+    if (baseChoice.value === 'run') return baseRunId.value !== null
+    return baseCheck.value?.ok === true
+  })
+
+  const canNext = computed(() => {
+    switch (step.value) {
+      case 1:
+        return !blocking.value
+      case 2:
+        return strategy.value !== null && similar.value !== null
+      case 3:
+        return baseReady.value
+      case 4:
+        return config.value !== null && !configProblem.value
+      default:
+        return false
+    }
+  })
+  const configProblem = computed(() => {
+    const c = config.value
+    if (!c) return null
+    if (!(c.epochs >= 1)) return 'epochs'
+    if (!(c.batchSize >= 1)) return 'batchSize'
+    if (!(c.learningRate > 0)) return 'learningRate'
+    return null
+  })
+
+  async function countsFor(classId: number): Promise<{ train: number; val: number; test: number }> {
+    const total = (split: 'train' | 'val' | 'test') =>
+      api
+        .invoke('library:query', { filter: { classIds: [classId], split }, offset: 0, limit: 1 })
+        .then((p) => p.total)
+    const [train, val, test] = await Promise.all([total('train'), total('val'), total('test')])
+    return { train, val, test }
+  }
+
+  /** Step 1's numbers: labelled counts from the class list, split counts from the last split or queries. */
+  async function loadData(): Promise<void> {
+    countsLoading.value = true
+    error.value = null
+    try {
+      await Promise.all([classes.load(), library.loadStats()])
+      const last = library.lastSplit ? new Map(library.lastSplit.perClass.map((p) => [p.classId, p])) : null
+      counts.value = await Promise.all(
+        classes.list.map(async (c) => {
+          const s = last?.get(c.id) ?? (c.count > 0 ? await countsFor(c.id) : { train: 0, val: 0, test: 0 })
+          return { classId: c.id, name: c.name, labelled: c.count, train: s.train, val: s.val, test: s.test }
+        })
+      )
+    } catch (e) {
+      error.value = errorMessage(e)
+    } finally {
+      countsLoading.value = false
+    }
+  }
+
+  async function recommend(): Promise<void> {
+    if (similar.value === null) {
+      recommendation.value = null
+      return
+    }
+    try {
+      recommendation.value = await api.invoke('training:recommend', {
+        imagesPerClass: imagesPerClass.value,
+        similar: similar.value,
+        threshold: threshold.value
+      })
+    } catch (e) {
+      error.value = errorMessage(e)
+    }
+  }
+  watch([imagesPerClass, similar, threshold], () => void recommend())
+
+  let checkSeq = 0
+  async function validateBase(): Promise<void> {
+    const b = base.value
+    if (b.kind === 'none' || !b.path) {
+      baseCheck.value = null
+      return
+    }
+    const seq = ++checkSeq
+    baseChecking.value = true
+    try {
+      const r = await api.invoke('training:validateBase', { base: { ...b } })
+      if (seq === checkSeq) baseCheck.value = { ok: r.ok, message: r.message }
+    } catch (e) {
+      if (seq === checkSeq) baseCheck.value = { ok: false, message: errorMessage(e) }
+    } finally {
+      if (seq === checkSeq) baseChecking.value = false
+    }
+  }
+
+  /** A native file dialog in the desktop app; false under serve (the UI then asks for a typed path). */
+  async function browseBase(): Promise<boolean> {
+    try {
+      const r = await api.invoke('dialog:open', {
+        kind: 'file',
+        filters: [{ name: 'NumPy', extensions: ['npy'] }]
+      })
+      if (!r.supported) return false
+      if (r.paths[0]) {
+        bvlcPath.value = r.paths[0]
+        await validateBase()
+      }
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Load defaults for the chosen strategy and base, unless the settings were made for them already. */
+  async function loadDefaults(force = false): Promise<void> {
+    const s = strategy.value
+    if (!s) return
+    const key = JSON.stringify([s, base.value, baseRunId.value])
+    if (!force && config.value && configFor.value === key) return
+    try {
+      const c = await api.invoke('training:defaults', { strategy: s, base: { ...base.value } })
+      // A model trained here as the base: its size decides the new model's size.
+      const run = baseChoice.value === 'run' ? await baseRun() : null
+      if (run && c.model.architecture === run.config.model.architecture) {
+        c.model = { ...run.config.model }
+        c.preprocessing = { ...run.config.preprocessing }
+      }
+      config.value = c
+      configFor.value = key
+    } catch (e) {
+      error.value = errorMessage(e)
+    }
+  }
+  async function baseRun() {
+    if (baseRunId.value === null) return null
+    return api.invoke('training:get', { runId: baseRunId.value }).catch(() => null)
+  }
+
+  async function loadEstimate(): Promise<void> {
+    estimate.value = null
+    estimateError.value = null
+    if (!config.value) return
+    try {
+      estimate.value = await api.invoke('training:estimate', {
+        config: JSON.parse(JSON.stringify(config.value))
+      })
+    } catch (e) {
+      estimateError.value = errorMessage(e)
+    }
+  }
+
+  /** The config to start: the settings with the chosen base. */
+  const finalConfig = computed<TrainConfig | null>(() =>
+    config.value ? { ...config.value, base: { ...base.value } } : null
+  )
+
+  async function next(): Promise<void> {
+    if (!canNext.value || step.value >= WIZARD_STEPS) return
+    if (step.value === 2 && strategy.value) pick(strategy.value)
+    step.value++
+    await enter()
+  }
+  function back(): void {
+    if (step.value > 1) step.value--
+  }
+  async function goTo(n: number): Promise<void> {
+    if (n < 1 || n > WIZARD_STEPS) return
+    step.value = n
+    await enter()
+  }
+  async function enter(): Promise<void> {
+    if (step.value === 1) await loadData()
+    if (step.value === 2 && !recommendation.value) await recommend()
+    if (step.value === 4) await loadDefaults()
+    if (step.value === 5) await loadEstimate()
+  }
+
+  function pick(s: Strategy): void {
+    chosen.value = s
+    // Strategies 1 and 3 need a base; 2 and 4 train from random weights and take none.
+    if (needsBase(s) && baseChoice.value === 'none') baseChoice.value = 'bvlc'
+    if (!needsBase(s)) baseChoice.value = 'none'
+  }
+
+  function reset(): void {
+    step.value = 1
+    counts.value = []
+    threshold.value = DEFAULT_THRESHOLD
+    imagesPerClassOverride.value = null
+    similar.value = null
+    recommendation.value = null
+    chosen.value = null
+    baseChoice.value = 'bvlc'
+    bvlcPath.value = ''
+    baseRunId.value = null
+    baseCheck.value = null
+    config.value = null
+    configFor.value = ''
+    estimate.value = null
+    estimateError.value = null
+    error.value = null
+  }
+
+  return {
+    step,
+    counts,
+    countsLoading,
+    threshold,
+    imagesPerClassOverride,
+    similar,
+    recommendation,
+    chosen,
+    strategy,
+    baseChoice,
+    bvlcPath,
+    baseRunId,
+    baseCheck,
+    baseChecking,
+    config,
+    estimate,
+    estimateError,
+    error,
+    splitDone,
+    computedImagesPerClass,
+    imagesPerClass,
+    large,
+    warnings,
+    blocking,
+    base,
+    baseReady,
+    canNext,
+    configProblem,
+    finalConfig,
+    loadData,
+    recommend,
+    validateBase,
+    browseBase,
+    loadDefaults,
+    loadEstimate,
+    next,
+    back,
+    goTo,
+    enter,
+    pick,
+    reset
+  }
+})
