@@ -1,0 +1,319 @@
+// @vitest-environment happy-dom
+// The training UI against the in-memory API: the training store replaying a REAL recorded event sequence
+// (fixtures/recordedRun.json, captured from TrainingService on 4 GTSRB classes), the chart's series as
+// events arrive, the confusion matrix, the wizard (Back keeps answers, the recommendation is shown), and
+// relabelling a misclassified image from the keyboard.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { defineComponent, h } from 'vue'
+import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import type { RunSummary, TrainingEvent } from '@shared/training'
+import { setApi } from '@renderer/api'
+import { createAppI18n } from '@renderer/i18n'
+import { useTrainingStore } from '@renderer/stores/training'
+import { useWizardStore } from '@renderer/stores/wizard'
+import { useProjectStore } from '@renderer/stores/project'
+import { useClassesStore } from '@renderer/stores/classes'
+import TrainingChart from '@renderer/components/TrainingChart.vue'
+import TrainingDashboard from '@renderer/components/TrainingDashboard.vue'
+import ConfusionMatrix from '@renderer/components/ConfusionMatrix.vue'
+import TrainWizard from '@renderer/components/TrainWizard.vue'
+import EvaluationView from '@renderer/components/EvaluationView.vue'
+import recorded from './fixtures/recordedRun.json'
+import { createMemoryApi, memoryConfig, settle, type MemoryApi } from './memoryApi'
+
+const events = recorded.events as TrainingEvent[]
+const summary = recorded.summary as unknown as RunSummary
+
+/** Records the option each render hands to ECharts (no canvas in happy-dom). */
+const options: { series: { name: string; data: [number, number][] }[] }[] = []
+const ChartStub = defineComponent({
+  name: 'Echarts',
+  props: { option: { type: Object, required: true } },
+  setup(props) {
+    return () => {
+      options.push(JSON.parse(JSON.stringify(props.option)))
+      return h('div', { class: 'chart-stub' })
+    }
+  }
+})
+
+let wrapper: VueWrapper | null = null
+let api: MemoryApi
+let pinia: ReturnType<typeof createPinia>
+beforeEach(() => {
+  options.length = 0
+  api = createMemoryApi({
+    images: 120,
+    classes: ['Speed limit (30km/h)', 'Yield', 'Stop', 'No entry'],
+    labelled: (i) => (i < 112 ? (i % 4) + 1 : null)
+  })
+  setApi(api)
+  pinia = createPinia()
+  setActivePinia(pinia)
+})
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  setApi(null)
+  document.body.innerHTML = ''
+})
+
+function mountWith<T>(component: T, props: Record<string, unknown> = {}) {
+  wrapper = mount(component as never, {
+    props,
+    global: { plugins: [pinia, createAppI18n('en')], stubs: { Echarts: ChartStub } },
+    attachTo: document.body
+  })
+  return wrapper
+}
+
+describe('training store', () => {
+  it('replays a recorded run into live state that matches what the backend stored', () => {
+    const training = useTrainingStore()
+    for (const e of events) training.onEvent(e)
+    const live = training.live.get(summary.id)!
+    expect(live.status).toBe('completed')
+    expect(live.backend).toBe('wasm')
+    expect(live.trainImages).toBe(
+      (events.find((e) => e.type === 'started') as { trainImages: number }).trainImages
+    )
+    // One point per batch event, at fractional epochs, ending at the last epoch.
+    const batches = events.filter((e) => e.type === 'batch')
+    expect(live.batches).toHaveLength(batches.length)
+    expect(live.batches.at(-1)!.x).toBeCloseTo(summary.config.epochs, 6)
+    expect(live.batches[0].loss).toBe((batches[0] as { loss: number }).loss)
+    // The per-epoch curve equals the history the backend stored for the run.
+    expect(live.history.map((h) => h.epoch)).toEqual(summary.history.map((h) => h.epoch))
+    for (const [i, h] of live.history.entries()) {
+      expect(h.trainLoss).toBeCloseTo(summary.history[i].trainLoss, 6)
+      expect(h.valAccuracy).toBeCloseTo(summary.history[i].valAccuracy!, 6)
+    }
+    expect(live.valAccuracy).toBe(summary.valAccuracy)
+    expect(training.runningId).toBeNull()
+  })
+
+  it('marks a running run and clears it on failure, keeping the message', () => {
+    const training = useTrainingStore()
+    const started = events.find((e) => e.type === 'started')!
+    training.onEvent({ ...started, runId: 9 })
+    training.onEvent({ ...(events.find((e) => e.type === 'batch') as TrainingEvent), runId: 9 })
+    expect(training.runningId).toBe(9)
+    training.onEvent({ type: 'failed', runId: 9, error: { name: 'Error', message: 'out of memory' } })
+    expect(training.runningId).toBeNull()
+    expect(training.live.get(9)!.status).toBe('failed')
+    expect(training.live.get(9)!.error).toBe('out of memory')
+  })
+})
+
+describe('training chart', () => {
+  it('hands ECharts new series data as events arrive', async () => {
+    const training = useTrainingStore()
+    training.watchedId = summary.id
+    const w = mountWith(TrainingDashboard)
+    await flushPromises()
+    const seriesLen = (name: string) => options.at(-1)!.series.find((s) => s.name === name)?.data.length ?? 0
+    const firstEpoch = events.findIndex((e) => e.type === 'epoch')
+    for (const e of events.slice(0, firstEpoch)) training.onEvent(e)
+    await flushPromises()
+    expect(seriesLen('per batch')).toBe(events.slice(0, firstEpoch).filter((e) => e.type === 'batch').length)
+    expect(seriesLen('train')).toBe(0)
+    for (const e of events.slice(firstEpoch)) training.onEvent(e)
+    await flushPromises()
+    expect(seriesLen('train')).toBe(summary.history.length)
+    expect(seriesLen('validation')).toBe(summary.history.length)
+    // Accuracy chart points are accuracies (0..1), the loss chart's the recorded losses.
+    const acc = w.find('[data-test="chart-accuracy"]')
+    expect(Number(acc.attributes('data-points'))).toBe(
+      events.filter((e) => e.type === 'batch').length + 2 * summary.history.length
+    )
+    expect(w.find('[data-test="run-status"]').text()).toBe('Completed')
+    expect(w.find('[data-test="backend"]').text()).toContain('WebAssembly (SIMD)')
+  })
+
+  it('overlays several runs with one legend entry per run and curve', async () => {
+    const set = (label: string) => ({ label, history: summary.history, batches: [] })
+    const w = mountWith(TrainingChart, { kind: 'loss', sets: [set('#1')] })
+    await flushPromises()
+    expect(options.at(-1)!.series.map((s) => s.name)).toEqual(['train', 'validation'])
+    await w.setProps({ kind: 'loss', sets: [set('#1'), set('#2')] })
+    expect(options.at(-1)!.series.map((s) => s.name)).toEqual([
+      '#1 train',
+      '#1 validation',
+      '#2 train',
+      '#2 validation'
+    ])
+    expect(options.at(-1)!.series[0].data[0]).toEqual([1, summary.history[0].trainLoss])
+  })
+})
+
+describe('confusion matrix', () => {
+  it('shows counts in cells and emits the (label, predicted) pair of a clicked cell', async () => {
+    const names = new Map([
+      [3, 'Stop'],
+      [4, 'No entry'],
+      [7, 'Yield']
+    ])
+    const w = mountWith(ConfusionMatrix, {
+      classIds: [3, 4, 7],
+      confusion: [
+        [5, 2, 0],
+        [1, 6, 0],
+        [0, 0, 4]
+      ],
+      names
+    })
+    const cells = w.findAll('[data-test="matrix-cell"]')
+    expect(cells.map((c) => c.text())).toEqual(['5', '2', '', '1', '6', '', '', '', '4'])
+    expect(cells[1].attributes('title')).toBe('2 images labelled Stop, predicted No entry')
+    await cells[3].trigger('click')
+    expect(w.emitted('select')).toEqual([[{ label: 4, predicted: 3 }]])
+  })
+})
+
+describe('wizard', () => {
+  async function mountWizard() {
+    useProjectStore().current = { path: '/tmp/p.tsproj', name: 'p', schemaVersion: 1, thumbnailDir: '/tmp/t' }
+    const w = mountWith(TrainWizard)
+    await vi.waitFor(() => expect(w.find('[data-test="data-table"]').exists()).toBe(true))
+    await settle()
+    return w
+  }
+
+  it('warns about a missing split and unlabelled images, then allows Next after splitting', async () => {
+    const w = await mountWizard()
+    const warnings = w.find('[data-test="warnings"]').text()
+    expect(warnings).toContain('No split yet')
+    expect(warnings).toContain('8 images have no label')
+    expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
+    await useWizardStore().loadData()
+    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    await useWizardStore().loadData()
+    await flushPromises()
+    expect(w.find('[data-test="warnings"]').text()).not.toContain('No split yet')
+    const rows = w
+      .findAll('[data-test="data-table"] tbody tr')
+      .map((r) => r.findAll('td').map((c) => c.text()))
+    expect(rows[0]).toEqual(['Speed limit (30km/h)', '28', '12', '8', '8'])
+    expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeUndefined()
+  })
+
+  it('shows the recommendation for the answers, and Back keeps every answer and setting', async () => {
+    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const w = await mountWizard()
+    const wizard = useWizardStore()
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-test="step-questions"]').text()).toContain('median of 12 training images')
+    await w.find('[data-test="similar-yes"]').setValue(true)
+    await vi.waitFor(() => expect(w.find('[data-test="recommendation"]').exists()).toBe(true))
+    const recommended = w.find('.cell.recommended')
+    expect(recommended.attributes('data-strategy')).toBe('feature-extraction')
+    expect(w.find('[data-test="recommendation"]').text()).toContain(
+      'Recommended: Feature extraction, because with only 12'
+    )
+    // Raising the count past the threshold moves the recommendation to fine-tuning.
+    await w.find('[data-test="images-per-class"]').setValue('800')
+    await vi.waitFor(() => expect(w.find('.cell.recommended').attributes('data-strategy')).toBe('fine-tune'))
+    await w.find('[data-test="images-per-class"]').setValue('12')
+    await vi.waitFor(() =>
+      expect(w.find('.cell.recommended').attributes('data-strategy')).toBe('feature-extraction')
+    )
+    // Pick another cell than the recommended one: allowed.
+    await w.find('[data-strategy="custom"]').trigger('click')
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-test="step-base"]').text()).toContain('no base model is used')
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await vi.waitFor(() => expect(w.find('[data-test="set-epochs"]').exists()).toBe(true))
+    await w.find('[data-test="set-epochs"]').setValue('3')
+    await w.find('[data-test="set-epochs"]').trigger('change')
+    expect(wizard.config!.epochs).toBe(3)
+    // Back twice, forward twice: the answers and the edited setting are still there.
+    await w.find('[data-test="wizard-back"]').trigger('click')
+    await w.find('[data-test="wizard-back"]').trigger('click')
+    expect((w.find('[data-test="similar-yes"]').element as HTMLInputElement).checked).toBe(true)
+    expect(w.find('.cell.picked').attributes('data-strategy')).toBe('custom')
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await flushPromises()
+    expect((w.find('[data-test="set-epochs"]').element as HTMLInputElement).value).toBe('3')
+    await w.find('[data-test="wizard-next"]').trigger('click')
+    await vi.waitFor(() =>
+      expect(w.find('[data-test="estimate"]').text()).toContain('about 2 min on WebAssembly (SIMD), 2 cores')
+    )
+    await w.find('[data-test="wizard-start"]').trigger('click')
+    await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:start')).toBe(true))
+    const started = api.calls.find((c) => c.channel === 'training:start')!.args as {
+      config: { epochs: number; strategy: string }
+    }
+    expect(started.config.epochs).toBe(3)
+    expect(started.config.strategy).toBe('custom')
+  })
+
+  it('requires a checked base for feature extraction and shows the check message', async () => {
+    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const w = await mountWizard()
+    const wizard = useWizardStore()
+    wizard.similar = true
+    await wizard.next()
+    await vi.waitFor(() => expect(wizard.strategy).toBe('feature-extraction'))
+    await wizard.next()
+    await flushPromises()
+    expect(w.find('[data-test="step-base"]').text()).toContain('needs a base model')
+    expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
+    await w.find('[data-test="base-path"]').setValue('/models/weights.bin')
+    await w.find('[data-test="base-path"]').trigger('change')
+    await vi.waitFor(() =>
+      expect(w.find('[data-test="base-message"]').text()).toBe('not a .npy file: /models/weights.bin')
+    )
+    expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
+    // Under serve there is no native dialog: Browse says to type the path.
+    await w.find('[data-test="base-browse"]').trigger('click')
+    await vi.waitFor(() => expect(w.text()).toContain('type the path there'))
+    await w.find('[data-test="base-path"]').setValue('/models/bvlc-alexnet.npy')
+    await w.find('[data-test="base-path"]').trigger('change')
+    await vi.waitFor(() => expect(w.find('[data-test="base-message"]').classes()).toContain('ok'))
+    expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeUndefined()
+  })
+})
+
+describe('evaluation view', () => {
+  it('relabels the focused misclassified image with a class key, and accepts a prediction with Enter', async () => {
+    api.runs.push({ ...summary, id: 1, status: 'completed', config: memoryConfig('custom') })
+    api.evaluations.set(1, {
+      images: 10,
+      accuracy: 0.8,
+      top5Accuracy: 1,
+      classIds: [1, 2],
+      confusion: [
+        [4, 1],
+        [1, 4]
+      ],
+      perClass: [
+        { classId: 1, name: 'Speed limit (30km/h)', precision: 0.8, recall: 0.8, support: 5 },
+        { classId: 2, name: 'Yield', precision: 0.8, recall: 0.8, support: 5 }
+      ],
+      misclassified: [
+        { imageId: 5, path: '/a/5.ppm', labelClassId: 1, predictedClassId: 2, confidence: 0.7 },
+        { imageId: 6, path: '/a/6.ppm', labelClassId: 2, predictedClassId: 1, confidence: 0.6 }
+      ],
+      failed: []
+    })
+    const training = useTrainingStore()
+    await training.loadRuns()
+    await useClassesStore().load()
+    const w = mountWith(EvaluationView, { runId: 1 })
+    await vi.waitFor(() => expect(w.findAll('[data-test="wrong"]')).toHaveLength(2))
+    expect(w.find('[data-test="accuracy"]').text()).toBe('80.0 %')
+    const first = w.find('[data-test="wrong"]').element as HTMLElement
+    first.focus()
+    first.dispatchEvent(new KeyboardEvent('keydown', { key: '3', bubbles: true }))
+    await vi.waitFor(() => expect(api.images.find((i) => i.id === 5)!.classId).toBe(3))
+    await vi.waitFor(() => expect(w.find('[data-test="fixed"]').text()).toBe('Now labelled Stop'))
+    // Focus moved to the second; Enter accepts its prediction (class 1).
+    const second = w.findAll('[data-test="wrong"]')[1].element as HTMLElement
+    second.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await vi.waitFor(() => expect(api.images.find((i) => i.id === 6)!.classId).toBe(1))
+  })
+})
