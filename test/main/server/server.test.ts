@@ -8,7 +8,7 @@ import sharp from 'sharp'
 import { startServer, type RunningServer } from '../../../src/main/server'
 import { createBackend, type Backend } from '../../../src/main/backend'
 import type { ServedBackend } from '../../../src/main/server/dispatch'
-import type { ServerMessage } from '../../../src/shared/ipc'
+import { EVENTS, type ServerMessage } from '../../../src/shared/ipc'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
 /** A real backend on a temporary project holding a few real GTSRB images (two classes). */
@@ -202,7 +202,7 @@ describe.skipIf(!sharedDataAvailable())('startServer', () => {
       }
     }
     const other = await startServer({ backend: counting, port: 0 })
-    expect(active).toBe(2)
+    expect(active).toBe(EVENTS.length)
     await other.close()
     expect(active).toBe(0)
   })
