@@ -3,8 +3,19 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { CHANNELS, EVENTS, isChannel, type Channel, type EventName } from '../../src/shared/ipc'
+import { TRAINING_CHANNELS } from '../../src/shared/trainingIpc'
 import { createBackend } from '../../src/main/backend'
 import { tempDir } from '../helpers'
+
+const STUDIO: Channel[] = [
+  'system:info',
+  'library:undoState',
+  'training:validateBase',
+  'training:estimate',
+  'training:predict',
+  'training:exportPreview',
+  'dialog:open'
+]
 
 describe('IPC contract allowlists', () => {
   it('lists exactly the channels the backend implements, once each', async () => {
@@ -13,6 +24,12 @@ describe('IPC contract allowlists', () => {
     try {
       expect(new Set(CHANNELS).size).toBe(CHANNELS.length)
       expect(Object.keys(backend.handlers).sort()).toEqual([...CHANNELS].sort())
+      // The training slice and the studio channels are merged in, and served.
+      for (const c of [...TRAINING_CHANNELS, ...STUDIO]) {
+        expect(CHANNELS).toContain(c)
+        expect(typeof backend.handlers[c]).toBe('function')
+      }
+      expect(EVENTS).toContain('training-progress')
     } finally {
       await backend.dispose()
       tmp.remove()
