@@ -20,6 +20,7 @@ import { TrainingService, defaultRunner, type JobRunner } from './services/train
 import { createTrainingHandlers } from './services/trainingHandlers'
 import { Check, ValidationError } from './services/validate'
 import { onnxRuntimeAvailable } from './ml/onnx/runtime'
+import { version as packageVersion } from '../../package.json'
 import type { BaseModel, TrainConfig } from '../shared/training'
 
 export type BackendHandlers = { [C in Channel]: (args: HandlerArgs<C>) => Promise<HandlerResult<C>> }
@@ -169,7 +170,7 @@ export function createBackend(opts: BackendOptions): Backend {
       onnxRuntime: onnxRuntimeAvailable(),
       cpus: cpus().length,
       platform: platform(),
-      appVersion: opts.appVersion ?? process.env.npm_package_version ?? '0.0.0',
+      appVersion: opts.appVersion ?? packageVersion,
       desktop: opts.desktop ?? false
     }),
     'library:undoState': async () => library.undoState(),

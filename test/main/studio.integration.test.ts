@@ -93,6 +93,7 @@ run('backend: training and studio channels end to end', () => {
     expect(info.desktop).toBe(false)
     expect(typeof info.onnxRuntime).toBe('boolean')
     expect(info.cpus).toBeGreaterThan(0)
+    expect(info.appVersion).toMatch(/^\d+\.\d+\.\d+/)
     expect(await b.handlers['library:undoState']({})).toEqual({ canUndo: false, canRedo: false })
     const page = await b.handlers['library:query']({ filter: {}, offset: 0, limit: 1 })
     await b.handlers['library:setLabel']({ imageIds: [page.items[0].id], classId: null })
