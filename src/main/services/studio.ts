@@ -204,13 +204,14 @@ export class StudioService {
       } catch {
         throw fullError
       }
-      return {
-        ok: true,
-        layers,
-        message:
-          `A reduced AlexNet (width ${+width.toFixed(4)}: conv1 has ${conv1[3]} filters` +
-          `${fc7 ? `, fc layers of ${fcUnits} units` : ''}), not the full BVLC weights; set the model's width to match.`
-      }
+      const fcs = ['fc6', 'fc7', 'fc8'].filter((n) => layers.includes(n))
+      const fcText = fcs.length ? `${fcs.join('/')} of ${fcUnits} units` : 'no fc layers'
+      const message =
+        width === 1
+          ? `Full-width AlexNet conv layers with ${fcText}, not the complete BVLC file; conv1-conv5 can be used.`
+          : `A reduced AlexNet (width ${+width.toFixed(4)}: conv1 has ${conv1[3]} filters, ${fcText}), ` +
+            `not the full BVLC weights; set the model's width to match.`
+      return { ok: true, layers, message }
     }
   }
 
