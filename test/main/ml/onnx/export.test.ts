@@ -11,7 +11,7 @@ import {
   SUPPORTED_LAYERS
 } from '../../../../src/main/ml/onnx/export'
 import { decodeModel } from '../../../../src/main/ml/onnx/schema'
-import { chain, compare, expectParity, input, randomiseWeights } from './parity'
+import { chain, expectParity, input, randomiseWeights } from './parity'
 
 beforeAll(async () => {
   await tf.setBackend('cpu')
