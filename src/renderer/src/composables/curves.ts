@@ -29,13 +29,16 @@ export interface CurveSeries {
   z?: number
 }
 
+const VAL_COLOR = '#e8710a'
 const COLORS = ['#2f6feb', '#e15759', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2']
 
 export function curveOption(kind: 'loss' | 'accuracy', sets: CurveSet[], l: CurveLabels) {
   const series: CurveSeries[] = []
   const several = sets.length > 1
   sets.forEach((set, i) => {
+    // One run: train and validation in two colours. Several: one colour per run, validation dashed.
     const color = COLORS[i % COLORS.length]
+    const valColor = several ? color : VAL_COLOR
     const prefix = several ? `${set.label} ` : ''
     // Batch values are noisy: a thin, faint line under the per-epoch points.
     if (set.batches.length > 0) {
@@ -67,7 +70,7 @@ export function curveOption(kind: 'loss' | 'accuracy', sets: CurveSet[], l: Curv
       showSymbol: true,
       symbolSize: 7,
       lineStyle: { width: 2, type: 'dashed' },
-      itemStyle: { color },
+      itemStyle: { color: valColor },
       z: 3
     })
   })

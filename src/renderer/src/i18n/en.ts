@@ -82,6 +82,7 @@ export default {
     loadingItem: 'Loading',
     thumbAlt: '{file}, {label}',
     selected: 'Selected',
+    predictionShort: '→ {name} {p}%',
     prediction: 'Predicted {name} ({p} %)'
   },
   detail: {
@@ -410,7 +411,10 @@ export default {
       training: 'Training',
       trainingSummary: '{e} epochs, batch {b}, learning rate {lr}, {opt}',
       time: 'Expected time',
-      estimate: 'about {n} min on {backend}, {cores} cores',
+      estimate: '{duration} on {backend}, {cores} cores',
+      estimateNoBackend: '{duration}, {cores} cores',
+      underMinute: 'less than a minute',
+      minutes: 'about {n} min',
       noEstimate: 'No estimate: {message}',
       busy: 'Run #{id} is still training; wait for it or cancel it first.'
     }

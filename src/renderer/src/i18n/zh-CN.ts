@@ -81,6 +81,7 @@ export default {
     loadingItem: '加载中',
     thumbAlt: '{file}，{label}',
     selected: '已选中',
+    predictionShort: '→ {name} {p}%',
     prediction: '预测为 {name}（{p} %）'
   },
   detail: {
@@ -403,7 +404,10 @@ export default {
       training: '训练',
       trainingSummary: '{e} 轮，批大小 {b}，学习率 {lr}，{opt}',
       time: '预计时间',
-      estimate: '在 {backend} 上约 {n} 分钟，{cores} 核',
+      estimate: '在 {backend} 上{duration}，{cores} 核',
+      estimateNoBackend: '{duration}，{cores} 核',
+      underMinute: '不到一分钟',
+      minutes: '约 {n} 分钟',
       noEstimate: '无法估计：{message}',
       busy: '运行 #{id} 仍在训练；请等待或先取消它。'
     }

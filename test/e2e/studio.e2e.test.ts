@@ -1,0 +1,340 @@
+// End to end, the user's whole journey in a real browser against the REAL backend and WebSocket server:
+// import real GTSRB signs, label the unlabelled ones from the keyboard, split from the wizard, answer the
+// tutorial's questions (feature extraction is recommended), start from a base model (the committed reduced
+// BVLC-format fixture), a reduced AlexNet, watch the curves fill while it trains in the forked worker, test
+// it, open a confusion-matrix cell, relabel a misclassified image and find it in the library, export to a
+// temp folder and find the files on disk, predict uploaded files. Screenshots: test-output/screenshots/studio-*.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { createBackend, type Backend } from '../../src/main/backend'
+import { startServer, type RunningServer } from '../../src/main/server'
+import { SHARED_DATA, sharedDataAvailable, tempDir } from '../helpers'
+
+const ROOT = resolve(__dirname, '../..')
+const RENDERER = join(ROOT, 'out/renderer')
+const WORKER = join(ROOT, 'out/main/trainWorker.js')
+const SHOTS = join(ROOT, 'test-output/screenshots')
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+/** Shapes of createAlexNet({ inputSize: 67, width: 1/16, fcUnits: 16 }), see test/fixtures/alexnet-bvlc/make.py. */
+const BASE_NPY = join(ROOT, 'test/fixtures/alexnet-bvlc/reduced-alexnet.npy')
+/** GTSRB 30 km/h, Yield, Stop, No entry: keys 1..4 in this order. */
+const CLASS_IDS = ['1', '13', '14', '17']
+const PER_CLASS = 30
+/** Stop images imported without a label, labelled from the keyboard. */
+const UNLABELLED = 4
+
+const canRun = sharedDataAvailable() && existsSync(CHROMIUM) && existsSync(BASE_NPY)
+
+let tmp: ReturnType<typeof tempDir>
+let backend: Backend
+let server: RunningServer
+let context: BrowserContext
+let page: Page
+const pageErrors: string[] = []
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `studio-${name}.png`), fullPage: true })
+}
+type Img = { complete: boolean; naturalWidth: number }
+type WithData = { dataset: Record<string, string> }
+
+async function thumbnailsLoaded(selector: string): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        page
+          .locator(selector)
+          .evaluateAll(
+            (els) =>
+              els.length > 0 &&
+              els.every((e) => (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0)
+          ),
+      { timeout: 20_000 }
+    )
+    .toBe(true)
+}
+
+describe.skipIf(!canRun)('the studio journey in a real browser against the real backend', () => {
+  beforeAll(async () => {
+    if (!existsSync(join(RENDERER, 'index.html')) || !existsSync(WORKER))
+      execSync('npx electron-vite build', { cwd: ROOT, stdio: 'inherit' })
+    mkdirSync(SHOTS, { recursive: true })
+    tmp = tempDir('ts-studio-e2e-')
+    const images = join(tmp.dir, 'images')
+    for (const id of CLASS_IDS) {
+      mkdirSync(join(images, id), { recursive: true })
+      const files = readdirSync(join(SHARED_DATA, 'gtsrb-train', id)).sort()
+      // Every 5th frame: 30 images spread over the class's tracks, so a track split leaves every split some.
+      const picked = files.filter((_, i) => i % 5 === 0).slice(0, PER_CLASS)
+      for (const f of picked) copyFileSync(join(SHARED_DATA, 'gtsrb-train', id, f), join(images, id, f))
+    }
+    // A few Stop signs at the top level of the folder: imported without a label.
+    const stops = readdirSync(join(SHARED_DATA, 'gtsrb-train', '14')).sort()
+    for (const f of stops.filter((_, i) => i % 5 === 2).slice(0, UNLABELLED))
+      copyFileSync(join(SHARED_DATA, 'gtsrb-train', '14', f), join(images, `unsorted_${f}`))
+    copyFileSync(join(SHARED_DATA, 'signnames.csv'), join(tmp.dir, 'signnames.csv'))
+
+    backend = createBackend({ dataDir: join(tmp.dir, 'appdata'), workerEntry: WORKER })
+    server = await startServer({ backend, port: 0, staticDir: RENDERER })
+    context = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1360, height: 860 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking'
+      ]
+    })
+    page = context.pages()[0] ?? (await context.newPage())
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text())
+    })
+  })
+
+  afterAll(async () => {
+    await context?.close()
+    await server?.close()
+    await backend?.dispose()
+    tmp?.remove()
+  })
+
+  it('imports, labels, trains feature extraction from a base, evaluates, relabels, exports, predicts', async () => {
+    await page.goto(server.url)
+    await page.locator('[data-test="create-path"]').fill(join(tmp.dir, 'signs.tsproj'))
+    await page.locator('[data-test="create"]').click()
+    await page.locator('[data-test="empty"] button').click()
+    await page.locator('[data-test="import-folder"]').fill(join(tmp.dir, 'images'))
+    await page.locator('[data-test="import-names"]').fill(join(tmp.dir, 'signnames.csv'))
+    await page.locator('[data-test="import-start"]').click()
+    await page.locator('[data-test="import-result"]').waitFor({ timeout: 60_000 })
+    await page.locator('[data-test="import-close"]').click()
+    await thumbnailsLoaded('[data-test="cell"] img')
+    expect(await page.locator('[data-test="class"] .label').allInnerTexts()).toEqual([
+      'Speed limit (30km/h)',
+      'Yield',
+      'Stop',
+      'No entry'
+    ])
+
+    // Label the unlabelled Stop signs from the keyboard (Stop is the third class: key 3).
+    await page.locator('[data-test="filter-unlabelled"]').click()
+    await expect.poll(() => page.locator('[data-test="cell"]').count()).toBe(UNLABELLED)
+    for (let i = 0; i < UNLABELLED; i++) await page.keyboard.press('3')
+    await expect.poll(async () => (await backend.handlers['library:stats']({})).unlabelled).toBe(0)
+    await page.locator('[data-test="filter-all"]').click()
+    await expect.poll(() => page.locator('[data-test="cell"]').count()).toBeGreaterThan(UNLABELLED)
+    await thumbnailsLoaded('[data-test="cell"] img')
+    await shot('01-library-labelled')
+
+    // The wizard, step 1: the data, and no split yet.
+    await page.locator('[data-test="nav-train"]').click()
+    await page.locator('[data-test="data-table"]').waitFor()
+    expect(await page.locator('[data-test="warnings"]').innerText()).toContain('No split yet')
+    expect(await page.locator('[data-test="wizard-next"]').isDisabled()).toBe(true)
+    await shot('02-wizard-data-no-split')
+    await page.locator('[data-test="wizard-split"]').click()
+    await page.locator('#split-val').fill('20')
+    await page.locator('#split-test').fill('20')
+    await page.locator('[data-test="split-apply"]').click()
+    await page.locator('[data-test="split-result"]').waitFor()
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.locator('[data-test="warnings"]').count()).toBe(0)
+    const stopRow = page.locator('[data-test="data-table"] tbody tr', { hasText: 'Stop' })
+    expect((await stopRow.locator('td').nth(1).innerText()).trim()).toBe(String(PER_CLASS + UNLABELLED))
+    await shot('03-wizard-data')
+
+    // Step 2: the tutorial's questions; ~20 images per class is small, signs are photos: feature extraction.
+    await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="similar-yes"]').check()
+    await page.locator('[data-test="recommendation"]').waitFor()
+    expect(await page.locator('.cell.recommended').getAttribute('data-strategy')).toBe('feature-extraction')
+    expect(await page.locator('[data-test="recommendation"]').innerText()).toContain(
+      'Recommended: Feature extraction'
+    )
+    await shot('04-wizard-strategy')
+
+    // Step 3: the base; a wrong path is explained, the fixture checks out.
+    await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="base-path"]').fill(join(tmp.dir, 'nothing.npy'))
+    await page.locator('[data-test="base-check"]').click()
+    await expect
+      .poll(() => page.locator('[data-test="base-message"]').getAttribute('class'))
+      .toBe('error-text')
+    expect(await page.locator('[data-test="wizard-next"]').isDisabled()).toBe(true)
+    await page.locator('[data-test="base-path"]').fill(BASE_NPY)
+    await page.locator('[data-test="base-check"]').click()
+    await expect
+      .poll(() => page.locator('[data-test="base-message"]').getAttribute('class'), { timeout: 20_000 })
+      .toBe('ok')
+    await shot('05-wizard-base')
+
+    // Step 4: a reduced AlexNet that matches the base file's shapes.
+    await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="set-epochs"]').fill('12')
+    await page.locator('[data-test="set-epochs"]').dispatchEvent('change')
+    await page.locator('[data-test="advanced"]').click()
+    for (const [field, value] of [
+      ['set-width', '0.0625'],
+      ['set-fc', '16'],
+      ['set-input', '67']
+    ]) {
+      await page.locator(`[data-test="${field}"]`).fill(value)
+      await page.locator(`[data-test="${field}"]`).dispatchEvent('change')
+    }
+    await shot('06-wizard-settings')
+
+    // Step 5: review with an estimate, then start.
+    await page.locator('[data-test="wizard-next"]').click()
+    await expect
+      .poll(() => page.locator('[data-test="estimate"]').innerText())
+      .toMatch(/(less than a minute|about \d+ min)(, | on )/)
+    await shot('07-wizard-review')
+    await page.locator('[data-test="wizard-start"]').click()
+
+    // The dashboard: the curves receive points while the run trains.
+    await page.locator('[data-test="dashboard"]').waitFor()
+    await expect
+      .poll(() => page.locator('[data-test="chart-loss"]').getAttribute('data-points').then(Number), {
+        timeout: 60_000,
+        intervals: [100]
+      })
+      .toBeGreaterThan(0)
+    const statusWhilePoints = await page.locator('[data-test="run-status"]').innerText()
+    await shot('08-dashboard-training')
+    await page.locator('[data-test="run-done"]').waitFor({ timeout: 120_000 })
+    const runs = await backend.handlers['training:list']({})
+    expect(runs[0].status).toBe('completed')
+    expect(runs[0].config.strategy).toBe('feature-extraction')
+    expect(runs[0].config.base).toEqual({ kind: 'bvlc-npy', path: BASE_NPY })
+    expect(runs[0].config.model).toMatchObject({ width: 0.0625, fcUnits: 16 })
+    expect(
+      Number(await page.locator('[data-test="chart-accuracy"]').getAttribute('data-points'))
+    ).toBeGreaterThan(2 * runs[0].history.length - 1)
+    await shot('09-dashboard-done')
+    console.log(
+      `studio e2e: status "${statusWhilePoints}" when the first points arrived; val ${runs[0].valAccuracy}`
+    )
+
+    // Results: test the model, then open a confusion-matrix cell.
+    await page.locator('[data-test="see-results"]').click()
+    await page.locator('[data-test="evaluate"]').click()
+    await page.locator('[data-test="accuracy"]').waitFor({ timeout: 60_000 })
+    const evaluation = (await backend.handlers['training:evaluation']({ runId: runs[0].id }))!
+    expect(await page.locator('[data-test="accuracy"]').innerText()).toBe(
+      `${(evaluation.accuracy * 100).toFixed(1)} %`
+    )
+    await shot('10-results')
+    // The fullest off-diagonal cell if there is one, else the first diagonal cell.
+    let [bi, bj, best] = [0, 0, -1]
+    evaluation.confusion.forEach((row, i) =>
+      row.forEach((v, j) => {
+        if (i !== j && v > best) [bi, bj, best] = [i, j, v]
+      })
+    )
+    if (best <= 0) [bi, bj, best] = [0, 0, evaluation.confusion[0][0]]
+    const label = evaluation.classIds[bi]
+    const predicted = evaluation.classIds[bj]
+    await page
+      .locator(`[data-test="matrix-cell"][data-label="${label}"][data-predicted="${predicted}"]`)
+      .click()
+    await expect.poll(() => page.locator('[data-test="cell-image"]').count()).toBe(best)
+    if (best > 0) await thumbnailsLoaded('[data-test="cell-image"] img')
+    await page.locator('[data-test="cell-images"]').scrollIntoViewIfNeeded()
+    await shot('11-matrix-cell')
+
+    // Relabel the first misclassified image from the keyboard with its predicted class (Enter).
+    expect(evaluation.misclassified.length).toBeGreaterThan(0)
+    const first = page.locator('[data-test="wrong"]').first()
+    const imageId = Number(await first.getAttribute('data-image-id'))
+    const wrong = evaluation.misclassified.find((m) => m.imageId === imageId)!
+    await first.click()
+    await page.keyboard.press('Enter')
+    await page.locator('[data-test="fixed"]').first().waitFor()
+    await expect
+      .poll(async () => (await backend.handlers['library:image']({ id: imageId })).classId)
+      .toBe(wrong.predictedClassId)
+    await first.scrollIntoViewIfNeeded()
+    await shot('12-relabelled')
+
+    // In the library: the image now sits under its new class.
+    await page.locator('[data-test="nav-library"]').click()
+    await page.locator(`[data-test="class"][data-class-id="${wrong.predictedClassId}"]`).click()
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-test="cell"]')
+          .evaluateAll((els) => els.map((e) => Number((e as unknown as WithData).dataset.id)))
+      )
+      .toContain(imageId)
+    // The disagreement filter with the run's predictions, lowest confidence first.
+    await page.locator('[data-test="filter-all"]').click()
+    await page.locator('[data-test="prediction-run"]').selectOption(String(runs[0].id))
+    await page.locator('[data-test="disagree-filter"]').check()
+    await page.locator('[data-test="sort"]').selectOption('confidence')
+    await expect.poll(() => page.locator('[data-test="prediction-badge"]').count()).toBeGreaterThan(0)
+    const disagreeing = await backend.handlers['library:query']({
+      filter: { disagreesWithRun: runs[0].id },
+      runId: runs[0].id,
+      offset: 0,
+      limit: 1000
+    })
+    await expect.poll(() => page.locator('[data-test="cell"]').count()).toBe(disagreeing.total)
+    await thumbnailsLoaded('[data-test="cell"] img')
+    await shot('13-library-disagreements')
+
+    // Runs: the table, and export from the results.
+    // The Runs tab keeps the result it showed; its back button leads to the table.
+    await page.locator('[data-test="nav-runs"]').click()
+    await page.locator('[data-test="back-to-runs"]').click()
+    await page.locator('[data-test="runs-table"]').waitFor()
+    expect(await page.locator('[data-test="run-row"]').count()).toBe(1)
+    await shot('14-runs')
+    await page.locator('[data-test="open-run"]').click()
+    await page.locator('[data-test="open-export"]').click()
+    const outDir = join(tmp.dir, 'export', 'signs-model')
+    await page.locator('[data-test="export-dir"]').fill(outDir)
+    await page.locator('[data-test="export-check"]').click()
+    await page.locator('[data-test="export-preview"] li').first().waitFor()
+    await shot('15-export-preview')
+    await page.locator('[data-test="export-go"]').click()
+    await page.locator('[data-test="export-result"]').waitFor({ timeout: 60_000 })
+    expect(await page.locator('[data-test="export-where"]').innerText()).toBe(outDir)
+    const written = readdirSync(outDir)
+    expect(written).toEqual(expect.arrayContaining(['model.json', 'metadata.json']))
+    await shot('16-export-done')
+    await page.keyboard.press('Escape')
+
+    // Predict: upload two test images; top-5 bars come back.
+    await page.locator('[data-test="nav-predict"]').click()
+    const testDir = join(SHARED_DATA, 'gtsrb-test', '14')
+    const files = readdirSync(testDir).sort().slice(0, 2)
+    await page.locator('[data-test="predict-files"]').setInputFiles(files.map((f) => join(testDir, f)))
+    await expect
+      .poll(() => page.locator('[data-test="prediction"] .bar-row').count(), { timeout: 30_000 })
+      .toBe(8)
+    await thumbnailsLoaded('[data-test="prediction"] img')
+    await shot('17-predict')
+
+    // Reload: the finished run and its evaluation come back from the backend; then the same in Chinese.
+    await page.reload()
+    await page.locator('[data-test="nav-runs"]').click()
+    await expect.poll(() => page.locator('[data-test="run-row"]').count()).toBe(1)
+    await page.locator('[data-test="nav-library"]').click()
+    await page.locator('[data-test="language"]').selectOption('zh-CN')
+    await page.locator('[data-test="nav-runs"]').click()
+    await page.locator('[data-test="open-run"]').click()
+    await page.locator('[data-test="accuracy"]').waitFor()
+    expect(await page.locator('[data-test="evaluation"]').innerText()).toContain('混淆矩阵')
+    await shot('18-results-zh-CN')
+
+    writeFileSync(join(SHOTS, 'studio-errors.txt'), pageErrors.join('\n'))
+    expect(pageErrors).toEqual([])
+  })
+})
