@@ -332,6 +332,8 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator('[data-test="open-run"]').click()
     await page.locator('[data-test="accuracy"]').waitFor()
     expect(await page.locator('[data-test="evaluation"]').innerText()).toContain('混淆矩阵')
+    // The image relabelled before the reload is shown as corrected, not as still wrong.
+    await page.locator(`[data-test="wrong"][data-image-id="${imageId}"] [data-test="fixed"]`).waitFor()
     await shot('18-results-zh-CN')
 
     writeFileSync(join(SHOTS, 'studio-errors.txt'), pageErrors.join('\n'))
