@@ -322,19 +322,54 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await thumbnailsLoaded('[data-test="prediction"] img')
     await shot('17-predict')
 
+    // A second, quick run: the wizard kept its answers; Back to the table, pick the custom network.
+    await page.locator('[data-test="nav-library"]').click()
+    // The library kept its filter while away.
+    expect(await page.locator('[data-test="disagree-filter"]').isChecked()).toBe(true)
+    await page.locator('[data-test="nav-train"]').click()
+    await page.locator('[data-test="pane-wizard"]').click()
+    expect(await page.locator('[data-test="step-review"]').innerText()).toContain('Feature extraction')
+    await page.locator('[data-test="wizard-back"]').click()
+    await page.locator('[data-test="wizard-back"]').click()
+    await page.locator('[data-test="wizard-back"]').click()
+    expect(await page.locator('[data-test="similar-yes"]').isChecked()).toBe(true)
+    await page.locator('[data-strategy="custom"]').click()
+    await page.locator('[data-test="wizard-next"]').click()
+    expect(await page.locator('[data-test="step-base"]').innerText()).toContain('no base model is used')
+    await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="set-epochs"]').fill('4')
+    await page.locator('[data-test="set-epochs"]').dispatchEvent('change')
+    await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="wizard-start"]').click()
+    await page.locator('[data-test="run-done"]').waitFor({ timeout: 120_000 })
+    await page.locator('[data-test="nav-runs"]').click()
+    await page.locator('[data-test="back-to-runs"]').click()
+    await expect.poll(() => page.locator('[data-test="run-row"]').count()).toBe(2)
+    await page.locator('[data-test="compare"]').nth(0).check()
+    await page.locator('[data-test="compare"]').nth(1).check()
+    // Both runs' train and validation curves, per epoch, overlaid.
+    const both = await backend.handlers['training:list']({})
+    expect(both[0].config.strategy).toBe('custom')
+    await expect
+      .poll(() =>
+        page.locator('[data-test="compare-charts"] [data-test="chart-loss"]').getAttribute('data-points')
+      )
+      .toBe(String(2 * (both[0].history.length + both[1].history.length)))
+    await shot('18-runs-compare')
+
     // Reload: the finished run and its evaluation come back from the backend; then the same in Chinese.
     await page.reload()
     await page.locator('[data-test="nav-runs"]').click()
-    await expect.poll(() => page.locator('[data-test="run-row"]').count()).toBe(1)
+    await expect.poll(() => page.locator('[data-test="run-row"]').count()).toBe(2)
     await page.locator('[data-test="nav-library"]').click()
     await page.locator('[data-test="language"]').selectOption('zh-CN')
     await page.locator('[data-test="nav-runs"]').click()
-    await page.locator('[data-test="open-run"]').click()
+    await page.locator(`[data-test="run-row"][data-run-id="${runs[0].id}"] [data-test="open-run"]`).click()
     await page.locator('[data-test="accuracy"]').waitFor()
     expect(await page.locator('[data-test="evaluation"]').innerText()).toContain('混淆矩阵')
     // The image relabelled before the reload is shown as corrected, not as still wrong.
     await page.locator(`[data-test="wrong"][data-image-id="${imageId}"] [data-test="fixed"]`).waitFor()
-    await shot('18-results-zh-CN')
+    await shot('19-results-zh-CN')
 
     writeFileSync(join(SHOTS, 'studio-errors.txt'), pageErrors.join('\n'))
     expect(pageErrors).toEqual([])
