@@ -318,3 +318,22 @@ describe('evaluation view', () => {
     await vi.waitFor(() => expect(api.images.find((i) => i.id === 6)!.classId).toBe(1))
   })
 })
+
+describe('dashboard controls', () => {
+  it('cancels a running run, then resumes it from the dashboard', async () => {
+    const training = useTrainingStore()
+    const runId = await training.start(memoryConfig('custom'))
+    expect(runId).toBe(1)
+    const w = mountWith(TrainingDashboard)
+    training.onEvent({ ...(events.find((e) => e.type === 'started') as TrainingEvent), runId: 1 })
+    await flushPromises()
+    expect(w.find('[data-test="resume-run"]').exists()).toBe(false)
+    await w.find('[data-test="cancel-run"]').trigger('click')
+    await vi.waitFor(() => expect(w.find('[data-test="run-status"]').text()).toBe('Cancelled'))
+    expect(w.find('[data-test="cancel-run"]').exists()).toBe(false)
+    await w.find('[data-test="resume-run"]').trigger('click')
+    await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:resume')).toBe(true))
+    expect(api.runs[0].status).toBe('running')
+    await vi.waitFor(() => expect(w.find('[data-test="cancel-run"]').exists()).toBe(true))
+  })
+})
