@@ -79,6 +79,13 @@ export interface TrainConfig {
   batchSize: number
   optimizer: 'sgd-momentum' | 'adam'
   learningRate: number
+  /**
+   * How the rate changes over the run (per batch): `constant` (default when absent), `cosine` (from
+   * learningRate down to ~0), `one-cycle` (linear warm-up from learningRate/10 over the first 20 % of the
+   * steps, then cosine down to learningRate/1000). The schedule scales the whole rate, including the
+   * pretrained-layer factor.
+   */
+  lrSchedule?: 'constant' | 'cosine' | 'one-cycle'
   /** Fine-tune: multiply the rate of pretrained layers by this (e.g. 0.1); 1 = same rate. */
   pretrainedRateFactor: number
   /** Stop when validation loss has not improved for this many epochs; 0 = off. */
@@ -91,8 +98,22 @@ export interface TrainConfig {
 
 /** One training progress event; `runId` on every variant. */
 export type TrainingEvent =
-  | { type: 'started'; runId: number; backend: BackendName; totalEpochs: number; batchesPerEpoch: number; trainImages: number; valImages: number }
-  | { type: 'phase'; runId: number; phase: 'loading' | 'features' | 'training' | 'evaluating' | 'saving'; done: number; total: number }
+  | {
+      type: 'started'
+      runId: number
+      backend: BackendName
+      totalEpochs: number
+      batchesPerEpoch: number
+      trainImages: number
+      valImages: number
+    }
+  | {
+      type: 'phase'
+      runId: number
+      phase: 'loading' | 'features' | 'training' | 'evaluating' | 'saving'
+      done: number
+      total: number
+    }
   | {
       type: 'batch'
       runId: number
@@ -173,7 +194,13 @@ export interface RunSummary {
   testAccuracy: number | null
   seconds: number | null
   /** Per-epoch history for the curves. */
-  history: { epoch: number; trainLoss: number; trainAccuracy: number; valLoss: number | null; valAccuracy: number | null }[]
+  history: {
+    epoch: number
+    trainLoss: number
+    trainAccuracy: number
+    valLoss: number | null
+    valAccuracy: number | null
+  }[]
 }
 
 /** `metadata.json` of an export folder. */

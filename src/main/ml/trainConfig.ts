@@ -109,6 +109,8 @@ export function validateTrainConfig(value: unknown): TrainConfig {
   if (c.optimizer !== 'adam' && c.optimizer !== 'sgd-momentum')
     fail('optimizer', 'must be adam or sgd-momentum')
   if (!(c.learningRate > 0 && c.learningRate < 10)) fail('learningRate', 'must be in (0, 10)')
+  if (c.lrSchedule !== undefined && !['constant', 'cosine', 'one-cycle'].includes(c.lrSchedule))
+    fail('lrSchedule', 'must be constant, cosine or one-cycle')
   if (!(c.pretrainedRateFactor >= 0 && c.pretrainedRateFactor <= 1))
     fail('pretrainedRateFactor', 'must be in [0, 1]')
   const a = c.augmentation

@@ -88,6 +88,29 @@ function lossAndAccuracy(
   return { loss: loss as tf.Scalar, acc: acc as tf.Scalar }
 }
 
+/**
+ * The learning rate at `step` of `total` steps (0-based) for the config's schedule. One-cycle: linear
+ * warm-up from lr/10 over the first 20 %, then cosine down to lr/1000 (Smith's super-convergence recipe,
+ * which the PyTorch reference in bench/ uses too).
+ */
+export function scheduledRate(config: TrainConfig, step: number, total: number): number {
+  const lr = config.learningRate
+  const schedule = config.lrSchedule ?? 'constant'
+  if (schedule === 'constant' || total <= 1) return lr
+  const t = Math.min(1, Math.max(0, step / (total - 1)))
+  if (schedule === 'cosine') return lr * 0.5 * (1 + Math.cos(Math.PI * t))
+  const warm = 0.2
+  if (t < warm) return lr / 10 + (lr - lr / 10) * (t / warm)
+  const u = (t - warm) / (1 - warm)
+  return lr / 1000 + (lr - lr / 1000) * 0.5 * (1 + Math.cos(Math.PI * u))
+}
+
+/** Sets the rate an optimizer applies from its next step on (Adam reads it per step, momentum keeps a scalar). */
+function setRate(opt: tf.Optimizer, lr: number): void {
+  if (opt instanceof tf.MomentumOptimizer) opt.setLearningRate(lr)
+  else (opt as unknown as { learningRate: number }).learningRate = lr
+}
+
 function makeOptimizer(config: TrainConfig): tf.Optimizer {
   if (!(config.learningRate > 0)) throw new Error(`learning rate must be > 0, got ${config.learningRate}`)
   return config.optimizer === 'adam'
@@ -327,6 +350,10 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         if (opts.signal?.aborted) throw new TrainCancelled()
         noteFailed(b.failed)
         if (b.size === 0) continue
+        if (config.lrSchedule && config.lrSchedule !== 'constant') {
+          const total = config.epochs * trainSource.batchesPerEpoch
+          setRate(optimizer!, scheduledRate(config, epoch * trainSource.batchesPerEpoch + batchIndex, total))
+        }
         const r = step(b)
         if (!Number.isFinite(r.loss)) {
           throw new Error(`training diverged (loss ${r.loss}) at epoch ${epoch + 1}; lower the learning rate`)

@@ -1,0 +1,114 @@
+// The wasm Tile/Sum/Mean fast paths (batch normalisation's statistics and broadcasts) against the cpu
+// backend: forward values on the shapes BN uses and others, and a BN train-step gradient.
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { initBackend } from '../../../src/main/ml/backend'
+import { useWasmFastPaths } from '../../../src/main/ml/wasmKernels'
+
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n)
+  let s = seed >>> 0
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
+  }
+  return out
+}
+
+const n = (s: number[]): number => s.reduce((a, b) => a * b, 1)
+
+/** Runs `f` on both backends with the same inputs and returns [wasm, cpu] results. */
+async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const run = async (backend: string): Promise<Float32Array[]> => {
+    await tf.setBackend(backend)
+    const out = tf.tidy(f)
+    const list = Array.isArray(out) ? out : [out]
+    const data = await Promise.all(list.map(async (t) => Float32Array.from(await t.data())))
+    const shapes = list.map((t) => t.shape.join('x'))
+    tf.dispose(list)
+    return Object.assign(data, { shapes })
+  }
+  const w = await run('wasm')
+  const c = await run('cpu')
+  expect((w as unknown as { shapes: string[] }).shapes).toEqual((c as unknown as { shapes: string[] }).shapes)
+  return [w, c]
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, rel = 1e-4): void {
+  expect(actual.length).toBe(expected.length)
+  let scale = 0
+  for (const v of expected) scale = Math.max(scale, Math.abs(v))
+  let worst = 0
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]))
+  expect(scale).toBeGreaterThan(0)
+  expect(worst / scale).toBeLessThan(rel)
+}
+
+describe('wasm Tile/Sum/Mean fast paths', () => {
+  beforeAll(async () => {
+    await initBackend({ prefer: 'wasm', logger: () => {} })
+    useWasmFastPaths(true)
+  })
+
+  it('tile equals the cpu backend for broadcast and general repetitions', async () => {
+    for (const [shape, reps] of [
+      [
+        [1, 1, 1, 32],
+        [8, 16, 16, 1]
+      ],
+      [
+        [2, 3, 4],
+        [3, 1, 2]
+      ],
+      [[5], [7]],
+      [
+        [2, 1, 3, 1],
+        [1, 4, 1, 5]
+      ]
+    ] as [number[], number[]][]) {
+      const x = values(n(shape), 7)
+      const [w, c] = await both(() => tf.tile(tf.tensor(x, shape), reps))
+      expectClose(w[0], c[0], 1e-7)
+    }
+  })
+
+  it('int32 tiles too', async () => {
+    await tf.setBackend('wasm')
+    const t = tf.tile(tf.tensor([[1, 2]], [1, 2], 'int32'), [2, 2])
+    expect(t.dtype).toBe('int32')
+    expect(Array.from(await t.data())).toEqual([1, 2, 1, 2, 1, 2, 1, 2])
+    t.dispose()
+  })
+
+  it('sum and mean over leading axes (keepDims or not) and other axes equal the cpu backend', async () => {
+    const shape = [8, 16, 16, 24]
+    const x = values(n(shape), 3)
+    for (const axis of [[0, 1, 2], [0], [0, 1], [1, 2], [3], [0, 1, 2, 3], -4]) {
+      for (const keepDims of [false, true]) {
+        const [w, c] = await both(() => [
+          tf.sum(tf.tensor(x, shape), axis, keepDims),
+          tf.mean(tf.tensor(x, shape), axis, keepDims)
+        ])
+        expectClose(w[0], c[0], 1e-5)
+        expectClose(w[1], c[1], 1e-5)
+      }
+    }
+  })
+
+  it('a batch-norm train step has the same gradients on wasm as on cpu', async () => {
+    const shape = [16, 8, 8, 12]
+    const x = values(n(shape), 11)
+    const r = values(n(shape), 12)
+    const [w, c] = await both(() => {
+      const input = tf.tensor4d(x, shape as [number, number, number, number])
+      const layer = tf.layers.batchNormalization({ gammaInitializer: 'ones' })
+      layer.build(shape)
+      const g = tf.grads((a: tf.Tensor) =>
+        (layer.apply(a, { training: true }) as tf.Tensor).mul(tf.tensor(r, shape)).sum()
+      )([input])
+      return [g[0], layer.apply(input, { training: true }) as tf.Tensor]
+    })
+    expectClose(w[0], c[0], 1e-4)
+    expectClose(w[1], c[1], 1e-4)
+  })
+})
