@@ -322,7 +322,8 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await thumbnailsLoaded('[data-test="prediction"] img')
     await shot('17-predict')
 
-    // A second, quick run: the wizard kept its answers; Back to the table, pick the custom network.
+    // A second run: the wizard kept its answers. A completed run can be the base (checked on the spot, and
+    // the new model takes its size); then the custom network instead, to compare two different runs.
     await page.locator('[data-test="nav-library"]').click()
     // The library kept its filter while away.
     expect(await page.locator('[data-test="disagree-filter"]').isChecked()).toBe(true)
@@ -330,6 +331,15 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator('[data-test="pane-wizard"]').click()
     expect(await page.locator('[data-test="step-review"]').innerText()).toContain('Feature extraction')
     await page.locator('[data-test="wizard-back"]').click()
+    await page.locator('[data-test="wizard-back"]').click()
+    await page.locator('[data-test="base-run"]').check()
+    await page.locator('[data-test="base-run-select"]').selectOption(String(runs[0].id))
+    await expect
+      .poll(() => page.locator('[data-test="base-run-message"]').getAttribute('class'), { timeout: 20_000 })
+      .toBe('ok')
+    await shot('18-wizard-base-run')
+    await page.locator('[data-test="wizard-next"]').click()
+    expect(await page.locator('[data-test="set-width"]').inputValue()).toBe('0.0625')
     await page.locator('[data-test="wizard-back"]').click()
     await page.locator('[data-test="wizard-back"]').click()
     expect(await page.locator('[data-test="similar-yes"]').isChecked()).toBe(true)
@@ -355,7 +365,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
         page.locator('[data-test="compare-charts"] [data-test="chart-loss"]').getAttribute('data-points')
       )
       .toBe(String(2 * (both[0].history.length + both[1].history.length)))
-    await shot('18-runs-compare')
+    await shot('19-runs-compare')
 
     // Reload: the finished run and its evaluation come back from the backend; then the same in Chinese.
     await page.reload()
@@ -369,7 +379,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     expect(await page.locator('[data-test="evaluation"]').innerText()).toContain('混淆矩阵')
     // The image relabelled before the reload is shown as corrected, not as still wrong.
     await page.locator(`[data-test="wrong"][data-image-id="${imageId}"] [data-test="fixed"]`).waitFor()
-    await shot('19-results-zh-CN')
+    await shot('20-results-zh-CN')
 
     writeFileSync(join(SHOTS, 'studio-errors.txt'), pageErrors.join('\n'))
     expect(pageErrors).toEqual([])

@@ -130,7 +130,7 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!strategy.value) return false
     if (!needsBase(strategy.value)) return true
     if (baseChoice.value === 'none') return false
-    if (baseChoice.value === 'run') return baseRunId.value !== null
+    if (baseChoice.value === 'run') return baseRunId.value !== null && baseCheck.value?.ok !== false
     return baseCheck.value?.ok === true
   })
 
@@ -202,6 +202,12 @@ export const useWizardStore = defineStore('wizard', () => {
     }
   }
   watch([imagesPerClass, similar, threshold], () => void recommend())
+  // A run picked as the base is checked like a file (its model folder must still be there and readable).
+  watch([baseChoice, baseRunId], () => {
+    baseCheck.value = null
+    if (baseChoice.value === 'run' && baseRunId.value !== null) void validateBase()
+    if (baseChoice.value === 'bvlc' && bvlcPath.value.trim()) void validateBase()
+  })
 
   let checkSeq = 0
   async function validateBase(): Promise<void> {
