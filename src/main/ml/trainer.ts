@@ -107,8 +107,10 @@ export function scheduledRate(config: TrainConfig, step: number, total: number):
 
 /** Sets the rate an optimizer applies from its next step on (Adam reads it per step, momentum keeps a scalar). */
 function setRate(opt: tf.Optimizer, lr: number): void {
-  if (opt instanceof tf.MomentumOptimizer) opt.setLearningRate(lr)
-  else (opt as unknown as { learningRate: number }).learningRate = lr
+  // Not `instanceof`: tfjs's Optimizer[Symbol.hasInstance] is duck-typed, so Adam passes as Momentum.
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void }
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr)
+  else o.learningRate = lr
 }
 
 function makeOptimizer(config: TrainConfig): tf.Optimizer {
