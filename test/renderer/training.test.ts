@@ -14,6 +14,7 @@ import { useTrainingStore } from '@renderer/stores/training'
 import { useWizardStore } from '@renderer/stores/wizard'
 import { useProjectStore } from '@renderer/stores/project'
 import { useClassesStore } from '@renderer/stores/classes'
+import { useLibraryStore } from '@renderer/stores/library'
 import TrainingChart from '@renderer/components/TrainingChart.vue'
 import TrainingDashboard from '@renderer/components/TrainingDashboard.vue'
 import ConfusionMatrix from '@renderer/components/ConfusionMatrix.vue'
@@ -335,5 +336,33 @@ describe('dashboard controls', () => {
     await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:resume')).toBe(true))
     expect(api.runs[0].status).toBe('running')
     await vi.waitFor(() => expect(w.find('[data-test="cancel-run"]').exists()).toBe(true))
+  })
+})
+
+describe('library predictions', () => {
+  it('asks for a run’s predictions, the disagreement filter and confidence order, and turns them off', async () => {
+    api.images.forEach((im, i) => {
+      im.predictedClassId = i % 3 === 0 ? 2 : im.classId
+      im.confidence = (i % 10) / 10
+    })
+    const library = useLibraryStore()
+    library.showPredictions(4, true)
+    library.setSort({ key: 'confidence', descending: false })
+    await vi.waitFor(() => expect(library.ready).toBe(true))
+    await settle()
+    const last = api.calls.filter((c) => c.channel === 'library:query').at(-1)!.args as {
+      runId?: number
+      filter: { disagreesWithRun?: number }
+      sort: { key: string }
+    }
+    expect(last).toMatchObject({ runId: 4, filter: { disagreesWithRun: 4 }, sort: { key: 'confidence' } })
+    expect(library.total).toBe(api.images.filter((im) => im.predictedClassId !== im.classId).length)
+    expect(library.filterActive).toBe(true)
+    library.showPredictions(null)
+    await settle()
+    const off = api.calls.filter((c) => c.channel === 'library:query').at(-1)!.args as Record<string, unknown>
+    expect(off.runId).toBeUndefined()
+    expect(off.sort).toEqual({ key: 'id', descending: false })
+    expect(library.total).toBe(api.images.length)
   })
 })
