@@ -372,6 +372,13 @@ export default {
       advanced: 'Advanced',
       optimizer: 'Optimiser',
       sgd: 'SGD with momentum',
+      schedule: 'Learning-rate schedule',
+      scheduleHint: 'How the rate changes during the run; cosine and one-cycle end with small steps.',
+      scheduleName: {
+        constant: 'Constant',
+        cosine: 'Cosine decay',
+        'one-cycle': 'One cycle (warm-up, then decay)'
+      },
       patience: 'Early stopping patience',
       patienceHint: 'Stop after this many epochs without a better validation loss; 0 = off.',
       seed: 'Random seed',

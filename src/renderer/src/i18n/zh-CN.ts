@@ -366,6 +366,13 @@ export default {
       advanced: '高级',
       optimizer: '优化器',
       sgd: '带动量的 SGD',
+      schedule: '学习率调度',
+      scheduleHint: '训练过程中学习率如何变化；余弦和单周期在结尾使用很小的步长。',
+      scheduleName: {
+        constant: '恒定',
+        cosine: '余弦衰减',
+        'one-cycle': '单周期（先预热，再衰减）'
+      },
       patience: '提前停止的耐心',
       patienceHint: '验证损失连续这么多轮没有改善就停止；0 = 关闭。',
       seed: '随机种子',
