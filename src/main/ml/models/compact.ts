@@ -63,7 +63,11 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
         })
         .apply(x) as tf.SymbolicTensor
       if (batchNorm) {
-        x = tf.layers.batchNormalization({ name: `block${b}_bn${k}` }).apply(x) as tf.SymbolicTensor
+        // Momentum 0.9 (PyTorch's default) rather than Keras's 0.99: the moving statistics used at
+        // evaluation must settle within the few hundred steps a short studio run takes.
+        x = tf.layers
+          .batchNormalization({ name: `block${b}_bn${k}`, momentum: 0.9 })
+          .apply(x) as tf.SymbolicTensor
         x = tf.layers
           .activation({ name: `block${b}_relu${k}`, activation: 'relu' })
           .apply(x) as tf.SymbolicTensor
