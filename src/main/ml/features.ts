@@ -142,6 +142,22 @@ export async function computeFeatures(opts: ComputeFeaturesOptions): Promise<Fea
   return { dim, byHash, failed, engine, computed: todo.length - failed.length, dispose: () => byHash.clear() }
 }
 
+/**
+ * True when every feature value of `examples` (those with features) is exactly 0: a base whose ReLUs are
+ * all dead for this data (wrong preprocessing, weights for another input scale). A head trained on such
+ * features can only learn the class priors, so the trainer refuses instead of training it silently.
+ */
+export function featuresAllZero(features: FeatureSet, examples: Example[]): boolean {
+  let seen = 0
+  for (const e of examples) {
+    const v = features.byHash.get(keyOf(e))
+    if (!v) continue
+    seen++
+    for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false
+  }
+  return seen > 0
+}
+
 /** A BatchSource over cached features of `examples` (those without features are left out). */
 export function featureBatchSource(
   features: FeatureSet,

@@ -9,7 +9,7 @@ import type { BackendName, TrainConfig, TrainingEvent } from '../../shared/train
 import type { Batch, BatchSource, BatchSourceOptions, Example } from './types'
 import { backendInfo, initBackend } from './backend'
 import { buildModel, type BuiltModel } from './strategies'
-import { computeFeatures, featureBatchSource } from './features'
+import { computeFeatures, featureBatchSource, featuresAllZero } from './features'
 import { createBatchSource } from './data'
 import {
   hasBest,
@@ -207,6 +207,13 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       })
       featureStore = features
       noteFailed(features.failed)
+      if (featuresAllZero(features, data.train)) {
+        throw new Error(
+          "the base model's fc7 features are all zero for these images — the base does not fit this data " +
+            '(check that its input size, preprocessing and weights belong together); a head trained on them ' +
+            'could not learn anything'
+        )
+      }
       trainSource = featureBatchSource(features, data.train, {
         batchSize: config.batchSize,
         shuffle: true,
