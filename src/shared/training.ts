@@ -193,6 +193,11 @@ export interface RunSummary {
   valAccuracy: number | null
   testAccuracy: number | null
   seconds: number | null
+  /**
+   * The run's exported model folder (model.json, weights.bin, metadata.json) once it completed, else null.
+   * What a later run names as its `studio-model` base; the UI never builds this path itself.
+   */
+  modelDir: string | null
   /** Per-epoch history for the curves. */
   history: {
     epoch: number

@@ -280,6 +280,7 @@ export function createMemoryApi(
         valAccuracy: null,
         testAccuracy: null,
         seconds: null,
+        modelDir: null,
         history: []
       })
       running = id

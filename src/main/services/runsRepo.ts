@@ -1,5 +1,6 @@
 // Repository functions of training runs: every SQL statement about runs, their per-epoch curves, their
 // evaluation and their per-image predictions. The schema changes are migrations appended to db.ts's list.
+import { join } from 'node:path'
 import type {
   BackendName,
   EvaluationResult,
@@ -120,6 +121,8 @@ export function createRunsRepo(db: Db) {
       valAccuracy: metrics?.valAccuracy ?? history.at(-1)?.valAccuracy ?? null,
       testAccuracy: metrics?.testAccuracy ?? null,
       seconds: metrics?.seconds ?? null,
+      // The training job exports a completed run's model to <runDir>/model (MODEL_SUBDIR in ml/jobs.ts).
+      modelDir: r.status === 'completed' && r.run_dir ? join(r.run_dir, 'model') : null,
       history,
       runDir: r.run_dir,
       finishedAt: r.finished_at,

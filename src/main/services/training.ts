@@ -358,7 +358,7 @@ export class TrainingService {
   }
 
   private modelDir(run: RunRecord): string {
-    const dir = run.runDir ? join(run.runDir, 'model') : null
+    const dir = run.modelDir
     if (run.status !== 'completed' || !dir || !existsSync(join(dir, 'metadata.json'))) {
       throw new Error(`run ${run.id} has no trained model (status: ${run.status})`)
     }

@@ -27,6 +27,7 @@ function summary(run: RunSummary): RunSummary {
     valAccuracy,
     testAccuracy,
     seconds,
+    modelDir,
     history
   } = run
   return {
@@ -40,6 +41,7 @@ function summary(run: RunSummary): RunSummary {
     valAccuracy,
     testAccuracy,
     seconds,
+    modelDir,
     history
   }
 }

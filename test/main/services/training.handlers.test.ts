@@ -81,11 +81,16 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
   it('starts, lists and gets a run through the handlers', async () => {
     const { runId } = await h['training:start']({ config: baseConfig({ epochs: 1 }) })
     expect(await h['training:running']({})).toEqual({ runId })
+    const early = await h['training:get']({ runId })
+    expect(early.status).not.toBe('completed')
+    expect(early.modelDir).toBeNull()
     await service.wait(runId)
     const run = await h['training:get']({ runId })
     expect(run.status).toBe('completed')
     expect(Object.keys(run)).not.toContain('runDir')
-    expect((await h['training:list']({})).map((r) => r.id)).toEqual([runId])
+    // The exported model's folder, for the UI to name as a later run's base without building paths.
+    expect(readdirSync(run.modelDir!)).toEqual(expect.arrayContaining(['model.json', 'metadata.json']))
+    expect((await h['training:list']({})).map((r) => [r.id, r.modelDir])).toEqual([[runId, run.modelDir]])
     expect(await h['training:cancel']({ runId })).toEqual({ cancelled: false })
     await expect(h['training:get']({ runId: 0 })).rejects.toThrow(/runId must be >= 1/)
   })

@@ -8,7 +8,7 @@ import { getApi } from '@renderer/api'
 import { errorMessage } from './notify'
 import { useClassesStore } from './classes'
 import { useLibraryStore } from './library'
-import { useProjectStore } from './project'
+import { useTrainingStore } from './training'
 
 export const WIZARD_STEPS = 5
 /** The tutorial's "large" data set: at least this many images per class (the backend's default). */
@@ -19,11 +19,6 @@ export const FEW_IMAGES = 10
 /** Strategies that start from pretrained weights and so need a base model. */
 export function needsBase(strategy: Strategy): boolean {
   return strategy === 'fine-tune' || strategy === 'feature-extraction'
-}
-
-/** Where the backend keeps a run's trained model (`<project>.runs/run-N/model`, see TrainingService). */
-export function runModelDir(projectPath: string, runId: number): string {
-  return `${projectPath.replace(/[\\/]+$/, '')}.runs/run-${runId}/model`
 }
 
 export interface ClassSplitCounts {
@@ -55,7 +50,7 @@ export const useWizardStore = defineStore('wizard', () => {
   const api = getApi()
   const library = useLibraryStore()
   const classes = useClassesStore()
-  const project = useProjectStore()
+  const training = useTrainingStore()
 
   /** Current step, 1..WIZARD_STEPS. */
   const step = ref(1)
@@ -121,8 +116,11 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!strategy.value || !needsBase(strategy.value)) return { kind: 'none' }
     if (baseChoice.value === 'bvlc' && bvlcPath.value.trim())
       return { kind: 'bvlc-npy', path: bvlcPath.value.trim() }
-    if (baseChoice.value === 'run' && baseRunId.value !== null && project.current)
-      return { kind: 'studio-model', path: runModelDir(project.current.path, baseRunId.value) }
+    if (baseChoice.value === 'run' && baseRunId.value !== null) {
+      // The backend says where a completed run's model is (RunSummary.modelDir).
+      const dir = training.runs.find((r) => r.id === baseRunId.value)?.modelDir
+      if (dir) return { kind: 'studio-model', path: dir }
+    }
     return { kind: 'none' }
   })
   /** Whether step 3 is complete: a base that checked out, or none where none is allowed. */
@@ -130,7 +128,7 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!strategy.value) return false
     if (!needsBase(strategy.value)) return true
     if (baseChoice.value === 'none') return false
-    if (baseChoice.value === 'run') return baseRunId.value !== null && baseCheck.value?.ok !== false
+    if (baseChoice.value === 'run') return base.value.kind === 'studio-model' && baseCheck.value?.ok !== false
     return baseCheck.value?.ok === true
   })
 
