@@ -203,7 +203,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await expect
       .poll(() => page.locator('[data-test="chart-loss"]').getAttribute('data-points').then(Number), {
         timeout: 60_000,
-        intervals: [100]
+        interval: 100
       })
       .toBeGreaterThan(0)
     const statusWhilePoints = await page.locator('[data-test="run-status"]').innerText()
