@@ -325,9 +325,9 @@ async function main(): Promise<void> {
     all,
     'custom',
     (c) => {
-      c.model = { ...c.model, width: 0.5, fcUnits: 256 }
+      c.model = { ...c.model, width: 0.5, fcUnits: 256, dropout: 0.25 }
       c.batchSize = 64
-      c.epochs = epochs(8, 1)
+      c.epochs = epochs(10, 1)
       c.learningRate = 3e-3
       c.lrSchedule = 'one-cycle'
       c.earlyStoppingPatience = 0
@@ -338,7 +338,7 @@ async function main(): Promise<void> {
   await record(
     {
       strategy: 'custom',
-      model: 'compact CNN 32px, 16-32-64 filters (width 0.5), BN, dense 256',
+      model: 'compact CNN 32px, 16-32-64 filters (width 0.5), BN, dense 256, dropout 0.25',
       task: `all ${ALL_CLASSES.length} classes`,
       images_per_class: 150
     },

@@ -191,12 +191,12 @@ export function createAlexNet(config: AlexNetConfig): tf.LayersModel {
     t: tf.SymbolicTensor
   ) =>
     tf.layers.dense({ name, units, activation, kernelInitializer: glorot(i) }).apply(t) as tf.SymbolicTensor
-  const drop = (name: string, t: tf.SymbolicTensor, i: number) =>
-    r.dropout > 0
-      ? (tf.layers.dropout({ name, rate: r.dropout, seed: seed(i) }).apply(t) as tf.SymbolicTensor)
-      : t
-  x = drop('drop6', dense('fc6', r.fcUnits, 'relu', 6, x), 16)
-  x = drop('drop7', dense('fc7', r.fcUnits, 'relu', 7, x), 17)
+  // No seed for dropout: a seeded tfjs Dropout draws the same mask at every step (it reseeds per call), so
+  // half of fc6/fc7 would never train yet be used at inference. Weight initialisation stays seeded.
+  const drop = (name: string, t: tf.SymbolicTensor) =>
+    r.dropout > 0 ? (tf.layers.dropout({ name, rate: r.dropout }).apply(t) as tf.SymbolicTensor) : t
+  x = drop('drop6', dense('fc6', r.fcUnits, 'relu', 6, x))
+  x = drop('drop7', dense('fc7', r.fcUnits, 'relu', 7, x))
   const output = dense('fc8', r.numClasses, 'softmax', 8, x)
   return tf.model({ inputs: input, outputs: output, name: 'alexnet' })
 }

@@ -93,8 +93,9 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
       kernelInitializer: tf.initializers.heNormal({ seed: seed() })
     })
     .apply(x) as tf.SymbolicTensor
-  if (dropout > 0)
-    x = tf.layers.dropout({ name: 'dropout', rate: dropout, seed: seed() }).apply(x) as tf.SymbolicTensor
+  // No seed for dropout: a seeded tfjs Dropout draws the same mask at every step (it reseeds per call), so
+  // half of the dense units would never train yet count at inference. Weight initialisation stays seeded.
+  if (dropout > 0) x = tf.layers.dropout({ name: 'dropout', rate: dropout }).apply(x) as tf.SymbolicTensor
   const output = tf.layers
     .dense({
       name: 'predictions',
