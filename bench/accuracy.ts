@@ -5,6 +5,7 @@
 //   npx jiti bench/accuracy.ts            full run (~25 min on 2 cores): transfer at 150/50/10 images
 //                                         per class, and the compact CNN on all 43 classes
 //   npx jiti bench/accuracy.ts --quick    a few classes and epochs (< 3 min), to check the script works
+//   npx jiti bench/accuracy.ts --report   rewrite ACCURACY.md from accuracy.json (no training)
 //
 // Design (see ACCURACY.md for the reasons):
 // - base: AlexNet retrained from scratch (strategy 2) on classes 0-21, exported; strategies 1 and 3 start
@@ -54,6 +55,8 @@ interface Row {
 }
 
 const rows: Row[] = []
+/** When the runs ended (the report-only mode keeps the date of accuracy.json). */
+let runDate = new Date()
 const tmp = mkdtempSync(join(tmpdir(), 'ts-accuracy-'))
 const dataDir = join(tmp, 'appdata')
 const started = Date.now()
@@ -235,7 +238,10 @@ async function record(
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`)
 
 function writeReport(done: boolean): void {
-  writeFileSync(OUT_JSON, `${JSON.stringify(rows, null, 2)}\n`)
+  if (!process.argv.includes('--report')) {
+    runDate = new Date()
+    writeFileSync(OUT_JSON, `${JSON.stringify(rows, null, 2)}\n`)
+  }
   const alex = `AlexNet ${ALEX.inputSize} px, width ${ALEX.width}, fc ${ALEX.fcUnits}`
   const table = [
     '| strategy | model | task | images/class | epochs | train s | val acc | gtsrb-test acc | load avg |',
@@ -252,7 +258,7 @@ function writeReport(done: boolean): void {
   const md = [
     `# Accuracy on GTSRB${QUICK ? ' (quick check, not a result)' : ''}`,
     '',
-    `Produced by \`npx jiti bench/accuracy.ts${QUICK ? ' --quick' : ''}\` on ${new Date().toISOString().slice(0, 16)} UTC, ` +
+    `Produced by \`npx jiti bench/accuracy.ts${QUICK ? ' --quick' : ''}\` on ${runDate.toISOString().slice(0, 16)} UTC, ` +
       `${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, TF.js wasm SIMD ` +
       `backend, shared with other work (load average per row). ${done ? '' : '**Incomplete: the run is still going or was cut off.**'}`,
     '',
@@ -284,17 +290,44 @@ function writeReport(done: boolean): void {
 /** Hand-written findings, appended below the generated part (kept in this file so a rerun keeps them). */
 const NOTES = QUICK
   ? ''
-  : `## Notes
+  : `## Findings
 
+- **Goal not met.** The best strategy is the compact CNN (4): 92.6 % on gtsrb-test after 10 epochs in
+  672 s (the goal was >= 99 % within 660 s; the PyTorch reference reaches 99.5 % in 25 epochs / 330 s).
+  Its train loss fell to 0.18 while validation stayed at 90.5 %: the studio's net generalises worse than the
+  reference with the same data, and on this CPU it gets 10 epochs where the reference gets 25. Suspects, in
+  the order I would test them: per-image mean without per-image contrast normalisation (GTSRB's contrast
+  varies a lot), too few epochs (the one-cycle schedule ends while validation still climbs: 88.2 % -> 90.5 %
+  over the last 3 epochs), and the 16-filter first block.
+- **Dropout bug found and fixed by these measurements.** TF.js reseeds a seeded Dropout layer at every call,
+  so both models drew one fixed mask for the whole run: half of the dense units never trained but were used
+  at inference. The same compact CNN run went from 83.0 % (8 epochs, 519 s, before the fix) to 92.6 %.
+- **Speed of the compact CNN.** Batch norm's Tile and leading-axis Sum/Mean kernels were the slowest part
+  of a wasm train step (Tile alone ~0.5 s of 4.2 s at batch 64); fast paths for them (wasmReduceKernels.ts)
+  bring the step to ~1.6 s at 32 filters, ~0.75 s at 16 (about 85 images/s on a quiet machine). One epoch
+  of 5,134 images takes ~60-70 s, so 660 s buys 10 epochs.
 - **Model sizes.** AlexNet at 227 px (0.7 G MAC per image forward) trains at a few images per second on
-  these 2 cores with TF.js wasm, so a run over 3,000 images would take hours. The AlexNet strategies use
-  a reduced AlexNet (same layers: 5 conv with LRN and grouped conv2/4/5, fc6, fc7, fc8) at
+  these 2 cores with TF.js wasm, so one epoch of ~2,500 images would take over half an hour. The AlexNet
+  strategies use a reduced AlexNet (same layers: 5 conv with LRN and grouped conv2/4/5, fc6, fc7, fc8) at
   ${ALEX.inputSize} px (the 32 px images upsampled about 2x instead of 7x), width ${ALEX.width} (a quarter of
-  the filters) and ${ALEX.fcUnits}-unit fc6/fc7: about 5 M MAC per image. The compact CNN (strategy 4)
-  is the studio's own design at 32 px.
-- **Transfer.** The base saw 22 classes of ~2,600 training images for a few epochs; its fc7 features are
-  far weaker than ImageNet's 1.2 M images, so feature extraction here shows the mechanism, not what a
-  BVLC base gives. Fine-tuning keeps the base's conv filters as a starting point.
+  the filters) and ${ALEX.fcUnits}-unit fc6/fc7: 5.2 M MAC per image.
+- **Transfer is weak here, because the base is weak.** The base (strategy 2 on classes 0-21, 6 epochs,
+  88 s) reaches only ~33 % on its own test classes: an AlexNet without batch norm, trained from scratch with
+  a one-cycle schedule over 6 short epochs, has barely started learning. Its fc7 features are therefore far
+  weaker than ImageNet's (1.2 M images), so feature extraction (3) shows the mechanism and its speed (features
+  once, head in seconds), not what a BVLC base gives; the tutorial's 96.6 % uses ImageNet weights. Fine-tuning
+  (1) still beats the same net from scratch (2) at every size in this table, which is the effect transfer
+  should show, but all AlexNet figures are far below the compact CNN's: on 32 px signs and this CPU, the
+  small custom net is the right choice (the tutorial's "small and different data" case). What transfer
+  buys, in test accuracy, at 150 / 50 / 10 images per class: fine-tune 31.6 / 27.3 / 21.8 %, feature
+  extraction 20.9 / 19.7 / 19.7 %, from scratch 17.5 / 13.8 / 10.6 %; the gap grows as data shrinks, and
+  feature extraction trains in 1.5-9 s instead of ~55 s.
+- **Validation vs test.** With 150 images per class in ~5 tracks, a 20 % split by track leaves about one
+  track (30 near-identical frames) per class in validation, so validation accuracy is noisy; for the weak
+  AlexNet target runs it sits well below test accuracy (7-14 % vs 11-32 %). I found no label mix-up behind
+  that (the same models score consistently on the compact and base runs), but it is not explained either.
+- **Not done (time):** reproducing the PyTorch 99.5 % with bench/pytorch_gtsrb.py; a longer compact run
+  (25 epochs would take ~27 min here); a BN AlexNet base.
 `
 
 async function main(): Promise<void> {
@@ -431,7 +464,15 @@ async function main(): Promise<void> {
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${OUT_JSON} and ${OUT_MD}`)
 }
 
-main()
+/** `--report`: rewrite ACCURACY.md from accuracy.json (e.g. after editing the notes), no training. */
+async function reportOnly(): Promise<void> {
+  const { readFileSync, statSync } = await import('node:fs')
+  runDate = statSync(OUT_JSON).mtime
+  rows.push(...(JSON.parse(readFileSync(OUT_JSON, 'utf8')) as Row[]))
+  writeReport(true)
+}
+
+;(process.argv.includes('--report') ? reportOnly() : main())
   .catch((err) => {
     process.stderr.write(`${(err as Error).stack ?? err}\n`)
     process.exitCode = 1
