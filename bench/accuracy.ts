@@ -15,7 +15,7 @@
 // - strategy 4 (compact CNN, 32 px) trains on all 43 classes;
 // - test accuracy is `transfer-studio evaluate --model <export> --data gtsrb-test --names signnames.csv`
 //   (a model of 21 or 22 classes is scored on the test folders of its own classes).
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
