@@ -172,7 +172,11 @@ export const CHANNELS: readonly Channel[] = [
   'dialog:open'
 ] as const
 
-export const EVENTS: readonly EventName[] = ['import-progress', 'library-changed', ...TRAINING_EVENTS] as const
+export const EVENTS: readonly EventName[] = [
+  'import-progress',
+  'library-changed',
+  ...TRAINING_EVENTS
+] as const
 
 export function isChannel(value: unknown): value is Channel {
   return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)

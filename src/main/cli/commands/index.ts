@@ -11,4 +11,13 @@ import { register as evaluate } from './evaluate'
 import { register as predict } from './predict'
 import { register as exportCommand } from './export'
 
-export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [importCommand, info, split, train, evaluate, predict, exportCommand, serve]
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
+  importCommand,
+  info,
+  split,
+  train,
+  evaluate,
+  predict,
+  exportCommand,
+  serve
+]
