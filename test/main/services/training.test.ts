@@ -46,7 +46,7 @@ run('TrainingService', () => {
   it('trains a run, streams events and records settings, curves and metrics', async () => {
     const events: TrainingEvent[] = []
     const off = service.onEvent((e) => events.push(e))
-    const config = baseConfig({ epochs: 4 })
+    const config = baseConfig({ epochs: 8 })
     runId = service.start(config).runId
     expect(service.running).toBe(runId)
     expect(() => service.start(config)).toThrow(/still training/)
@@ -55,10 +55,10 @@ run('TrainingService', () => {
     expect(final.status).toBe('completed')
     expect(final.config).toEqual(config)
     expect(final.backend).toBe('wasm')
-    expect(final.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4])
+    expect(final.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
     expect(final.valAccuracy).not.toBeNull()
     expect(final.seconds).toBeGreaterThan(0)
-    expect(events.filter((e) => e.type === 'epoch')).toHaveLength(4)
+    expect(events.filter((e) => e.type === 'epoch')).toHaveLength(8)
     expect(events.every((e) => e.runId === runId)).toBe(true)
     expect(events.at(-1)!.type).toBe('completed')
     expect(service.list().map((r) => r.id)).toContain(runId)
