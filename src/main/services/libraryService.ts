@@ -14,6 +14,7 @@ import type {
   SplitRequest,
   SplitSummary
 } from '../../shared/types'
+import { dirname } from 'node:path'
 import { transaction } from './db'
 import { decodeImage, type RgbImage } from './imageDecode'
 import { runImport } from './importer'
@@ -30,6 +31,16 @@ interface LabelOp {
 }
 
 const MAX_UNDO = 200
+
+/**
+ * The physical track an image belongs to, for splitting by track. GTSRB numbers tracks per class folder
+ * (`22/00000_*` and `24/00000_*` are different signs), so the bare track number would merge the same-numbered
+ * tracks of every class into one group, which then lands whole in one split under the class that owns it:
+ * some classes got no validation images at all and others several tracks. The folder makes it unique.
+ */
+function trackOf(path: string, groupKey: string | null): string | null {
+  return groupKey === null ? null : `${dirname(path)}\u0000${groupKey}`
+}
 
 export interface LibraryEvents {
   onProgress: (event: ImportProgressEvent) => void
@@ -260,7 +271,7 @@ export class LibraryService {
       const items = repo.labelledForSplit().map((r) => ({
         id: r.id,
         classId: r.classId,
-        group: req.groupBy === 'track' ? r.groupKey : null
+        group: req.groupBy === 'track' ? trackOf(r.path, r.groupKey) : null
       }))
       const splits = assignSplits(items, { val: req.val, test: req.test }, req.seed)
       // Unlabelled images get no split: clear everything, then set the labelled ones.

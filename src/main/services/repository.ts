@@ -135,7 +135,7 @@ export function createRepository(db: Db) {
     setSplit: db.prepare('UPDATE images SET split = ? WHERE id = ?'),
     clearSplits: db.prepare('UPDATE images SET split = NULL WHERE split IS NOT NULL'),
     labelled: db.prepare(
-      'SELECT id, class_id AS classId, group_key AS groupKey, file_name AS fileName FROM images WHERE class_id IS NOT NULL ORDER BY id'
+      'SELECT id, class_id AS classId, group_key AS groupKey, file_name AS fileName, path FROM images WHERE class_id IS NOT NULL ORDER BY id'
     ),
     stats: db.prepare(`SELECT COUNT(*) AS images, COUNT(class_id) AS labelled,
       SUM(split = 'train') AS train, SUM(split = 'val') AS val, SUM(split = 'test') AS test FROM images`),
@@ -394,7 +394,13 @@ export function createRepository(db: Db) {
     },
 
     labelledForSplit: () =>
-      s.labelled.all() as { id: number; classId: number; groupKey: string | null; fileName: string }[],
+      s.labelled.all() as {
+        id: number
+        classId: number
+        groupKey: string | null
+        fileName: string
+        path: string
+      }[],
     clearSplits: (): void => void s.clearSplits.run(),
     setSplit: (id: number, split: Split | null): void => void s.setSplit.run(split, id),
 

@@ -249,3 +249,63 @@ describe('library service', () => {
     expect(b.services.library.listImages({ split: 'val' })).toHaveLength(12)
   })
 })
+
+describe('library split by track on GTSRB numbering', () => {
+  // GTSRB numbers tracks per class folder: `22/00000_*` and `24/00000_*` are different signs. The split
+  // once grouped by the bare number, so same-numbered tracks of all classes moved together under one owner
+  // class and some classes got no validation images at all (seen in bench/ACCURACY.md's target runs).
+  let tmp: ReturnType<typeof tempDir>
+  let b: Backend
+  afterEach(async () => {
+    await b.dispose()
+    tmp.remove()
+  })
+
+  it('keeps every class within one track of the ratios when track numbers repeat across folders', async () => {
+    tmp = tempDir('ts-library-tracks-')
+    // Class folder -> [tracks, images per track]; every folder numbers its tracks from 00000.
+    const layout: Record<string, [number, number]> = { '1': [10, 5], '2': [5, 1], '3': [5, 4], '4': [20, 1] }
+    let seq = 0
+    for (const [cls, [tracks, per]] of Object.entries(layout)) {
+      mkdirSync(join(tmp.dir, 'img', cls), { recursive: true })
+      for (let t = 0; t < tracks; t++)
+        for (let i = 0; i < per; i++) {
+          const px = Buffer.alloc(12)
+          px.writeUInt32BE(++seq, 0)
+          const name = `${String(t).padStart(5, '0')}_${String(i).padStart(5, '0')}.ppm`
+          writeFileSync(join(tmp.dir, 'img', cls, name), Buffer.concat([Buffer.from('P6\n2 2\n255\n'), px]))
+        }
+    }
+    b = createBackend({ dataDir: join(tmp.dir, 'data'), projectPath: join(tmp.dir, 'p.tsproj') })
+    const imported = await b.handlers['library:import']({ folder: join(tmp.dir, 'img'), labels: 'folders' })
+    expect(imported.imported).toBe(50 + 5 + 20 + 20)
+    const keyOf = new Map(imported.classes.map((c) => [c.id, c.key]))
+    for (const seed of [1, 2, 3, 42]) {
+      const s = await b.handlers['library:split']({ val: 0.2, test: 0.2, groupBy: 'track', seed })
+      expect(s.perClass).toHaveLength(4)
+      for (const c of s.perClass) {
+        const [tracks, per] = layout[keyOf.get(c.classId) as string]
+        // A fifth of the class each for val and test, give or take one track.
+        const share = 0.2 * tracks * per
+        expect(
+          Math.abs(c.val - share),
+          `class ${keyOf.get(c.classId)} val, seed ${seed}`
+        ).toBeLessThanOrEqual(per)
+        expect(
+          Math.abs(c.test - share),
+          `class ${keyOf.get(c.classId)} test, seed ${seed}`
+        ).toBeLessThanOrEqual(per)
+        expect(c.val).toBeGreaterThan(0)
+        expect(c.test).toBeGreaterThan(0)
+      }
+      // A physical track (folder + number) still lands whole in one split.
+      const splitOf = new Map<string, string>()
+      for (const r of b.services.library.listImages()) {
+        const track = `${r.classId}/${r.path.split(/[\\/]/).at(-1)?.slice(0, 5)}`
+        const prev = splitOf.get(track)
+        if (prev) expect(r.split).toBe(prev)
+        else splitOf.set(track, r.split as string)
+      }
+    }
+  })
+})
