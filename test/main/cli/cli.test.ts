@@ -143,11 +143,17 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio CLI', () => {
   })
 
   it('cancels an interrupted import, keeps what was committed and exits with 130', async () => {
+    // 3,000 files: on a quiet machine the importer does ~4,500 files/s, so the first progress line (after
+    // 100 ms) must come well before the end for the interruption to land mid-import.
     const big = join(tmp.dir, 'big')
-    for (const cls of ['2', '4', '12', '13']) {
-      mkdirSync(join(big, cls), { recursive: true })
-      const source = join(SHARED_DATA, 'gtsrb-train', cls)
-      for (const f of readdirSync(source)) copyFileSync(join(source, f), join(big, cls, f))
+    let total = 0
+    for (let cls = 0; cls < 20; cls++) {
+      mkdirSync(join(big, String(cls)), { recursive: true })
+      const source = join(SHARED_DATA, 'gtsrb-train', String(cls))
+      for (const f of readdirSync(source)) {
+        copyFileSync(join(source, f), join(big, String(cls), f))
+        total++
+      }
     }
     const abort = new AbortController()
     const stdout = capture()
@@ -172,7 +178,7 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio CLI', () => {
     const out = JSON.parse(stdout.text())
     expect(out.status).toBe('cancelled')
     expect(out.imported).toBeGreaterThan(0)
-    expect(out.imported).toBeLessThan(600)
+    expect(out.imported).toBeLessThan(total)
     const info = JSON.parse((await cli('info', '--project', project, '--json')).stdout)
     expect(info.images).toBe(out.imported)
   })
