@@ -2,7 +2,7 @@
 // target runs): trains small runs on a few GTSRB classes and compares the trainer's val accuracy with an
 // independent evaluation of the exported model on the same val examples and on gtsrb-test.
 // Run: npx jiti bench/lib/valVsExport.ts
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../../src/shared/training'
