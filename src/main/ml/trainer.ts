@@ -147,6 +147,30 @@ function validateConfig(config: TrainConfig, data: TrainData): void {
 }
 
 /** Turns a batch into tensors [n, ...] and labels [n]; only the rows that decoded. */
+/** The model's Dropout layers, nested models included. */
+export function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const found: tf.layers.Layer[] = []
+  const visit = (layers: tf.layers.Layer[]): void => {
+    for (const l of layers) {
+      if (l.getClassName() === 'Dropout') found.push(l)
+      else if (l instanceof tf.LayersModel) visit(l.layers)
+    }
+  }
+  visit(model.layers)
+  return found
+}
+
+/**
+ * Gives each Dropout layer a seed derived from the run's seed, the global step and the layer's place, read
+ * by tfjs at call time. A fixed seed would draw the same mask at every step (tfjs reseeds per call), and no
+ * seed draws from Math.random, so a run could not be repeated; this draws a new mask per step, reproducibly.
+ */
+export function reseedDropout(layers: tf.layers.Layer[], seed: number, step: number): void {
+  layers.forEach((l, i) => {
+    ;(l as unknown as { seed?: number }).seed = (((seed * 1_000_003 + step) * 31 + i) >>> 0) + 1
+  })
+}
+
 function batchTensors(b: Batch, shape: number[]): { x: tf.Tensor; y: tf.Tensor1D } {
   return {
     x: tf.tensor(b.x.subarray(0, b.size * shape.reduce((a, c) => a * c, 1)), [b.size, ...shape]),
@@ -302,7 +326,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       valImages: data.val.length
     })
 
-    const step = (b: Batch): { loss: number; acc: number } => {
+    const dropouts = dropoutLayers(trainable)
+    const step = (b: Batch, index: number): { loss: number; acc: number } => {
+      reseedDropout(dropouts, config.seed, index)
       const out = tf.tidy(() => {
         const { x, y } = batchTensors(b, inputShape)
         let acc: tf.Scalar | null = null
@@ -363,7 +389,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
           const total = config.epochs * trainSource.batchesPerEpoch
           setRate(optimizer!, scheduledRate(config, epoch * trainSource.batchesPerEpoch + batchIndex, total))
         }
-        const r = step(b)
+        const r = step(b, epoch * trainSource.batchesPerEpoch + batchIndex)
         if (!Number.isFinite(r.loss)) {
           throw new Error(`training diverged (loss ${r.loss}) at epoch ${epoch + 1}; lower the learning rate`)
         }

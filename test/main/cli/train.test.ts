@@ -62,6 +62,9 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
       '--fc-units',
       '64',
       '--no-batch-norm',
+      // No dropout: a five-epoch run on 180 images learns faster without it (and exercises --dropout).
+      '--dropout',
+      '0',
       '--patience',
       '0',
       '--out',
@@ -71,6 +74,8 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const j = JSON.parse(r.stdout)
+    runId = j.run_id
+    console.log(`cli train: val ${j.val_accuracy}, test ${j.test_accuracy}, ${j.seconds} s`)
     expect(Object.keys(j).sort()).toEqual([
       'backend',
       'epochs',
@@ -99,7 +104,6 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     expect(JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')).metrics.testAccuracy).toBe(
       j.test_accuracy
     )
-    runId = j.run_id
   })
 
   it('evaluate reports accuracy and per-class figures on a folder', async () => {

@@ -26,6 +26,7 @@ interface TrainOptions {
   optimizer: 'adam' | 'sgd-momentum'
   width?: string
   fcUnits?: string
+  dropout?: string
   inputSize?: string
   patience?: string
   pretrainedRate?: string
@@ -67,6 +68,7 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   if (o.inputSize) c.preprocessing.inputSize = positiveInt(o.inputSize, '--input-size')
   if (o.width) c.model.width = parseNumber(o.width, '--width', (n) => n > 0 && n <= 4)
   if (o.fcUnits) c.model.fcUnits = positiveInt(o.fcUnits, '--fc-units')
+  if (o.dropout) c.model.dropout = parseNumber(o.dropout, '--dropout', (n) => n >= 0 && n < 1, '(in [0, 1))')
   if (custom && o.batchNorm === false) c.model.batchNorm = false
   if (o.epochs) c.epochs = positiveInt(o.epochs, '--epochs')
   if (o.batchSize) c.batchSize = positiveInt(o.batchSize, '--batch-size')
@@ -132,6 +134,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--width <x>', 'AlexNet width multiplier / compact CNN channel multiplier (1 = full size)')
     .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
+    .option('--dropout <x>', 'dropout rate before the last layer, 0 = none (default 0.5)')
     .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
     .option('--patience <n>', 'early stopping patience in epochs, 0 = off (default 3)')
     .option('--pretrained-rate <x>', 'fine-tune: learning-rate factor of pretrained layers (default 0.1)')

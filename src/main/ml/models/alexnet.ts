@@ -192,7 +192,7 @@ export function createAlexNet(config: AlexNetConfig): tf.LayersModel {
   ) =>
     tf.layers.dense({ name, units, activation, kernelInitializer: glorot(i) }).apply(t) as tf.SymbolicTensor
   // No seed for dropout: a seeded tfjs Dropout draws the same mask at every step (it reseeds per call), so
-  // half of fc6/fc7 would never train yet be used at inference. Weight initialisation stays seeded.
+  // half of fc6/fc7 would never train yet be used at inference. The trainer reseeds it per step (reseedDropout).
   const drop = (name: string, t: tf.SymbolicTensor) =>
     r.dropout > 0 ? (tf.layers.dropout({ name, rate: r.dropout }).apply(t) as tf.SymbolicTensor) : t
   x = drop('drop6', dense('fc6', r.fcUnits, 'relu', 6, x))

@@ -94,7 +94,7 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
     })
     .apply(x) as tf.SymbolicTensor
   // No seed for dropout: a seeded tfjs Dropout draws the same mask at every step (it reseeds per call), so
-  // half of the dense units would never train yet count at inference. Weight initialisation stays seeded.
+  // half of the dense units would never train yet count at inference. The trainer reseeds it per step instead.
   if (dropout > 0) x = tf.layers.dropout({ name: 'dropout', rate: dropout }).apply(x) as tf.SymbolicTensor
   const output = tf.layers
     .dense({
