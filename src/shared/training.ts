@@ -18,11 +18,15 @@ export interface Preprocessing {
   inputSize: number
   /** Channel order fed to the model; BVLC weights expect BGR. */
   channelOrder: 'RGB' | 'BGR'
-  /** `per-image`: subtract the image's own mean (the tutorial); `dataset`: subtract `mean` per channel. */
-  meanSubtraction: 'per-image' | 'dataset' | 'none'
+  /**
+   * `per-image`: subtract the image's own mean (the tutorial); `per-image-std`: per channel, subtract the
+   * image's mean and divide by its standard deviation (contrast normalisation, for models trained here);
+   * `dataset`: subtract `mean` per channel.
+   */
+  meanSubtraction: 'per-image' | 'per-image-std' | 'dataset' | 'none'
   /** Per-channel mean in the model's channel order, 0..255 scale, for `dataset`. */
   mean?: [number, number, number]
-  /** Multiply after mean subtraction (1 for BVLC AlexNet, 1/255 or 1/64 for models trained here). */
+  /** Multiply after mean subtraction (1 for BVLC AlexNet and after per-image-std, 1/64 for other models trained here). */
   scale: number
   /** Resize method from the stored image to `inputSize`. */
   resize: 'bilinear'
@@ -102,6 +106,8 @@ export type TrainingEvent =
       type: 'started'
       runId: number
       backend: BackendName
+      /** Threads computing each train step: 2 when data-parallel training splits batches on wasm. */
+      threads?: number
       totalEpochs: number
       batchesPerEpoch: number
       trainImages: number

@@ -78,9 +78,11 @@ function describePreprocessing(p: Preprocessing): string[] {
   const mean =
     p.meanSubtraction === 'per-image'
       ? 'subtract the mean of all pixel values of the image (one number over all channels)'
-      : p.meanSubtraction === 'dataset'
-        ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}] (in ${p.channelOrder} order)`
-        : 'no mean subtraction'
+      : p.meanSubtraction === 'per-image-std'
+        ? 'per channel, subtract the mean of that channel over the image and divide by its standard deviation (at least 4)'
+        : p.meanSubtraction === 'dataset'
+          ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}] (in ${p.channelOrder} order)`
+          : 'no mean subtraction'
   return [
     `1. Decode to 8-bit RGB${p.cropToRoi ? ' and crop to the sign region (ROI) when known' : ''}.`,
     `2. Resize (bilinear) to ${p.inputSize} x ${p.inputSize}.`,

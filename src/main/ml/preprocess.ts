@@ -88,8 +88,8 @@ export function validatePreprocessing(prep: Preprocessing): void {
         'preprocessing.meanSubtraction is "dataset" but preprocessing.mean is not three numbers'
       )
     }
-  } else if (prep.meanSubtraction !== 'per-image' && prep.meanSubtraction !== 'none') {
-    throw new Error(`preprocessing.meanSubtraction must be per-image, dataset or none`)
+  } else if (!['per-image', 'per-image-std', 'none'].includes(prep.meanSubtraction)) {
+    throw new Error(`preprocessing.meanSubtraction must be per-image, per-image-std, dataset or none`)
   }
 }
 
@@ -212,12 +212,42 @@ export function preprocessInto(
   const tx = axisTable(W, S)
   const ty = axisTable(H, S)
 
-  // Channel mapping and the affine part of normalisation: out = (v - mean[c]) * scale.
+  // Channel mapping and the affine part of normalisation: out = (v - mean[c]) * scale[c].
   const bgr = prep.channelOrder === 'BGR'
   let m0 = 0
   let m1 = 0
   let m2 = 0
-  if (prep.meanSubtraction === 'per-image') {
+  let s0 = prep.scale
+  let s1 = prep.scale
+  let s2 = prep.scale
+  if (prep.meanSubtraction === 'per-image-std') {
+    // Per channel: mean and standard deviation of the (cropped) source, so every image reaches the model
+    // with zero mean and unit variance per channel whatever its lighting and contrast. Stats of the source
+    // rather than the resized image keep this cheap; both are exact for the mean, close for the spread.
+    const sum = [0, 0, 0]
+    const sq = [0, 0, 0]
+    for (let r = 0; r < H; r++) {
+      const base = (y0 + r) * stride + x0 * 3
+      for (let i = base, end = base + W * 3; i < end; i += 3) {
+        for (let c = 0; c < 3; c++) {
+          const v = src[i + c]
+          sum[c] += v
+          sq[c] += v * v
+        }
+      }
+    }
+    const n = W * H
+    const stats = [0, 1, 2].map((c) => {
+      const mean = sum[c] / n
+      // Floor of 4 grey levels: a flat image is not blown up into noise.
+      const sd = Math.max(4, Math.sqrt(Math.max(0, sq[c] / n - mean * mean)))
+      return [mean, prep.scale / sd]
+    })
+    const [r, g, b] = bgr ? [stats[2], stats[1], stats[0]] : stats
+    ;[m0, s0] = r
+    ;[m1, s1] = g
+    ;[m2, s2] = b
+  } else if (prep.meanSubtraction === 'per-image') {
     // Mean of the (cropped) source: bilinear weights sum to 1, so resize(x - m) = resize(x) - m and this is
     // exactly the tutorial's "subtract np.mean(im), then resize", at 32x32 cost instead of 227x227.
     let sum = 0
@@ -234,7 +264,6 @@ export function preprocessInto(
     m1 = mean[1]
     m2 = mean[2]
   }
-  const scale = prep.scale
 
   // Pass 1: horizontal interpolation of every source row of the window -> H x S x 3 (model channel order).
   const rowLen = S * 3
@@ -274,9 +303,9 @@ export function preprocessInto(
       const va = rows[a + i]
       const vb = rows[a + i + 1]
       const vc = rows[a + i + 2]
-      out[o] = (va + (rows[b + i] - va) * w - m0) * scale
-      out[o + 1] = (vb + (rows[b + i + 1] - vb) * w - m1) * scale
-      out[o + 2] = (vc + (rows[b + i + 2] - vc) * w - m2) * scale
+      out[o] = (va + (rows[b + i] - va) * w - m0) * s0
+      out[o + 1] = (vb + (rows[b + i + 1] - vb) * w - m1) * s1
+      out[o + 2] = (vc + (rows[b + i + 2] - vc) * w - m2) * s2
     }
   }
   return n

@@ -11,6 +11,8 @@ import { backendInfo, initBackend } from './backend'
 import { buildModel, type BuiltModel } from './strategies'
 import { computeFeatures, featureBatchSource, featuresAllZero } from './features'
 import { createBatchSource } from './data'
+import { batchGradients, dropoutLayers, lossAndAccuracy, reseedDropout } from './gradients'
+import { GradientWorker, trainThreads } from './dataParallel'
 import {
   hasBest,
   readCheckpoint,
@@ -75,19 +77,6 @@ export class TrainCancelled extends Error {
   }
 }
 
-/** Mean cross-entropy and accuracy of probabilities `p` [n, k] against integer labels `y` [n]. */
-function lossAndAccuracy(
-  p: tf.Tensor,
-  y: tf.Tensor1D,
-  numClasses: number
-): { loss: tf.Scalar; acc: tf.Scalar } {
-  const oneHot = tf.oneHot(y, numClasses)
-  const picked = tf.sum(tf.mul(p, oneHot), 1)
-  const loss = tf.neg(tf.mean(tf.log(tf.clipByValue(picked, 1e-7, 1))))
-  const acc = tf.mean(tf.cast(tf.equal(tf.argMax(p, 1), y), 'float32'))
-  return { loss: loss as tf.Scalar, acc: acc as tf.Scalar }
-}
-
 /**
  * The learning rate at `step` of `total` steps (0-based) for the config's schedule. One-cycle: linear
  * warm-up from lr/10 over the first 20 %, then cosine down to lr/1000 (Smith's super-convergence recipe,
@@ -147,30 +136,6 @@ function validateConfig(config: TrainConfig, data: TrainData): void {
 }
 
 /** Turns a batch into tensors [n, ...] and labels [n]; only the rows that decoded. */
-/** The model's Dropout layers, nested models included. */
-export function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
-  const found: tf.layers.Layer[] = []
-  const visit = (layers: tf.layers.Layer[]): void => {
-    for (const l of layers) {
-      if (l.getClassName() === 'Dropout') found.push(l)
-      else if (l instanceof tf.LayersModel) visit(l.layers)
-    }
-  }
-  visit(model.layers)
-  return found
-}
-
-/**
- * Gives each Dropout layer a seed derived from the run's seed, the global step and the layer's place, read
- * by tfjs at call time. A fixed seed would draw the same mask at every step (tfjs reseeds per call), and no
- * seed draws from Math.random, so a run could not be repeated; this draws a new mask per step, reproducibly.
- */
-export function reseedDropout(layers: tf.layers.Layer[], seed: number, step: number): void {
-  layers.forEach((l, i) => {
-    ;(l as unknown as { seed?: number }).seed = (((seed * 1_000_003 + step) * 31 + i) >>> 0) + 1
-  })
-}
-
 function batchTensors(b: Batch, shape: number[]): { x: tf.Tensor; y: tf.Tensor1D } {
   return {
     x: tf.tensor(b.x.subarray(0, b.size * shape.reduce((a, c) => a * c, 1)), [b.size, ...shape]),
@@ -199,6 +164,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   let built: BuiltModel | null = null
   let optimizer: tf.Optimizer | null = null
   let featureStore: { dispose(): void } | null = null
+  let helper: GradientWorker | null = null
   let epochsDone = 0
   try {
     validateConfig(config, data)
@@ -316,10 +282,17 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     )
     const factor = config.pretrainedRateFactor
 
+    // Image strategies on a single-threaded backend: a second thread computes half of each batch. The head
+    // of feature extraction trains on cached vectors in milliseconds per batch and stays on one thread.
+    if (!built.base && trainThreads(backend) > 1 && config.batchSize >= 2) {
+      helper = await GradientWorker.start(trainable, { backend, numClasses, seed: config.seed })
+    }
+
     emit({
       type: 'started',
       runId,
       backend,
+      threads: helper ? 2 : 1,
       totalEpochs: config.epochs,
       batchesPerEpoch: trainSource.batchesPerEpoch,
       trainImages: data.train.length,
@@ -327,25 +300,66 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     })
 
     const dropouts = dropoutLayers(trainable)
-    const step = (b: Batch, index: number): { loss: number; acc: number } => {
-      reseedDropout(dropouts, config.seed, index)
-      const out = tf.tidy(() => {
-        const { x, y } = batchTensors(b, inputShape)
-        let acc: tf.Scalar | null = null
-        const { value, grads } = tf.variableGrads(() => {
-          const p = trainable.apply(x, { training: true }) as tf.Tensor
-          const r = lossAndAccuracy(p, y, numClasses)
-          acc = tf.keep(r.acc)
-          return r.loss
-        }, vars)
-        if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
-        optimizer!.applyGradients(grads)
-        return [value, acc!]
-      })
-      const [lossT, accT] = out as [tf.Scalar, tf.Scalar]
-      const result = { loss: lossT.dataSync()[0], acc: accT.dataSync()[0] }
-      tf.dispose([lossT, accT])
+    const applyStep = (grads: tf.NamedTensorMap): void => {
+      if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
+      optimizer!.applyGradients(grads)
+    }
+    const scalars = (loss: tf.Scalar, acc: tf.Scalar): { loss: number; acc: number } => {
+      const result = { loss: loss.dataSync()[0], acc: acc.dataSync()[0] }
+      tf.dispose([loss, acc])
       return result
+    }
+    const inputLength = inputShape.reduce((a, c) => a * c, 1)
+    const step = async (b: Batch, index: number): Promise<{ loss: number; acc: number }> => {
+      const nWorker = helper ? Math.floor(b.size / 2) : 0
+      if (!helper || nWorker === 0) {
+        reseedDropout(dropouts, config.seed, index)
+        const [loss, acc] = tf.tidy(() => {
+          const { x, y } = batchTensors(b, inputShape)
+          const r = batchGradients(trainable, vars, x, y, numClasses)
+          applyStep(r.grads)
+          return [r.loss, r.acc]
+        })
+        return scalars(loss, acc)
+      }
+      // The worker takes the first part; this thread computes the rest while it runs.
+      const nLocal = b.size - nWorker
+      const remote = helper.step(
+        vars.map((v) => (v.dataSync() as Float32Array).slice()),
+        b.x.slice(0, nWorker * inputLength),
+        [nWorker, ...inputShape],
+        b.y.slice(0, nWorker),
+        index * 2 + 1
+      )
+      reseedDropout(dropouts, config.seed, index * 2)
+      const local = tf.tidy(() => {
+        const x = tf.tensor(b.x.subarray(nWorker * inputLength, b.size * inputLength), [
+          nLocal,
+          ...inputShape
+        ])
+        const y = tf.tensor1d(b.y.subarray(nWorker, b.size), 'int32')
+        const r = batchGradients(trainable, vars, x, y, numClasses)
+        return { loss: r.loss, acc: r.acc, grads: vars.map((v) => r.grads[v.name]) }
+      })
+      let theirs: { grads: Float32Array[]; loss: number; acc: number }
+      try {
+        theirs = await remote
+      } catch (err) {
+        tf.dispose([local.loss, local.acc, ...local.grads])
+        throw err
+      }
+      const wl = nLocal / b.size
+      const ww = nWorker / b.size
+      tf.tidy(() => {
+        const grads: tf.NamedTensorMap = {}
+        vars.forEach((v, i) => {
+          grads[v.name] = tf.add(tf.mul(local.grads[i], wl), tf.mul(tf.tensor(theirs.grads[i], v.shape), ww))
+        })
+        applyStep(grads)
+      })
+      tf.dispose(local.grads)
+      const mine = scalars(local.loss, local.acc)
+      return { loss: mine.loss * wl + theirs.loss * ww, acc: mine.acc * wl + theirs.acc * ww }
     }
 
     const evaluate = async (source: BatchSource, epoch: number): Promise<{ loss: number; acc: number }> => {
@@ -389,7 +403,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
           const total = config.epochs * trainSource.batchesPerEpoch
           setRate(optimizer!, scheduledRate(config, epoch * trainSource.batchesPerEpoch + batchIndex, total))
         }
-        const r = step(b, epoch * trainSource.batchesPerEpoch + batchIndex)
+        const r = await step(b, epoch * trainSource.batchesPerEpoch + batchIndex)
         if (!Number.isFinite(r.loss)) {
           throw new Error(`training diverged (loss ${r.loss}) at epoch ${epoch + 1}; lower the learning rate`)
         }
@@ -478,6 +492,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     }
     disposeOptimizer(optimizer)
     optimizer = null
+    await helper?.close()
+    helper = null
     featureStore?.dispose()
     featureStore = null
     const seconds = secondsBefore + (Date.now() - started) / 1000
@@ -518,6 +534,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     emit({ type: 'failed', runId, error: { name: e.name, message: e.message } })
     throw e
   } finally {
+    await helper?.close()
     if (optimizer) disposeOptimizer(optimizer)
     featureStore?.dispose()
     built?.dispose()
