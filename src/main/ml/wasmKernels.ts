@@ -12,7 +12,7 @@
 // Its output [Cin, >=kh, >=kw, Cout] is cropped to [Cin, kh, kw, Cout] and transposed to [kh, kw, Cin, Cout].
 // The padding of the forward pass is passed to that convolution as explicit padding.
 //
-// Tile, Sum and Mean are wrapped too, for batch normalisation (see wasmReduceKernels.ts).
+// Tile, Sum and Mean are wrapped too, for batch normalisation, and MaxPoolGrad (see wasmReduceKernels.ts).
 // Two native wasm kernels are correct but far too slow for a train step, so they are wrapped (wasm only;
 // the wrapper hands every case it does not speed up to the original kernel):
 // - Conv2DBackpropInput with stride 1 (conv2..conv5) becomes a forward XNNPACK convolution of dy with the
@@ -25,7 +25,7 @@
 //   copy of every step's weights alive until they are disposed.
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
-import { makeMean, makeSum, makeTile } from './wasmReduceKernels'
+import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
 
 const BACKEND = 'wasm'
 
@@ -266,7 +266,9 @@ export function registerWasmTrainingKernels(): string[] {
     // Batch normalisation's per-channel statistics and broadcasts (see wasmReduceKernels.ts).
     ['Tile', makeTile],
     ['Sum', makeSum],
-    ['Mean', makeMean]
+    ['Mean', makeMean],
+    // Max pooling's gradient: a scalar loop in tfjs-backend-wasm (see wasmReduceKernels.ts).
+    ['MaxPoolGrad', makeMaxPoolGrad]
   ]
   for (const [name, wrap] of wraps) {
     const original = getKernel(name, BACKEND)

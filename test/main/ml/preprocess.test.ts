@@ -130,6 +130,37 @@ describe('preprocessInto: channel order, mean, scale (hand-computed)', () => {
     expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-3)
   })
 
+  it('per-image-std gives each channel zero mean and unit spread, whatever the lighting and contrast', () => {
+    const src = randomImage(32, 32, 5)
+    const prep: Preprocessing = { ...plain(32), meanSubtraction: 'per-image-std' }
+    const out = preprocess(src, prep)
+    for (let c = 0; c < 3; c++) {
+      const v = Array.from(out).filter((_, i) => i % 3 === c)
+      const mean = v.reduce((a, b) => a + b, 0) / v.length
+      const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length)
+      expect(Math.abs(mean)).toBeLessThan(1e-4)
+      expect(sd).toBeCloseTo(1, 4)
+    }
+    // A darker, flatter copy of the image (v / 2 + 20) comes out the same, up to 8-bit rounding.
+    const dim = { ...src, data: src.data.map((v) => Math.round(v / 2 + 20)) }
+    expect(maxAbsDiff(preprocess(dim, prep), out)).toBeLessThan(0.03)
+    // Plain mean subtraction keeps the contrast difference.
+    const meanOnly = { ...prep, meanSubtraction: 'per-image' as const }
+    expect(maxAbsDiff(preprocess(dim, meanOnly), preprocess(src, meanOnly))).toBeGreaterThan(30)
+  })
+
+  it('per-image-std does not blow a flat image up into noise, and follows the channel order', () => {
+    const flat: Img = {
+      width: 2,
+      height: 2,
+      data: Uint8Array.from([10, 20, 30, 10, 20, 31, 10, 20, 30, 10, 20, 31])
+    }
+    const out = preprocess(flat, { ...plain(2), channelOrder: 'BGR', meanSubtraction: 'per-image-std' })
+    // Spread floor of 4 grey levels: blue (first in BGR) varies by +-0.5 around 30.5 -> +-0.125.
+    expect(Array.from(out.subarray(0, 3))).toEqual([-0.125, 0, 0])
+    expect(Array.from(out.subarray(3, 6))).toEqual([0.125, 0, 0])
+  })
+
   it('dataset mean is per channel in the model channel order', () => {
     const prep: Preprocessing = {
       ...plain(2),
@@ -188,6 +219,7 @@ describe('defaults and key', () => {
       { ...a, inputSize: 224 },
       { ...a, channelOrder: 'RGB' },
       { ...a, meanSubtraction: 'none' },
+      { ...a, meanSubtraction: 'per-image-std' },
       { ...a, scale: 0.5 },
       { ...a, cropToRoi: true },
       { ...a, meanSubtraction: 'dataset', mean: [1, 2, 3] },

@@ -111,4 +111,34 @@ describe('wasm Tile/Sum/Mean fast paths', () => {
     expectClose(w[0], c[0], 1e-4)
     expectClose(w[1], c[1], 1e-4)
   })
+
+  it('max-pool gradients equal the cpu backend: 2x2/2 after a ReLU (ties), AlexNet 3x3/2, SAME padding', async () => {
+    const cases: Array<{
+      shape: [number, number, number, number]
+      size: number
+      stride: number
+      pad: 'valid' | 'same'
+    }> = [
+      { shape: [4, 16, 16, 8], size: 2, stride: 2, pad: 'valid' },
+      { shape: [2, 27, 27, 6], size: 3, stride: 2, pad: 'valid' },
+      { shape: [2, 9, 7, 5], size: 3, stride: 2, pad: 'same' },
+      { shape: [1, 5, 5, 3], size: 2, stride: 1, pad: 'same' }
+    ]
+    for (const c of cases) {
+      const [w, cpu] = await both(() => {
+        // relu makes many zeros, so windows tie; the gradient must pick the same one as the cpu backend.
+        const x = tf.relu(tf.tensor4d(values(n(c.shape), 3), c.shape))
+        const gradient = tf.grad((t: tf.Tensor4D) =>
+          tf.sum(tf.mul(tf.maxPool(t, c.size, c.stride, c.pad), tf.scalar(1.5)))
+        )
+        const weighted = tf.grad((t: tf.Tensor4D) => {
+          const p = tf.maxPool(t, c.size, c.stride, c.pad)
+          return tf.sum(tf.mul(p, tf.tensor(values(p.size, 9), p.shape)))
+        })
+        return [gradient(x as tf.Tensor4D), weighted(x as tf.Tensor4D)]
+      })
+      expectClose(w[0], cpu[0], 1e-6)
+      expectClose(w[1], cpu[1], 1e-6)
+    }
+  })
 })

@@ -29,6 +29,8 @@ interface TrainOptions {
   dropout?: string
   inputSize?: string
   patience?: string
+  lrSchedule?: 'constant' | 'one-cycle' | 'cosine'
+  normalize?: 'mean' | 'std'
   pretrainedRate?: string
   augment?: boolean
   balanced?: boolean
@@ -74,6 +76,13 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   if (o.batchSize) c.batchSize = positiveInt(o.batchSize, '--batch-size')
   c.optimizer = o.optimizer
   if (o.lr) c.learningRate = parseNumber(o.lr, '--lr', (n) => n > 0 && n < 10)
+  if (o.lrSchedule) c.lrSchedule = o.lrSchedule
+  if (o.normalize === 'std') {
+    c.preprocessing.meanSubtraction = 'per-image-std'
+    c.preprocessing.scale = 1
+  } else if (o.normalize === 'mean') {
+    c.preprocessing.meanSubtraction = 'per-image'
+  }
   if (o.pretrainedRate) {
     c.pretrainedRateFactor = parseNumber(o.pretrainedRate, '--pretrained-rate', (n) => n >= 0 && n <= 1)
   }
@@ -136,6 +145,19 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
     .option('--dropout <x>', 'dropout rate before the last layer, 0 = none (default 0.5)')
     .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
+    .addOption(
+      new Option('--lr-schedule <name>', 'learning-rate schedule over the run').choices([
+        'constant',
+        'one-cycle',
+        'cosine'
+      ])
+    )
+    .addOption(
+      new Option(
+        '--normalize <how>',
+        "per image: 'mean' subtracts its mean (the tutorial), 'std' also divides by its spread per channel"
+      ).choices(['mean', 'std'])
+    )
     .option('--patience <n>', 'early stopping patience in epochs, 0 = off (default 3)')
     .option('--pretrained-rate <x>', 'fine-tune: learning-rate factor of pretrained layers (default 0.1)')
     .option('--augment', 'sign-friendly augmentation (shift, rotation, scale, brightness, contrast)')
