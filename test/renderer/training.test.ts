@@ -15,8 +15,10 @@ import { useWizardStore } from '@renderer/stores/wizard'
 import { useProjectStore } from '@renderer/stores/project'
 import { useClassesStore } from '@renderer/stores/classes'
 import { useLibraryStore } from '@renderer/stores/library'
+import { useNavStore } from '@renderer/stores/nav'
 import TrainingChart from '@renderer/components/TrainingChart.vue'
 import TrainingDashboard from '@renderer/components/TrainingDashboard.vue'
+import RunsView from '@renderer/components/RunsView.vue'
 import ConfusionMatrix from '@renderer/components/ConfusionMatrix.vue'
 import TrainWizard from '@renderer/components/TrainWizard.vue'
 import EvaluationView from '@renderer/components/EvaluationView.vue'
@@ -131,6 +133,8 @@ describe('training chart', () => {
     )
     expect(w.find('[data-test="run-status"]').text()).toBe('Completed')
     expect(w.find('[data-test="backend"]').text()).toContain('WebAssembly (SIMD)')
+    expect(w.find('[role="progressbar"]').attributes('aria-valuenow')).toBe('100')
+    expect(w.find('[data-test="see-results"]').text()).toBe('See the results')
   })
 
   it('overlays several runs with one legend entry per run and curve', async () => {
@@ -336,6 +340,42 @@ describe('dashboard controls', () => {
     await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:resume')).toBe(true))
     expect(api.runs[0].status).toBe('running')
     await vi.waitFor(() => expect(w.find('[data-test="cancel-run"]').exists()).toBe(true))
+  })
+})
+
+describe('runs table actions', () => {
+  it('offers Results, Watch or Resume by each run’s status, and each leads where it should', async () => {
+    for (const [id, status] of [
+      [1, 'completed'],
+      [2, 'running'],
+      [3, 'failed']
+    ] as const)
+      api.runs.push({ ...summary, id, status, config: memoryConfig('custom') })
+    const training = useTrainingStore()
+    const nav = useNavStore()
+    nav.go('runs')
+    const w = mountWith(RunsView)
+    await vi.waitFor(() => expect(w.findAll('[data-test="run-row"]')).toHaveLength(3))
+    const actions = (id: number) => w.find(`[data-run-id="${id}"] .actions`)
+    const labels = (id: number) => actions(id).findAll('button').map((b) => b.text())
+    expect(labels(1)).toEqual(['Results'])
+    expect(labels(2)).toEqual(['Watch'])
+    expect(labels(3)).toEqual(['Resume'])
+    expect(actions(1).find('button').classes()).toEqual(expect.arrayContaining(['btn', 'small', 'primary']))
+
+    await actions(2).find('[data-test="watch-run"]').trigger('click')
+    expect(training.watchedId).toBe(2)
+    expect([nav.view, nav.trainPane]).toEqual(['train', 'dashboard'])
+
+    nav.go('runs')
+    await actions(3).find('[data-test="resume-run"]').trigger('click')
+    await vi.waitFor(() => expect(nav.view).toBe('train'))
+    expect(api.calls.filter((c) => c.channel === 'training:resume').map((c) => c.args)).toEqual([{ runId: 3 }])
+    expect(training.watchedId).toBe(3)
+
+    nav.go('runs')
+    await actions(1).find('[data-test="open-run"]').trigger('click')
+    expect(nav.resultRunId).toBe(1)
   })
 })
 
