@@ -343,6 +343,30 @@ describe('dashboard controls', () => {
   })
 })
 
+describe('dashboard threads', () => {
+  const started = events.find((e) => e.type === 'started') as Extract<TrainingEvent, { type: 'started' }>
+
+  /** The dashboard's "Runs on" text after the recorded 'started' event, with `threads` set or left out. */
+  async function backendText(threads?: number): Promise<string> {
+    const training = useTrainingStore()
+    training.watchedId = started.runId
+    const w = mountWith(TrainingDashboard)
+    training.onEvent(threads === undefined ? started : { ...started, threads })
+    await flushPromises()
+    return w.find('[data-test="backend"]').text()
+  }
+
+  it('shows the thread count beside the backend when training runs data-parallel', async () => {
+    expect(await backendText(2)).toBe('WebAssembly (SIMD) · 2 threads')
+    expect(useTrainingStore().live.get(started.runId)!.threads).toBe(2)
+  })
+
+  it.each([1, undefined])('shows no thread count when threads is %s', async (threads) => {
+    expect(await backendText(threads)).toBe('WebAssembly (SIMD)')
+    expect(useTrainingStore().live.get(started.runId)!.threads).toBe(1)
+  })
+})
+
 describe('runs table actions', () => {
   it('offers Results, Watch or Resume by each run’s status, and each leads where it should', async () => {
     for (const [id, status] of [

@@ -442,6 +442,7 @@ export default {
     minutes: '{n} min',
     backend: 'Runs on',
     cores: '{n} cores',
+    threads: '{n} threads',
     data: 'Images',
     dataCounts: '{train} train, {val} validation',
     completed: 'Finished: {acc} on validation, in {s} s.',

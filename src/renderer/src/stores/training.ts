@@ -23,6 +23,8 @@ export interface LiveRun {
   runId: number
   status: 'starting' | 'running' | 'completed' | 'failed' | 'cancelled'
   backend: BackendName | null
+  /** Threads computing each train step (2 when the wasm backend trains data-parallel); 1 when not said. */
+  threads: number
   totalEpochs: number
   batchesPerEpoch: number
   trainImages: number
@@ -46,6 +48,7 @@ export function emptyLive(runId: number): LiveRun {
     runId,
     status: 'starting',
     backend: null,
+    threads: 1,
     totalEpochs: 0,
     batchesPerEpoch: 0,
     trainImages: 0,
@@ -70,6 +73,7 @@ export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
     case 'started':
       live.status = 'running'
       live.backend = e.backend
+      live.threads = e.threads ?? 1
       live.totalEpochs = e.totalEpochs
       live.batchesPerEpoch = e.batchesPerEpoch
       live.trainImages = e.trainImages
