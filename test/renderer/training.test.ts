@@ -381,7 +381,10 @@ describe('runs table actions', () => {
     const w = mountWith(RunsView)
     await vi.waitFor(() => expect(w.findAll('[data-test="run-row"]')).toHaveLength(3))
     const actions = (id: number) => w.find(`[data-run-id="${id}"] .actions`)
-    const labels = (id: number) => actions(id).findAll('button').map((b) => b.text())
+    const labels = (id: number) =>
+      actions(id)
+        .findAll('button')
+        .map((b) => b.text())
     expect(labels(1)).toEqual(['Results'])
     expect(labels(2)).toEqual(['Watch'])
     expect(labels(3)).toEqual(['Resume'])
@@ -394,7 +397,9 @@ describe('runs table actions', () => {
     nav.go('runs')
     await actions(3).find('[data-test="resume-run"]').trigger('click')
     await vi.waitFor(() => expect(nav.view).toBe('train'))
-    expect(api.calls.filter((c) => c.channel === 'training:resume').map((c) => c.args)).toEqual([{ runId: 3 }])
+    expect(api.calls.filter((c) => c.channel === 'training:resume').map((c) => c.args)).toEqual([
+      { runId: 3 }
+    ])
     expect(training.watchedId).toBe(3)
 
     nav.go('runs')
