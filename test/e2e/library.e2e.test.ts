@@ -3,18 +3,22 @@
 // filter to a class, label three images from the keyboard, reload, and find the labels kept.
 // Screenshots of every step go to test-output/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
 import { createBackend, type Backend } from '../../src/main/backend'
-import { startServer, type RunningServer } from '../../src/main/server'
-import { SHARED_DATA, sharedDataAvailable, tempDir } from '../helpers'
+import { sharedDataAvailable, tempDir } from '../helpers'
+import {
+  CHROMIUM,
+  SHOTS,
+  copyGtsrb,
+  ensureBuilt,
+  openInChromium,
+  thumbnailsLoaded,
+  type BrowserSession,
+  type LoadedImage
+} from './helpers'
 
-const ROOT = resolve(__dirname, '../..')
-const RENDERER = join(ROOT, 'out/renderer')
-const SHOTS = join(ROOT, 'test-output/screenshots')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** GTSRB class ids used: 30 km/h, Yield, Stop, No entry, Road work. */
 const CLASS_IDS = ['1', '13', '14', '17', '25']
 const PER_CLASS = 20
@@ -23,34 +27,11 @@ const canRun = sharedDataAvailable() && existsSync(CHROMIUM)
 
 let tmp: ReturnType<typeof tempDir>
 let backend: Backend
-let server: RunningServer
-let context: BrowserContext
+let session: BrowserSession
 let page: Page
-const pageErrors: string[] = []
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) })
-}
-
-// Page-side code is passed as functions (the app's CSP forbids eval, which string predicates need);
-// this project's Node tsconfig has no DOM types, hence the small structural casts.
-type Img = { complete: boolean; naturalWidth: number }
-
-/** Every thumbnail currently in the grid has really loaded (decoded with a width). */
-async function thumbnailsLoaded(): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        page
-          .locator('[data-test="cell"] img')
-          .evaluateAll(
-            (els) =>
-              els.length > 0 &&
-              els.every((e) => (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0)
-          ),
-      { timeout: 20_000 }
-    )
-    .toBe(true)
 }
 
 async function cellCount(n: number): Promise<void> {
@@ -63,59 +44,31 @@ function captions(): Promise<string[]> {
 
 describe.skipIf(!canRun)('library in a real browser against the real backend', () => {
   beforeAll(async () => {
-    if (!existsSync(join(RENDERER, 'index.html')))
-      execSync('npx electron-vite build', { cwd: ROOT, stdio: 'inherit' })
+    ensureBuilt()
     mkdirSync(SHOTS, { recursive: true })
     tmp = tempDir('ts-e2e-')
     // A small real data set: 5 classes x 20 GTSRB images, the names CSV, and one truncated file.
-    const images = join(tmp.dir, 'images')
-    for (const id of CLASS_IDS) {
-      mkdirSync(join(images, id), { recursive: true })
-      const files = readdirSync(join(SHARED_DATA, 'gtsrb-train', id))
-        .sort()
-        .slice(0, PER_CLASS)
-      for (const f of files) copyFileSync(join(SHARED_DATA, 'gtsrb-train', id, f), join(images, id, f))
-    }
-    writeFileSync(join(images, '14', 'broken.ppm'), 'P6\n32 32\n255\n' + 'x'.repeat(100))
-    copyFileSync(join(SHARED_DATA, 'signnames.csv'), join(tmp.dir, 'signnames.csv'))
+    copyGtsrb(tmp.dir, CLASS_IDS, (files) => files.slice(0, PER_CLASS))
+    writeFileSync(join(tmp.dir, 'images', '14', 'broken.ppm'), 'P6\n32 32\n255\n' + 'x'.repeat(100))
 
     backend = createBackend({ dataDir: join(tmp.dir, 'appdata') })
-    server = await startServer({ backend, port: 0, staticDir: RENDERER })
-    context = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
+    session = await openInChromium(backend, {
+      profileDir: join(tmp.dir, 'profile'),
       viewport: { width: 1280, height: 800 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync'
-      ]
+      httpErrors: true
     })
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text())
-    })
-    page.on('response', (r) => {
-      if (r.status() >= 400) pageErrors.push(`${r.status()} ${r.url()}`)
-    })
+    page = session.page
   })
 
   afterAll(async () => {
-    await context?.close()
-    await server?.close()
+    await session?.close()
     await backend?.dispose()
     tmp?.remove()
   })
 
   it('imports, shows, filters, labels from the keyboard and keeps labels across a reload', async () => {
     const projectPath = join(tmp.dir, 'signs.tsproj')
-    await page.goto(server.url)
+    await page.goto(session.server.url)
     await page.getByRole('heading', { name: 'Create a project' }).waitFor()
     await shot('01-start')
 
@@ -138,7 +91,7 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await page.locator('[data-test="import-close"]').click()
 
     // Thumbnails really load from the server.
-    await thumbnailsLoaded()
+    await thumbnailsLoaded(page)
     expect(await page.locator('[data-test="stat-images"]').innerText()).toBe('100 images')
     const classNames = await page.locator('[data-test="class"] .label').allInnerTexts()
     expect(classNames).toEqual(['Speed limit (30km/h)', 'Yield', 'Stop', 'No entry', 'Road work'])
@@ -147,7 +100,7 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     // Filter to Stop.
     await page.locator('[data-test="class"]', { hasText: 'Stop' }).click()
     await cellCount(PER_CLASS)
-    await thumbnailsLoaded()
+    await thumbnailsLoaded(page)
     expect(new Set(await captions())).toEqual(new Set(['Stop']))
     await shot('06-filtered-stop')
 
@@ -183,7 +136,7 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await page.reload()
     await page.locator('[data-test="class"]', { hasText: 'Yield' }).click()
     await cellCount(PER_CLASS + 3)
-    await thumbnailsLoaded()
+    await thumbnailsLoaded(page)
     const yieldIds = await page
       .locator('[data-test="cell"]')
       .evaluateAll((els) => els.map((e) => Number((e as unknown as { dataset: { id: string } }).dataset.id)))
@@ -208,7 +161,7 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
     await page.locator('[data-test="detail-image"]').waitFor()
     await expect
       .poll(() =>
-        page.locator('[data-test="detail-image"]').evaluate((e) => (e as unknown as Img).naturalWidth)
+        page.locator('[data-test="detail-image"]').evaluate((e) => (e as unknown as LoadedImage).naturalWidth)
       )
       .toBeGreaterThan(0)
     expect(await page.locator('[data-test="detail"]').innerText()).toContain('Yield')
@@ -275,10 +228,10 @@ describe.skipIf(!canRun)('library in a real browser against the real backend', (
 
     await page.locator('[data-test="language"]').selectOption('zh-CN')
     await page.locator('[data-test="filter-all"]').click()
-    await thumbnailsLoaded()
+    await thumbnailsLoaded(page)
     expect(await page.locator('[data-test="stat-images"]').innerText()).toBe('100 张图片')
     await shot('13-zh-CN')
 
-    expect(pageErrors).toEqual([])
+    expect(session.errors).toEqual([])
   })
 })

@@ -3,22 +3,17 @@
 // and measure what the page holds and how long frames take. Skipped by default: it writes N files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
 import { createBackend, type Backend } from '../../src/main/backend'
-import { startServer, type RunningServer } from '../../src/main/server'
 import { tempDir } from '../helpers'
+import { CHROMIUM, RENDERER, SHOTS, openInChromium, type BrowserSession } from './helpers'
 
-const ROOT = resolve(__dirname, '../..')
-const RENDERER = join(ROOT, 'out/renderer')
-const SHOTS = join(ROOT, 'test-output/screenshots')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const N = Number(process.env.TS_E2E_SCALE ?? 0)
 
 let tmp: ReturnType<typeof tempDir>
 let backend: Backend
-let server: RunningServer
-let context: BrowserContext
+let session: BrowserSession
 let page: Page
 
 /** A distinct 32x32 P6 image per index (the importer skips identical content). */
@@ -49,28 +44,15 @@ describe.skipIf(!(N > 0) || !existsSync(CHROMIUM) || !existsSync(join(RENDERER, 
       const started = Date.now()
       const summary = await backend.handlers['library:import']({ folder, labels: 'folders' })
       console.log(`imported ${summary.imported} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-      server = await startServer({ backend, port: 0, staticDir: RENDERER })
-      context = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1280, height: 800 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync'
-        ]
+      session = await openInChromium(backend, {
+        profileDir: join(tmp.dir, 'profile'),
+        viewport: { width: 1280, height: 800 }
       })
-      page = context.pages()[0] ?? (await context.newPage())
+      page = session.page
     }, 1_800_000)
 
     afterAll(async () => {
-      await context?.close()
-      await server?.close()
+      await session?.close()
       await backend?.dispose()
       tmp?.remove()
     })
@@ -87,7 +69,7 @@ describe.skipIf(!(N > 0) || !existsSync(CHROMIUM) || !existsSync(join(RENDERER, 
           if (m) rowsReceived += (m[1].match(/"id":/g) ?? []).length
         })
       })
-      await page.goto(server.url)
+      await page.goto(session.server.url)
       await page.locator('[data-test="cell"] img').first().waitFor()
       expect(await page.locator('[data-test="stat-images"]').innerText()).toBe(`${N} images`)
 

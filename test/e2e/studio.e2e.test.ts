@@ -5,19 +5,23 @@
 // it, open a confusion-matrix cell, relabel a misclassified image and find it in the library, export to a
 // temp folder and find the files on disk, predict uploaded files. Screenshots: test-output/screenshots/studio-*.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
 import { createBackend, type Backend } from '../../src/main/backend'
-import { startServer, type RunningServer } from '../../src/main/server'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../helpers'
+import {
+  CHROMIUM,
+  ROOT,
+  SHOTS,
+  copyGtsrb,
+  ensureBuilt,
+  openInChromium,
+  thumbnailsLoaded,
+  type BrowserSession
+} from './helpers'
 
-const ROOT = resolve(__dirname, '../..')
-const RENDERER = join(ROOT, 'out/renderer')
 const WORKER = join(ROOT, 'out/main/trainWorker.js')
-const SHOTS = join(ROOT, 'test-output/screenshots')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** Shapes of createAlexNet({ inputSize: 67, width: 1/16, fcUnits: 16 }), see test/fixtures/alexnet-bvlc/make.py. */
 const BASE_NPY = join(ROOT, 'test/fixtures/alexnet-bvlc/reduced-alexnet.npy')
 /** GTSRB 30 km/h, Yield, Stop, No entry: keys 1..4 in this order. */
@@ -30,83 +34,44 @@ const canRun = sharedDataAvailable() && existsSync(CHROMIUM) && existsSync(BASE_
 
 let tmp: ReturnType<typeof tempDir>
 let backend: Backend
-let server: RunningServer
-let context: BrowserContext
+let session: BrowserSession
 let page: Page
-const pageErrors: string[] = []
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `studio-${name}.png`), fullPage: true })
 }
-type Img = { complete: boolean; naturalWidth: number }
 type WithData = { dataset: Record<string, string> }
-
-async function thumbnailsLoaded(selector: string): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        page
-          .locator(selector)
-          .evaluateAll(
-            (els) =>
-              els.length > 0 &&
-              els.every((e) => (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0)
-          ),
-      { timeout: 20_000 }
-    )
-    .toBe(true)
-}
 
 describe.skipIf(!canRun)('the studio journey in a real browser against the real backend', () => {
   beforeAll(async () => {
-    if (!existsSync(join(RENDERER, 'index.html')) || !existsSync(WORKER))
-      execSync('npx electron-vite build', { cwd: ROOT, stdio: 'inherit' })
+    ensureBuilt(WORKER)
     mkdirSync(SHOTS, { recursive: true })
     tmp = tempDir('ts-studio-e2e-')
-    const images = join(tmp.dir, 'images')
-    for (const id of CLASS_IDS) {
-      mkdirSync(join(images, id), { recursive: true })
-      const files = readdirSync(join(SHARED_DATA, 'gtsrb-train', id)).sort()
-      // Every 5th frame: 30 images spread over the class's tracks, so a track split leaves every split some.
-      const picked = files.filter((_, i) => i % 5 === 0).slice(0, PER_CLASS)
-      for (const f of picked) copyFileSync(join(SHARED_DATA, 'gtsrb-train', id, f), join(images, id, f))
-    }
+    // Every 5th frame: 30 images spread over the class's tracks, so a track split leaves every split some.
+    const { images } = copyGtsrb(tmp.dir, CLASS_IDS, (files) =>
+      files.filter((_, i) => i % 5 === 0).slice(0, PER_CLASS)
+    )
     // A few Stop signs at the top level of the folder: imported without a label.
     const stops = readdirSync(join(SHARED_DATA, 'gtsrb-train', '14')).sort()
     for (const f of stops.filter((_, i) => i % 5 === 2).slice(0, UNLABELLED))
       copyFileSync(join(SHARED_DATA, 'gtsrb-train', '14', f), join(images, `unsorted_${f}`))
-    copyFileSync(join(SHARED_DATA, 'signnames.csv'), join(tmp.dir, 'signnames.csv'))
 
     backend = createBackend({ dataDir: join(tmp.dir, 'appdata'), workerEntry: WORKER })
-    server = await startServer({ backend, port: 0, staticDir: RENDERER })
-    context = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1360, height: 860 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking'
-      ]
+    session = await openInChromium(backend, {
+      profileDir: join(tmp.dir, 'profile'),
+      viewport: { width: 1360, height: 860 }
     })
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text())
-    })
+    page = session.page
   })
 
   afterAll(async () => {
-    await context?.close()
-    await server?.close()
+    await session?.close()
     await backend?.dispose()
     tmp?.remove()
   })
 
   it('imports, labels, trains feature extraction from a base, evaluates, relabels, exports, predicts', async () => {
-    await page.goto(server.url)
+    await page.goto(session.server.url)
     await page.locator('[data-test="create-path"]').fill(join(tmp.dir, 'signs.tsproj'))
     await page.locator('[data-test="create"]').click()
     await page.locator('[data-test="empty"] button').click()
@@ -115,7 +80,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator('[data-test="import-start"]').click()
     await page.locator('[data-test="import-result"]').waitFor({ timeout: 60_000 })
     await page.locator('[data-test="import-close"]').click()
-    await thumbnailsLoaded('[data-test="cell"] img')
+    await thumbnailsLoaded(page, '[data-test="cell"] img')
     expect(await page.locator('[data-test="class"] .label').allInnerTexts()).toEqual([
       'Speed limit (30km/h)',
       'Yield',
@@ -130,7 +95,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await expect.poll(async () => (await backend.handlers['library:stats']({})).unlabelled).toBe(0)
     await page.locator('[data-test="filter-all"]').click()
     await expect.poll(() => page.locator('[data-test="cell"]').count()).toBeGreaterThan(UNLABELLED)
-    await thumbnailsLoaded('[data-test="cell"] img')
+    await thumbnailsLoaded(page, '[data-test="cell"] img')
     await shot('01-library-labelled')
 
     // The wizard, step 1: the data, and no split yet.
@@ -245,7 +210,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
       .locator(`[data-test="matrix-cell"][data-label="${label}"][data-predicted="${predicted}"]`)
       .click()
     await expect.poll(() => page.locator('[data-test="cell-image"]').count()).toBe(best)
-    if (best > 0) await thumbnailsLoaded('[data-test="cell-image"] img')
+    if (best > 0) await thumbnailsLoaded(page, '[data-test="cell-image"] img')
     await page.locator('[data-test="cell-images"]').scrollIntoViewIfNeeded()
     await shot('11-matrix-cell')
 
@@ -286,7 +251,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
       limit: 1000
     })
     await expect.poll(() => page.locator('[data-test="cell"]').count()).toBe(disagreeing.total)
-    await thumbnailsLoaded('[data-test="cell"] img')
+    await thumbnailsLoaded(page, '[data-test="cell"] img')
     await shot('13-library-disagreements')
 
     // Runs: the table, and export from the results.
@@ -319,7 +284,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await expect
       .poll(() => page.locator('[data-test="prediction"] .bar-row').count(), { timeout: 30_000 })
       .toBe(8)
-    await thumbnailsLoaded('[data-test="prediction"] img')
+    await thumbnailsLoaded(page, '[data-test="prediction"] img')
     await shot('17-predict')
 
     // A second run: the wizard kept its answers. A completed run can be the base (checked on the spot, and
@@ -381,7 +346,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator(`[data-test="wrong"][data-image-id="${imageId}"] [data-test="fixed"]`).waitFor()
     await shot('20-results-zh-CN')
 
-    writeFileSync(join(SHOTS, 'studio-errors.txt'), pageErrors.join('\n'))
-    expect(pageErrors).toEqual([])
+    writeFileSync(join(SHOTS, 'studio-errors.txt'), session.errors.join('\n'))
+    expect(session.errors).toEqual([])
   })
 })
