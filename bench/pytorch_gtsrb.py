@@ -47,12 +47,16 @@ def read_ppm(path):
     return np.frombuffer(raw, np.uint8, w * h * 3, i).reshape(h, w, 3)
 
 
-def load(split):
+def load(split, holdout_tracks=0):
+    """Images and labels of a split; with holdout_tracks, each class's last tracks are left out (a val split)."""
     xs, ys = [], []
     root = os.path.join(DATA, split)
     for cls in sorted(os.listdir(root), key=int):
-        for name in sorted(os.listdir(os.path.join(root, cls))):
-            if name.endswith(".ppm"):
+        names = sorted(n for n in os.listdir(os.path.join(root, cls)) if n.endswith(".ppm"))
+        tracks = sorted({n.split("_")[0] for n in names})
+        held = set(tracks[len(tracks) - holdout_tracks :]) if holdout_tracks else set()
+        for name in names:
+            if name.split("_")[0] not in held:
                 xs.append(read_ppm(os.path.join(root, cls, name)))
                 ys.append(int(cls))
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255.0
@@ -66,17 +70,14 @@ def standardise(x):
     return (x - m) / s
 
 
-def net(channels, classes):
+def net(channels, classes, bn=True):
+    def conv(cin, cout):
+        if not bn:
+            return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
     def block(cin, cout):
-        return [
-            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
-        ]
+        return [*conv(cin, cout), *conv(cout, cout), nn.MaxPool2d(2)]
 
     c = channels
     return nn.Sequential(
@@ -115,16 +116,18 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-bn", action="store_true", help="no batch normalisation (conv with bias)")
+    ap.add_argument("--holdout-tracks", type=int, default=0, help="leave each class's last N tracks out of training")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
 
     t0 = time.time()
-    xtr, ytr = load("gtsrb-train")
+    xtr, ytr = load("gtsrb-train", a.holdout_tracks)
     xte, yte = load("gtsrb-test")
     load_s = time.time() - t0
-    model = net(a.channels, 43)
+    model = net(a.channels, 43, bn=not a.no_bn)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     steps = math.ceil(len(xtr) / a.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps)
@@ -151,7 +154,7 @@ def main():
     print(
         json.dumps(
             {
-                "model": f"small CNN {a.channels}-{2 * a.channels}-{4 * a.channels} + BN, dense 256",
+                "model": f"small CNN {a.channels}-{2 * a.channels}-{4 * a.channels}{'' if a.no_bn else ' + BN'}, dense 256",
                 "epochs": a.epochs,
                 "threads": a.threads,
                 "train_images": len(xtr),

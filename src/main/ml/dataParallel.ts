@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../shared/training'
 import type { WorkerReply, WorkerRequest } from './gradWorker'
+import { batchGradients, reseedDropout } from './gradients'
 
 /**
  * How many threads a training run should use: `TS_TRAIN_THREADS` when set (1 = off), else 2 on wasm with at
@@ -118,6 +119,60 @@ export class GradientWorker {
       if (r.type !== 'grads') throw new Error(`gradient worker: unexpected reply ${r.type}`)
       return r
     })
+  }
+
+  /**
+   * The gradient of a whole batch, computed in two parts: the worker takes the first half (with the model's
+   * current trainable weights), this thread the rest meanwhile; the parts are averaged by size (the losses are
+   * means). Dropout masks are drawn per part from the run's seed and the step (parts 2*step and 2*step+1),
+   * so a run repeats exactly. The caller owns the returned gradients (keyed by variable name).
+   */
+  async gradients(
+    model: tf.LayersModel,
+    vars: tf.Variable[],
+    b: { x: Float32Array; y: Int32Array; size: number },
+    inputShape: number[],
+    numClasses: number,
+    dropout: { layers: tf.layers.Layer[]; seed: number; step: number }
+  ): Promise<{ loss: number; acc: number; grads: tf.NamedTensorMap }> {
+    const len = inputShape.reduce((a, c) => a * c, 1)
+    const nWorker = Math.floor(b.size / 2)
+    const nLocal = b.size - nWorker
+    const remote = this.step(
+      vars.map((v) => (v.dataSync() as Float32Array).slice()),
+      b.x.slice(0, nWorker * len),
+      [nWorker, ...inputShape],
+      b.y.slice(0, nWorker),
+      dropout.step * 2 + 1
+    )
+    reseedDropout(dropout.layers, dropout.seed, dropout.step * 2)
+    const local = tf.tidy(() => {
+      const x = tf.tensor(b.x.subarray(nWorker * len, b.size * len), [nLocal, ...inputShape])
+      const y = tf.tensor1d(b.y.subarray(nWorker, b.size), 'int32')
+      const r = batchGradients(model, vars, x, y, numClasses)
+      return { loss: r.loss, acc: r.acc, grads: vars.map((v) => r.grads[v.name]) }
+    })
+    let theirs: { grads: Float32Array[]; loss: number; acc: number }
+    try {
+      theirs = await remote
+    } catch (err) {
+      tf.dispose([local.loss, local.acc, ...local.grads])
+      throw err
+    }
+    const wl = nLocal / b.size
+    const ww = nWorker / b.size
+    const grads: tf.NamedTensorMap = {}
+    tf.tidy(() => {
+      vars.forEach((v, i) => {
+        grads[v.name] = tf.keep(
+          tf.add(tf.mul(local.grads[i], wl), tf.mul(tf.tensor(theirs.grads[i], v.shape), ww))
+        )
+      })
+    })
+    const loss = local.loss.dataSync()[0]
+    const acc = local.acc.dataSync()[0]
+    tf.dispose([local.loss, local.acc, ...local.grads])
+    return { loss: loss * wl + theirs.loss * ww, acc: acc * wl + theirs.acc * ww, grads }
   }
 
   async close(): Promise<void> {

@@ -309,10 +309,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       tf.dispose([loss, acc])
       return result
     }
-    const inputLength = inputShape.reduce((a, c) => a * c, 1)
     const step = async (b: Batch, index: number): Promise<{ loss: number; acc: number }> => {
-      const nWorker = helper ? Math.floor(b.size / 2) : 0
-      if (!helper || nWorker === 0) {
+      if (!helper || b.size < 2) {
         reseedDropout(dropouts, config.seed, index)
         const [loss, acc] = tf.tidy(() => {
           const { x, y } = batchTensors(b, inputShape)
@@ -322,44 +320,15 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         })
         return scalars(loss, acc)
       }
-      // The worker takes the first part; this thread computes the rest while it runs.
-      const nLocal = b.size - nWorker
-      const remote = helper.step(
-        vars.map((v) => (v.dataSync() as Float32Array).slice()),
-        b.x.slice(0, nWorker * inputLength),
-        [nWorker, ...inputShape],
-        b.y.slice(0, nWorker),
-        index * 2 + 1
-      )
-      reseedDropout(dropouts, config.seed, index * 2)
-      const local = tf.tidy(() => {
-        const x = tf.tensor(b.x.subarray(nWorker * inputLength, b.size * inputLength), [
-          nLocal,
-          ...inputShape
-        ])
-        const y = tf.tensor1d(b.y.subarray(nWorker, b.size), 'int32')
-        const r = batchGradients(trainable, vars, x, y, numClasses)
-        return { loss: r.loss, acc: r.acc, grads: vars.map((v) => r.grads[v.name]) }
+      const r = await helper.gradients(trainable, vars, b, inputShape, numClasses, {
+        layers: dropouts,
+        seed: config.seed,
+        step: index
       })
-      let theirs: { grads: Float32Array[]; loss: number; acc: number }
-      try {
-        theirs = await remote
-      } catch (err) {
-        tf.dispose([local.loss, local.acc, ...local.grads])
-        throw err
-      }
-      const wl = nLocal / b.size
-      const ww = nWorker / b.size
-      tf.tidy(() => {
-        const grads: tf.NamedTensorMap = {}
-        vars.forEach((v, i) => {
-          grads[v.name] = tf.add(tf.mul(local.grads[i], wl), tf.mul(tf.tensor(theirs.grads[i], v.shape), ww))
-        })
-        applyStep(grads)
-      })
-      tf.dispose(local.grads)
-      const mine = scalars(local.loss, local.acc)
-      return { loss: mine.loss * wl + theirs.loss * ww, acc: mine.acc * wl + theirs.acc * ww }
+      const owned = Object.values(r.grads)
+      tf.tidy(() => applyStep(r.grads))
+      tf.dispose(owned)
+      return { loss: r.loss, acc: r.acc }
     }
 
     const evaluate = async (source: BatchSource, epoch: number): Promise<{ loss: number; acc: number }> => {
