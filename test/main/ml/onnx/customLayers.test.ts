@@ -1,5 +1,6 @@
 // ONNX export of the two custom AlexNet layers (GroupedConv2D -> Conv with `group`, LocalResponseNormalization
-// -> LRN with alpha scaled by the window size), checked against TF.js on random weights and inputs.
+// -> x / (1x1 Conv of x*x with a banded alpha matrix + bias)^beta), checked against TF.js on random weights
+// and inputs, for AlexNet's beta 0.75 (Sqrt path), 0.5, 1 and a general beta (Pow).
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {
@@ -70,5 +71,14 @@ describe('exportOnnx: custom layers', () => {
     expect(Math.max(...Array.from(p.tfOut).map((v, i) => Math.abs(v - x.dataSync()[i])))).toBeGreaterThan(
       1e-2
     )
+    // The special-cased exponents, with windows that reach past both channel edges (radius 4 of 6).
+    for (const beta of [0.5, 0.75, 1]) {
+      const m = chain(
+        [3, 3, 6],
+        [new LocalResponseNormalization({ depthRadius: 4, alpha: 0.3, beta, bias: 1.5 })]
+      )
+      const q = await compare(m, input([2, 3, 3, 6]))
+      expect(q.maxAbsDiff).toBeLessThan(1e-4)
+    }
   })
 })
