@@ -38,11 +38,11 @@ export interface DefaultPreprocessingOptions {
  * - `alexnet` (strategies 1-3, BVLC weights): 227 px, BGR, per-image mean, scale 1. This is the Udacity
  *   AlexNet lab: `im = im - np.mean(im)` (one scalar over all pixels and channels) and an RGB->BGR swap,
  *   no rescaling, because the Caffe weights were trained on 0..255 inputs minus a mean.
- * - `compact` (strategy 4, trained from scratch on 32 px signs): 32 px, RGB, per-image mean, scale 1/64.
- *   Per-image mean removes most of GTSRB's large brightness variation without a pass over the data set,
- *   and 1/64 brings the centred 0..255 values to roughly [-2, 2] (about unit variance for typical signs),
- *   which is what Glorot-initialised layers expect. With `datasetMean`, the dataset mean is subtracted
- *   instead (still scale 1/64) for users who computed one.
+ * - `compact` (strategy 4, trained from scratch on 32 px signs): 32 px, RGB, per-image standardisation
+ *   (each channel of each image to zero mean and unit spread, scale 1). It removes GTSRB's large brightness
+ *   and contrast variation without a pass over the data set, and gives the unit-scale inputs that
+ *   freshly initialised layers expect. With `datasetMean`, the dataset mean is subtracted instead (scale
+ *   1/64, which brings centred 0..255 values to roughly [-2, 2]) for users who computed one.
  */
 export function defaultPreprocessing(
   architecture: 'alexnet' | 'compact',
@@ -59,11 +59,21 @@ export function defaultPreprocessing(
       cropToRoi
     }
   }
+  if (!opts.datasetMean) {
+    return {
+      inputSize: opts.inputSize ?? 32,
+      channelOrder: 'RGB',
+      meanSubtraction: 'per-image-std',
+      scale: 1,
+      resize: 'bilinear',
+      cropToRoi
+    }
+  }
   return {
     inputSize: opts.inputSize ?? 32,
     channelOrder: 'RGB',
-    meanSubtraction: opts.datasetMean ? 'dataset' : 'per-image',
-    ...(opts.datasetMean ? { mean: opts.datasetMean } : {}),
+    meanSubtraction: 'dataset',
+    mean: opts.datasetMean,
     scale: 1 / 64,
     resize: 'bilinear',
     cropToRoi

@@ -192,7 +192,7 @@ describe('ROI crop', () => {
 })
 
 describe('defaults and key', () => {
-  it('AlexNet is 227 BGR per-image scale 1; compact is 32 RGB scale 1/64', () => {
+  it('AlexNet is 227 BGR per-image scale 1; compact is 32 RGB per-image-std scale 1', () => {
     expect(defaultPreprocessing('alexnet')).toMatchObject({
       inputSize: 227,
       channelOrder: 'BGR',
@@ -202,12 +202,13 @@ describe('defaults and key', () => {
     expect(defaultPreprocessing('compact')).toMatchObject({
       inputSize: 32,
       channelOrder: 'RGB',
-      meanSubtraction: 'per-image',
-      scale: 1 / 64
+      meanSubtraction: 'per-image-std',
+      scale: 1
     })
     expect(defaultPreprocessing('compact', { datasetMean: [1, 2, 3] })).toMatchObject({
       meanSubtraction: 'dataset',
-      mean: [1, 2, 3]
+      mean: [1, 2, 3],
+      scale: 1 / 64
     })
   })
 
