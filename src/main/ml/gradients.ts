@@ -60,3 +60,26 @@ export function reseedDropout(layers: tf.layers.Layer[], seed: number, step: num
     ;(l as unknown as { seed?: number }).seed = (((seed * 1_000_003 + step) * 31 + i) >>> 0) + 1
   })
 }
+
+/**
+ * Summed cross-entropy and number of correct predictions of class probabilities `p` ([n, k], row-major, as
+ * an ONNX session returns them) against labels `y`: the same loss as lossAndAccuracy (probabilities clipped
+ * to [1e-7, 1]), and the first maximum as the prediction, as tf.argMax picks it.
+ */
+export function scoreProbabilities(
+  p: Float32Array,
+  y: Int32Array,
+  n: number,
+  k: number
+): { lossSum: number; correct: number } {
+  let lossSum = 0
+  let correct = 0
+  for (let i = 0; i < n; i++) {
+    const row = i * k
+    let best = 0
+    for (let j = 1; j < k; j++) if (p[row + j] > p[row + best]) best = j
+    if (best === y[i]) correct++
+    lossSum -= Math.log(Math.min(1, Math.max(1e-7, p[row + y[i]])))
+  }
+  return { lossSum, correct }
+}

@@ -11,7 +11,15 @@ import { backendInfo, initBackend } from './backend'
 import { buildModel, type BuiltModel } from './strategies'
 import { computeFeatures, featureBatchSource, featuresAllZero } from './features'
 import { createBatchSource } from './data'
-import { batchGradients, dropoutLayers, lossAndAccuracy, reseedDropout } from './gradients'
+import {
+  batchGradients,
+  dropoutLayers,
+  lossAndAccuracy,
+  reseedDropout,
+  scoreProbabilities
+} from './gradients'
+import { exportOnnx } from './onnx/export'
+import { OnnxRunner } from './onnx/runtime'
 import { GradientWorker, trainThreads } from './dataParallel'
 import {
   hasBest,
@@ -53,6 +61,12 @@ export interface TrainOptions {
   featureCacheDir?: string
   /** Replaces the data pipeline (tests). */
   createBatchSource?: (opts: BatchSourceOptions) => BatchSource
+  /**
+   * How validation runs after each epoch: 'auto' (default) exports the model as it stands to ONNX and runs
+   * it in onnxruntime (about 10x TF.js wasm, see bench/RESULTS.md), falling back to TF.js when onnxruntime
+   * or the export is unavailable; 'tfjs' always uses TF.js.
+   */
+  evaluateWith?: 'auto' | 'tfjs'
 }
 
 export interface TrainResult {
@@ -68,6 +82,8 @@ export interface TrainResult {
   seconds: number
   /** Images that could not be read and were skipped, once each. */
   failed: { path: string; reason: string }[]
+  /** What ran the validation passes (null: no validation). */
+  valEngine?: 'onnx' | 'tfjs' | null
 }
 
 export class TrainCancelled extends Error {
@@ -331,24 +347,48 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       return { loss: r.loss, acc: r.acc }
     }
 
+    let valEngine: 'onnx' | 'tfjs' | null = null
     const evaluate = async (source: BatchSource, epoch: number): Promise<{ loss: number; acc: number }> => {
       let lossSum = 0
       let correct = 0
       let n = 0
-      for await (const b of source.epoch(epoch, { signal: opts.signal })) {
-        noteFailed(b.failed)
-        if (b.size === 0) continue
-        const [l, c] = tf.tidy(() => {
-          const { x, y } = batchTensors(b, inputShape)
-          const p = trainable.predict(x) as tf.Tensor
-          const r = lossAndAccuracy(p, y, numClasses)
-          return [r.loss.mul(b.size), r.acc.mul(b.size)]
-        })
-        lossSum += (await l.data())[0]
-        correct += (await c.data())[0]
-        tf.dispose([l, c])
-        n += b.size
-        if (opts.signal?.aborted) throw new TrainCancelled()
+      // A frozen forward pass: onnxruntime on this epoch's weights when it can (the parity tests keep the two
+      // engines equal), TF.js otherwise.
+      let runner: OnnxRunner | null = null
+      if (opts.evaluateWith !== 'tfjs') {
+        try {
+          runner = await OnnxRunner.create(exportOnnx(trainable))
+        } catch {
+          runner = null
+        }
+      }
+      valEngine = runner ? 'onnx' : 'tfjs'
+      const len = inputShape.reduce((a, c) => a * c, 1)
+      try {
+        for await (const b of source.epoch(epoch, { signal: opts.signal })) {
+          noteFailed(b.failed)
+          if (b.size === 0) continue
+          if (runner) {
+            const p = await runner.run(b.x.subarray(0, b.size * len), b.size, inputShape)
+            const s = scoreProbabilities(p, b.y, b.size, numClasses)
+            lossSum += s.lossSum
+            correct += s.correct
+          } else {
+            const [l, c] = tf.tidy(() => {
+              const { x, y } = batchTensors(b, inputShape)
+              const p = trainable.predict(x) as tf.Tensor
+              const r = lossAndAccuracy(p, y, numClasses)
+              return [r.loss.mul(b.size), r.acc.mul(b.size)]
+            })
+            lossSum += (await l.data())[0]
+            correct += (await c.data())[0]
+            tf.dispose([l, c])
+          }
+          n += b.size
+          if (opts.signal?.aborted) throw new TrainCancelled()
+        }
+      } finally {
+        await runner?.dispose()
       }
       return n ? { loss: lossSum / n, acc: correct / n } : { loss: NaN, acc: NaN }
     }
@@ -477,7 +517,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       valLoss,
       stoppedEarly,
       seconds,
-      failed: [...failed].map(([path, reason]) => ({ path, reason }))
+      failed: [...failed].map(([path, reason]) => ({ path, reason })),
+      valEngine
     }
     built = null
     return result
