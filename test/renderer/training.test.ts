@@ -365,6 +365,20 @@ describe('dashboard threads', () => {
     expect(await backendText(threads)).toBe('WebAssembly (SIMD)')
     expect(useTrainingStore().live.get(started.runId)!.threads).toBe(1)
   })
+  it("puts threads and the machine's cores in one phrase when both are known", async () => {
+    const system = {
+      backend: null,
+      onnxRuntime: true,
+      cpus: 2,
+      platform: 'linux',
+      appVersion: '0',
+      desktop: false
+    }
+    useTrainingStore().system = { ...system }
+    expect(await backendText(2)).toBe('WebAssembly (SIMD) · 2 threads on 2 cores')
+    useTrainingStore().system = { ...system }
+    expect(await backendText(1)).toBe('WebAssembly (SIMD) · 2 cores')
+  })
 })
 
 describe('runs table actions', () => {

@@ -443,6 +443,7 @@ export default {
     backend: 'Runs on',
     cores: '{n} cores',
     threads: '{n} threads',
+    threadsOnCores: '{n} threads on {cores} cores',
     data: 'Images',
     dataCounts: '{train} train, {val} validation',
     completed: 'Finished: {acc} on validation, in {s} s.',

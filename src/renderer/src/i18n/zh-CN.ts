@@ -436,6 +436,7 @@ export default {
     backend: '运行于',
     cores: '{n} 核',
     threads: '{n} 个线程',
+    threadsOnCores: '{n} 个线程，{cores} 核',
     data: '图片',
     dataCounts: '训练 {train} 张，验证 {val} 张',
     completed: '完成：验证准确率 {acc}，用时 {s} 秒。',
