@@ -103,7 +103,7 @@ export class GradientWorker {
   }
 
   /** Sends a step; the reply resolves later, so call this before computing the trainer's own part. */
-  step(
+  private step(
     weights: Float32Array[],
     x: Float32Array,
     shape: number[],

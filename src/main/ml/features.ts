@@ -53,8 +53,11 @@ function keyOf(e: Example): string {
   }
 }
 
-/** A forward pass of the frozen base over one batch: ONNX when available, else TF.js. */
-async function makeForward(
+/**
+ * A frozen forward pass of `base` over one batch (features here, validation in the trainer): ONNX when
+ * available, else TF.js. `dim` is the output length per example; `close` frees the ONNX session.
+ */
+export async function makeForward(
   base: tf.LayersModel,
   dim: number,
   engine: 'auto' | 'tfjs'

@@ -9,17 +9,9 @@ import type { BackendName, TrainConfig, TrainingEvent } from '../../shared/train
 import type { Batch, BatchSource, BatchSourceOptions, Example } from './types'
 import { backendInfo, initBackend } from './backend'
 import { buildModel, type BuiltModel } from './strategies'
-import { computeFeatures, featureBatchSource, featuresAllZero } from './features'
+import { computeFeatures, featureBatchSource, featuresAllZero, makeForward } from './features'
 import { createBatchSource } from './data'
-import {
-  batchGradients,
-  dropoutLayers,
-  lossAndAccuracy,
-  reseedDropout,
-  scoreProbabilities
-} from './gradients'
-import { exportOnnx } from './onnx/export'
-import { OnnxRunner } from './onnx/runtime'
+import { batchGradients, dropoutLayers, reseedDropout, scoreProbabilities } from './gradients'
 import { GradientWorker, trainThreads } from './dataParallel'
 import {
   hasBest,
@@ -320,11 +312,6 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
       optimizer!.applyGradients(grads)
     }
-    const scalars = (loss: tf.Scalar, acc: tf.Scalar): { loss: number; acc: number } => {
-      const result = { loss: loss.dataSync()[0], acc: acc.dataSync()[0] }
-      tf.dispose([loss, acc])
-      return result
-    }
     const step = async (b: Batch, index: number): Promise<{ loss: number; acc: number }> => {
       if (!helper || b.size < 2) {
         reseedDropout(dropouts, config.seed, index)
@@ -334,7 +321,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
           applyStep(r.grads)
           return [r.loss, r.acc]
         })
-        return scalars(loss, acc)
+        const result = { loss: loss.dataSync()[0], acc: acc.dataSync()[0] }
+        tf.dispose([loss, acc])
+        return result
       }
       const r = await helper.gradients(trainable, vars, b, inputShape, numClasses, {
         layers: dropouts,
@@ -353,42 +342,23 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       let correct = 0
       let n = 0
       // A frozen forward pass: onnxruntime on this epoch's weights when it can (the parity tests keep the two
-      // engines equal), TF.js otherwise.
-      let runner: OnnxRunner | null = null
-      if (opts.evaluateWith !== 'tfjs') {
-        try {
-          runner = await OnnxRunner.create(exportOnnx(trainable))
-        } catch {
-          runner = null
-        }
-      }
-      valEngine = runner ? 'onnx' : 'tfjs'
+      // engines equal), TF.js otherwise; both give probabilities, scored the same way.
+      const forward = await makeForward(trainable, numClasses, opts.evaluateWith ?? 'auto')
+      valEngine = forward.engine
       const len = inputShape.reduce((a, c) => a * c, 1)
       try {
         for await (const b of source.epoch(epoch, { signal: opts.signal })) {
           noteFailed(b.failed)
           if (b.size === 0) continue
-          if (runner) {
-            const p = await runner.run(b.x.subarray(0, b.size * len), b.size, inputShape)
-            const s = scoreProbabilities(p, b.y, b.size, numClasses)
-            lossSum += s.lossSum
-            correct += s.correct
-          } else {
-            const [l, c] = tf.tidy(() => {
-              const { x, y } = batchTensors(b, inputShape)
-              const p = trainable.predict(x) as tf.Tensor
-              const r = lossAndAccuracy(p, y, numClasses)
-              return [r.loss.mul(b.size), r.acc.mul(b.size)]
-            })
-            lossSum += (await l.data())[0]
-            correct += (await c.data())[0]
-            tf.dispose([l, c])
-          }
+          const p = await forward.run(b.x.subarray(0, b.size * len), b.size, inputShape)
+          const s = scoreProbabilities(p, b.y, b.size, numClasses)
+          lossSum += s.lossSum
+          correct += s.correct
           n += b.size
           if (opts.signal?.aborted) throw new TrainCancelled()
         }
       } finally {
-        await runner?.dispose()
+        await forward.close()
       }
       return n ? { loss: lossSum / n, acc: correct / n } : { loss: NaN, acc: NaN }
     }
