@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/ml/backend'
+import { expectClose } from './closeness'
 import {
   conv2DBackpropFilterWasm,
   registerWasmTrainingKernels,
@@ -45,16 +46,6 @@ async function filterGrad(
   const dx = (await gx.data()) as Float32Array
   tf.dispose([x, w, r, gx, gw])
   return { grad, dx }
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, rel = 1e-4): void {
-  expect(actual.length).toBe(expected.length)
-  let scale = 0
-  for (const v of expected) scale = Math.max(scale, Math.abs(v))
-  let worst = 0
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]))
-  expect(scale).toBeGreaterThan(0)
-  expect(worst / scale).toBeLessThan(rel)
 }
 
 describe('wasm training kernels', () => {

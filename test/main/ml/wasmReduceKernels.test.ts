@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/ml/backend'
+import { expectClose } from './closeness'
 import { useWasmFastPaths } from '../../../src/main/ml/wasmKernels'
 
 function values(n: number, seed: number): Float32Array {
@@ -32,16 +33,6 @@ async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], 
   const c = await run('cpu')
   expect((w as unknown as { shapes: string[] }).shapes).toEqual((c as unknown as { shapes: string[] }).shapes)
   return [w, c]
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, rel = 1e-4): void {
-  expect(actual.length).toBe(expected.length)
-  let scale = 0
-  for (const v of expected) scale = Math.max(scale, Math.abs(v))
-  let worst = 0
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]))
-  expect(scale).toBeGreaterThan(0)
-  expect(worst / scale).toBeLessThan(rel)
 }
 
 describe('wasm Tile/Sum/Mean fast paths', () => {
