@@ -22,7 +22,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
-import { runCli } from '../src/main/cli/index'
+import { cliRunner } from './lib/cli'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/services/training'
 
@@ -75,18 +75,7 @@ const log = (s: string): void => {
 }
 
 /** Runs one CLI command in-process; returns its stdout (JSON with --json). */
-async function cli(args: string[]): Promise<string> {
-  let out = ''
-  let err = ''
-  const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(s), true), isTTY: false })
-  const code = await runCli(args, {
-    stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
-    stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,
-    dataDir
-  })
-  if (code !== 0) throw new Error(`transfer-studio ${args.join(' ')} failed (${code}): ${err}`)
-  return out
-}
+const cli = cliRunner(dataDir)
 
 /** A folder holding copies of the given class folders of gtsrb-train. */
 function classFolder(name: string, classes: number[]): string {

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../../src/shared/training'
-import { runCli } from '../../src/main/cli/index'
+import { cliRunner } from './cli'
 import { createBackend } from '../../src/main/backend'
 import { TrainingService, inProcessRunner } from '../../src/main/services/training'
 import { evaluateExamples, loadClassifier } from '../../src/main/ml/predict'
@@ -19,18 +19,8 @@ const CLASSES = (process.env.CLASSES ?? '22,23,24,25,26,27').split(',').map(Numb
 const tmp = mkdtempSync(join(tmpdir(), 'ts-valvs-'))
 const dataDir = join(tmp, 'appdata')
 
-async function cli(args: string[]): Promise<string> {
-  let out = ''
-  let err = ''
-  const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(s), true), isTTY: false })
-  const code = await runCli(args, {
-    stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
-    stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,
-    dataDir
-  })
-  if (code !== 0) throw new Error(`${args.join(' ')} failed: ${err}`)
-  return out
-}
+/** Runs one CLI command in-process; returns its stdout (JSON with --json). */
+const cli = cliRunner(dataDir)
 
 async function main(): Promise<void> {
   const src = join(tmp, 'images')
