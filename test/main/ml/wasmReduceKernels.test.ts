@@ -3,18 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/ml/backend'
-import { expectClose } from './closeness'
+import { expectClose, values } from './numeric'
 import { useWasmFastPaths } from '../../../src/main/ml/wasmKernels'
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n)
-  let s = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 
 const n = (s: number[]): number => s.reduce((a, b) => a * b, 1)
 
