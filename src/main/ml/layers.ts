@@ -11,6 +11,7 @@
 // Configs hold plain numbers and strings only (the ONNX exporter reads getConfig()). Every process calls
 // registerCustomLayers() before tf.loadLayersModel, or the model JSON names unknown classes.
 import * as tf from '@tensorflow/tfjs'
+import { registerBatchNormalization } from './batchNorm'
 
 export type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0]
 
@@ -242,5 +243,6 @@ export function registerCustomLayers(): void {
   if (registered) return
   tf.serialization.registerClass(LocalResponseNormalization)
   tf.serialization.registerClass(GroupedConv2D)
+  registerBatchNormalization()
   registered = true
 }

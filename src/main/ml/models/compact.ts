@@ -5,6 +5,7 @@
 // Only layers an ONNX export maps directly: Conv2D, BatchNormalization, Activation('relu'), MaxPooling2D,
 // GlobalAveragePooling2D, Flatten, Dense, Dropout.
 import * as tf from '@tensorflow/tfjs'
+import { batchNormalization } from '../batchNorm'
 
 export interface CompactCnnConfig {
   numClasses: number
@@ -65,9 +66,7 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
       if (batchNorm) {
         // Momentum 0.9 (PyTorch's default) rather than Keras's 0.99: the moving statistics used at
         // evaluation must settle within the few hundred steps a short studio run takes.
-        x = tf.layers
-          .batchNormalization({ name: `block${b}_bn${k}`, momentum: 0.9 })
-          .apply(x) as tf.SymbolicTensor
+        x = batchNormalization({ name: `block${b}_bn${k}`, momentum: 0.9 }).apply(x) as tf.SymbolicTensor
         x = tf.layers
           .activation({ name: `block${b}_relu${k}`, activation: 'relu' })
           .apply(x) as tf.SymbolicTensor
