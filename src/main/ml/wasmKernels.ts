@@ -242,6 +242,20 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
   }
 }
 
+/**
+ * Identity (what tf.clone and the tape's saved tensors run) shares the data and counts a reference, as the cpu
+ * backend and the wasm backend's own Reshape do; tfjs-backend-wasm 4.22 copies every value instead. Tensor data
+ * is never written in place (Variable.assign swaps the data id), so sharing is safe.
+ */
+function makeIdentity(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo
+    if (x.dtype === 'string') return original(args)
+    ;(args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId)
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
+  }
+}
+
 /** Kernels this module has wrapped, with both versions (wrapping twice would wrap the wrapper). */
 const wrapped = new Map<string, { original: KernelConfig; fast: KernelConfig }>()
 
@@ -268,7 +282,8 @@ export function registerWasmTrainingKernels(): string[] {
     ['Sum', makeSum],
     ['Mean', makeMean],
     // Max pooling's gradient: a scalar loop in tfjs-backend-wasm (see wasmReduceKernels.ts).
-    ['MaxPoolGrad', makeMaxPoolGrad]
+    ['MaxPoolGrad', makeMaxPoolGrad],
+    ['Identity', makeIdentity]
   ]
   for (const [name, wrap] of wraps) {
     const original = getKernel(name, BACKEND)

@@ -148,4 +148,20 @@ describe('wasm training kernels', () => {
     expect(tf.engine().backend.numDataIds()).toBe(beforeBytes)
     tf.dispose([x, w])
   })
+
+  it('clones by sharing the data on wasm (no copy), and the clone outlives the original', async () => {
+    await tf.setBackend('wasm')
+    const a = tf.tensor(values(1 << 16, 4))
+    const expected = Float32Array.from(a.dataSync())
+    const buffers = (): number => (tf.memory() as unknown as { numDataBuffers: number }).numDataBuffers
+    const before = buffers()
+    const b = a.clone()
+    // A copy would add a data buffer; a shared one adds none.
+    expect(buffers()).toBe(before)
+    a.dispose()
+    expect(buffers()).toBe(before)
+    expect(Array.from(b.dataSync())).toEqual(Array.from(expected))
+    b.dispose()
+    expect(buffers()).toBe(before - 1)
+  })
 })

@@ -93,7 +93,7 @@ describe('wasm Tile/Sum/Mean fast paths', () => {
     expectClose(w[1], c[1], 1e-4)
   })
 
-  it('max-pool gradients equal the cpu backend: 2x2/2 after a ReLU (ties), AlexNet 3x3/2, SAME padding', async () => {
+  it('max-pool gradients equal the cpu backend: 2x2/2 after a ReLU (ties) on even and odd sizes, AlexNet 3x3/2, SAME padding', async () => {
     const cases: Array<{
       shape: [number, number, number, number]
       size: number
@@ -101,6 +101,8 @@ describe('wasm Tile/Sum/Mean fast paths', () => {
       pad: 'valid' | 'same'
     }> = [
       { shape: [4, 16, 16, 8], size: 2, stride: 2, pad: 'valid' },
+      // 2x2/2 on odd sizes: the last row and column belong to no window and get no gradient.
+      { shape: [2, 7, 9, 4], size: 2, stride: 2, pad: 'valid' },
       { shape: [2, 27, 27, 6], size: 3, stride: 2, pad: 'valid' },
       { shape: [2, 9, 7, 5], size: 3, stride: 2, pad: 'same' },
       { shape: [1, 5, 5, 3], size: 2, stride: 1, pad: 'same' }
