@@ -68,6 +68,11 @@ export interface ModelSpec {
   fcUnits?: number
   dropout?: number
   /**
+   * Compact CNN only: dropout on the flattened conv features, before the hidden dense layer (default 0 =
+   * none). With `dropout` this gives the two dropouts of the usual small GTSRB nets.
+   */
+  flattenDropout?: number
+  /**
    * Compact CNN only: batch normalisation after each conv (default true). Off for very short runs, where
    * BN's moving statistics have not caught up after a few dozen steps and inference suffers.
    */

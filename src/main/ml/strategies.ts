@@ -207,6 +207,7 @@ export async function buildModel(config: TrainConfig, numClasses: number): Promi
       channels: Math.max(2, Math.round(32 * (config.model.width ?? 1))),
       denseUnits: config.model.fcUnits ?? 256,
       dropout: config.model.dropout,
+      flattenDropout: config.model.flattenDropout,
       batchNorm: config.model.batchNorm,
       seed: config.seed
     })

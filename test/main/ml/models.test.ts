@@ -191,6 +191,13 @@ describe('compact CNN', () => {
     const gap = createCompactCnn({ numClasses: 5, inputSize: 64, head: 'gap', batchNorm: false })
     expect(gap.layers.some((l) => l.getClassName() === 'GlobalAveragePooling2D')).toBe(true)
     expect(gap.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(false)
+    // No dropout on the flattened features unless asked; asked, it sits between flatten and fc1.
+    const names = (m: tf.LayersModel) => m.layers.map((l) => l.name)
+    expect(names(model)).not.toContain('flatten_dropout')
+    const two = createCompactCnn({ numClasses: 5, inputSize: 32, flattenDropout: 0.25, dropout: 0.25 })
+    const at = names(two).indexOf('flatten_dropout')
+    expect(names(two).slice(at - 1, at + 2)).toEqual(['flatten', 'flatten_dropout', 'fc1'])
+    expect(two.layers.filter((l) => l.getClassName() === 'Dropout')).toHaveLength(2)
   })
 
   it('trains on wasm (batch norm included): loss falls on a tiny fixed batch', async () => {

@@ -27,6 +27,7 @@ interface TrainOptions {
   width?: string
   fcUnits?: string
   dropout?: string
+  flattenDropout?: string
   inputSize?: string
   patience?: string
   lrSchedule?: 'constant' | 'one-cycle' | 'cosine'
@@ -71,6 +72,13 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   if (o.width) c.model.width = parseNumber(o.width, '--width', (n) => n > 0 && n <= 4)
   if (o.fcUnits) c.model.fcUnits = positiveInt(o.fcUnits, '--fc-units')
   if (o.dropout) c.model.dropout = parseNumber(o.dropout, '--dropout', (n) => n >= 0 && n < 1, '(in [0, 1))')
+  if (o.flattenDropout)
+    c.model.flattenDropout = parseNumber(
+      o.flattenDropout,
+      '--flatten-dropout',
+      (n) => n >= 0 && n < 1,
+      '(in [0, 1))'
+    )
   if (custom && o.batchNorm === false) c.model.batchNorm = false
   if (o.epochs) c.epochs = positiveInt(o.epochs, '--epochs')
   if (o.batchSize) c.batchSize = positiveInt(o.batchSize, '--batch-size')
@@ -144,6 +152,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--width <x>', 'AlexNet width multiplier / compact CNN channel multiplier (1 = full size)')
     .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
     .option('--dropout <x>', 'dropout rate before the last layer, 0 = none (default 0.5)')
+    .option(
+      '--flatten-dropout <x>',
+      'custom: dropout on the conv features before the hidden layer (default 0)'
+    )
     .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
     .addOption(
       new Option('--lr-schedule <name>', 'learning-rate schedule over the run').choices([

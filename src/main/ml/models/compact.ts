@@ -17,6 +17,8 @@ export interface CompactCnnConfig {
   depth?: number
   /** Dropout before the last dense layer. Default 0.5. */
   dropout?: number
+  /** Dropout on the flattened features, before the hidden dense layer. Default 0 (none). */
+  flattenDropout?: number
   /** Conv-BN-relu (true, default) or conv with relu and bias (false). */
   batchNorm?: boolean
   /** Units of the hidden dense layer. Default 256. */
@@ -40,6 +42,7 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
   const depth = config.depth ?? defaultDepth(inputSize)
   const batchNorm = config.batchNorm ?? true
   const dropout = config.dropout ?? 0.5
+  const flattenDropout = config.flattenDropout ?? 0
   const denseUnits = config.denseUnits ?? 256
   if (inputSize >> depth < 1)
     throw new Error(`CompactCnn: ${depth} blocks need an input of >= ${2 ** depth} px`)
@@ -84,6 +87,9 @@ export function createCompactCnn(config: CompactCnnConfig): tf.LayersModel {
       ? tf.layers.flatten({ name: 'flatten' })
       : tf.layers.globalAveragePooling2d({ name: 'gap' })
   ).apply(x) as tf.SymbolicTensor
+  // Unseeded, like the dropout below: the trainer reseeds every Dropout layer per step.
+  if (flattenDropout > 0)
+    x = tf.layers.dropout({ name: 'flatten_dropout', rate: flattenDropout }).apply(x) as tf.SymbolicTensor
   x = tf.layers
     .dense({
       name: 'fc1',
