@@ -200,6 +200,8 @@ export interface RunSummary {
   createdAt: string
   config: TrainConfig
   backend: BackendName | null
+  /** Threads a train step ran on (2 when split over two on wasm); null before the run started. */
+  threads: number | null
   epochsDone: number
   valAccuracy: number | null
   testAccuracy: number | null

@@ -276,6 +276,7 @@ export function createMemoryApi(
         createdAt: '2026-01-01T00:00:00Z',
         config,
         backend: 'wasm',
+        threads: null,
         epochsDone: 0,
         valAccuracy: null,
         testAccuracy: null,

@@ -10,7 +10,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import type { RunSummary, TrainingEvent } from '@shared/training'
 import { setApi } from '@renderer/api'
 import { createAppI18n } from '@renderer/i18n'
-import { useTrainingStore } from '@renderer/stores/training'
+import { liveFromSummary, useTrainingStore } from '@renderer/stores/training'
 import { useWizardStore } from '@renderer/stores/wizard'
 import { useProjectStore } from '@renderer/stores/project'
 import { useClassesStore } from '@renderer/stores/classes'
@@ -95,6 +95,11 @@ describe('training store', () => {
     }
     expect(live.valAccuracy).toBe(summary.valAccuracy)
     expect(training.runningId).toBeNull()
+  })
+
+  it('restores the threads of a stored run (after a reload), and one thread when none was stored', () => {
+    expect(liveFromSummary({ ...summary, threads: 2 }).threads).toBe(2)
+    expect(liveFromSummary({ ...summary, threads: null }).threads).toBe(1)
   })
 
   it('marks a running run and clears it on failure, keeping the message', () => {

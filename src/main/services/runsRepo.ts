@@ -32,7 +32,9 @@ export const RUNS_MIGRATIONS: string[] = [
     seconds REAL NOT NULL,
     PRIMARY KEY (run_id, epoch)
   ) WITHOUT ROWID;
-  `
+  `,
+  // The threads a train step ran on (2 when data-parallel on wasm), so a reloaded run still shows them.
+  `ALTER TABLE runs ADD COLUMN threads INTEGER;`
 ]
 
 /** Final figures of a run, kept in runs.metrics_json. */
@@ -60,6 +62,7 @@ interface Row {
   settings_json: string
   metrics_json: string | null
   backend: string | null
+  threads: number | null
   run_dir: string | null
   finished_at: string | null
   error: string | null
@@ -72,7 +75,7 @@ export function createRunsRepo(db: Db) {
     insert: db.prepare('INSERT INTO runs (created_at, strategy, status, settings_json) VALUES (?, ?, ?, ?)'),
     setDir: db.prepare('UPDATE runs SET run_dir = ? WHERE id = ?'),
     setStatus: db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?'),
-    setBackend: db.prepare('UPDATE runs SET backend = ? WHERE id = ?'),
+    setBackend: db.prepare('UPDATE runs SET backend = ?, threads = coalesce(?, threads) WHERE id = ?'),
     setMetrics: db.prepare('UPDATE runs SET metrics_json = ? WHERE id = ?'),
     setEvaluation: db.prepare('UPDATE runs SET evaluation_json = ? WHERE id = ?'),
     epoch:
@@ -117,6 +120,7 @@ export function createRunsRepo(db: Db) {
       createdAt: r.created_at,
       config: JSON.parse(r.settings_json) as TrainConfig,
       backend: (r.backend as BackendName | null) ?? null,
+      threads: r.threads ?? null,
       epochsDone: metrics?.epochsDone ?? history.length,
       valAccuracy: metrics?.valAccuracy ?? history.at(-1)?.valAccuracy ?? null,
       testAccuracy: metrics?.testAccuracy ?? null,
@@ -139,7 +143,9 @@ export function createRunsRepo(db: Db) {
       const done = status === 'completed' || status === 'failed' || status === 'cancelled'
       s.setStatus.run(status, error, done ? new Date().toISOString() : null, id)
     },
-    setBackend: (id: number, backend: BackendName): void => void s.setBackend.run(backend, id),
+    /** The backend, and the threads when known (a later call without them keeps the stored ones). */
+    setBackend: (id: number, backend: BackendName, threads: number | null = null): void =>
+      void s.setBackend.run(backend, threads, id),
     setMetrics: (id: number, metrics: RunMetrics): void => void s.setMetrics.run(JSON.stringify(metrics), id),
     addEpoch(
       id: number,

@@ -280,7 +280,7 @@ export class TrainingService {
         return
       }
       try {
-        if (e.type === 'started') repo.setBackend(runId, e.backend)
+        if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
         else if (e.type === 'epoch') repo.addEpoch(runId, e)
       } catch (err) {
         // The project may have been closed under a running job; the event still goes out.

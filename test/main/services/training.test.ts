@@ -55,6 +55,10 @@ run('TrainingService', () => {
     expect(final.status).toBe('completed')
     expect(final.config).toEqual(config)
     expect(final.backend).toBe('wasm')
+    // The threads of the 'started' event are stored with the run, so a reloaded run still shows them.
+    const started = events.find((e) => e.type === 'started')
+    expect(started?.type === 'started' && started.threads).toBeGreaterThanOrEqual(1)
+    expect(final.threads).toBe(started?.type === 'started' ? started.threads : -1)
     expect(final.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
     expect(final.valAccuracy).not.toBeNull()
     expect(final.seconds).toBeGreaterThan(0)

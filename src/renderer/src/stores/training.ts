@@ -142,6 +142,7 @@ export function liveFromSummary(run: RunSummary): LiveRun {
   const live = emptyLive(run.id)
   live.status = run.status === 'queued' ? 'starting' : run.status
   live.backend = run.backend
+  live.threads = run.threads ?? 1
   live.totalEpochs = run.config.epochs
   live.epoch = run.epochsDone
   live.history = run.history.map((h) => ({ ...h }))
