@@ -207,10 +207,22 @@ function maxPoolGrad2x2(
           const v3 = x[r3 + c]
           let best = -Infinity
           let at = -1
-          if (v0 > best) ((best = v0), (at = 0))
-          if (v1 > best) ((best = v1), (at = 1))
-          if (v2 > best) ((best = v2), (at = 2))
-          if (v3 > best) ((best = v3), (at = 3))
+          if (v0 > best) {
+            best = v0
+            at = 0
+          }
+          if (v1 > best) {
+            best = v1
+            at = 1
+          }
+          if (v2 > best) {
+            best = v2
+            at = 2
+          }
+          if (v3 > best) {
+            best = v3
+            at = 3
+          }
           const d = g[gi + c]
           dx[r0 + c] = at === 0 ? d : 0
           dx[r1 + c] = at === 1 ? d : 0
