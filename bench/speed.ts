@@ -30,6 +30,12 @@ const SPECS: Record<Size, { input: number; width: number; fc: number; label: str
   compact: { input: 32, width: 0.5, fc: 256, label: 'compact CNN 32 px, 16-32-64 + BN, dense 256' }
 }
 
+/**
+ * Timed runs per figure (the best one counts, after one warm-up), here and in the PyTorch script alike. This
+ * host is shared and a figure moves by up to +-40 % between runs, so the small models get more runs.
+ */
+const REPEATS: Record<Size, number> = { full: 3, reduced: 8, compact: 8 }
+
 /** Best wall time (ms) of `reps` runs after one warm-up. */
 async function best(fn: () => Promise<void>, reps: number): Promise<number> {
   await fn()
@@ -51,7 +57,7 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
       ? createCompactCnn({ numClasses: 43, inputSize: s.input, channels: 16, denseUnits: s.fc, seed: 1 })
       : createAlexNet({ numClasses: 43, inputSize: s.input, width: s.width, fcUnits: s.fc, seed: 1 })
   const featureLayer = size === 'compact' ? 'fc1' : 'fc7'
-  const reps = size === 'full' ? 2 : 3
+  const reps = REPEATS[size]
   const n = batch * s.input * s.input * 3
   const xs = new Float32Array(n)
   for (let i = 0; i < n; i++) xs[i] = Math.random() * 2 - 1
@@ -223,6 +229,8 @@ async function main(): Promise<void> {
         String(batch),
         '--threads',
         String(threads),
+        '--repeats',
+        String(REPEATS[size]),
         '--json'
       ],
       { encoding: 'utf8' }
