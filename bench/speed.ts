@@ -1,6 +1,6 @@
 // Speed report: for the full AlexNet (227 px, width 1, 4096) and the reduced models bench/accuracy.ts uses
 // (AlexNet 67 px, width 0.25, 512; the compact CNN at width 0.5), per image: feature time to fc7 (or the
-// compact CNN's hidden layer) in onnxruntime and in TF.js wasm, the full train step (TF.js wasm, SGD with
+// compact CNN's hidden layer) in onnxruntime and in TF.js wasm, the full train step (TF.js wasm, the trainer's batchGradients with SGD +
 // momentum; on one thread and split over two as the trainer runs it), head training on cached features, evaluation throughput (onnxruntime and TF.js), and peak
 // RSS, each next to PyTorch on the same model and batch (bench/pytorch_alexnet.py, run right after, in the
 // same command), with the FLOP/s every figure achieves. Each model runs in its own child process so that
@@ -13,6 +13,7 @@ import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../src/main/ml/backend'
+import { batchGradients } from '../src/main/ml/gradients'
 import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { createCompactCnn } from '../src/main/ml/models/compact'
 import { exportOnnx } from '../src/main/ml/onnx/export'
@@ -87,23 +88,19 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
     await out.data()
     out.dispose()
   }, reps)
-  const y = tf
-    .oneHot(
-      tf.tensor1d(
-        Array.from({ length: batch }, (_, i) => i % 43),
-        'int32'
-      ),
-      43
-    )
-    .toFloat()
+  // The trainer's own step (batchGradients: its loss and gradients) with SGD + momentum, as PyTorch's side.
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  const labels32 = Int32Array.from({ length: batch }, (_, i) => i % 43)
+  const y = tf.tensor1d(labels32, 'int32')
   const opt = tf.train.momentum(1e-3, 0.9)
   const trainMs = await best(async () => {
-    const loss = opt.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-      true
-    )
-    await loss!.data()
-    loss!.dispose()
+    const loss = tf.tidy(() => {
+      const r = batchGradients(model, vars, x, y, 43)
+      opt.applyGradients(r.grads as Parameters<typeof opt.applyGradients>[0])
+      return r.loss
+    })
+    await loss.data()
+    loss.dispose()
   }, reps)
 
   // The same step split over two threads as the trainer runs it on wasm (GradientWorker: half the batch on a
@@ -111,8 +108,6 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
   const { GradientWorker } = await import('../src/main/ml/dataParallel')
   const helper = await GradientWorker.start(model, { backend: 'wasm', numClasses: 43, seed: 1 })
   if (!helper) throw new Error('no gradient worker entry (run `npx electron-vite build` or keep the sources)')
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
-  const labels32 = Int32Array.from({ length: batch }, (_, i) => i % 43)
   const opt2 = tf.train.momentum(1e-3, 0.9)
   const parallelMs = await best(async () => {
     const r = await helper.gradients(
