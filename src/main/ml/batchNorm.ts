@@ -217,41 +217,43 @@ const cpuMemory: Memory = {
   }
 }
 
-function forwardKernel(memory: Memory): KernelFunc {
+/**
+ * A kernel with inputs including x and gamma, and three float32 outputs shaped like x, gamma and gamma
+ * ([y, mean, variance] forward; [dx, dgamma, dbeta] for the gradient). `run` gets the inputs by name.
+ */
+function channelKernel(
+  memory: Memory,
+  run: (read: (name: string) => Float32Array, out: Float32Array[], epsilon: number) => void
+): KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }
-    const c = gamma.shape[0]
-    const out = memory.outputs(backend, [x.shape, [c], [c]])
-    const [y, mean, variance] = out.views()
-    const read = (t: TensorInfo) => memory.read(backend, t)
+    const tensors = inputs as Record<string, TensorInfo>
+    const c = tensors.gamma.shape[0]
+    const out = memory.outputs(backend, [tensors.x.shape, [c], [c]])
     const { epsilon } = attrs as unknown as { epsilon: number }
-    batchNormTrainForward(read(x), read(gamma), read(beta), epsilon, y, mean, variance)
+    run((name) => memory.read(backend, tensors[name]), out.views(), epsilon)
     return out.infos
   }
 }
 
-function gradKernel(memory: Memory): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const { dy, x, mean, variance, gamma } = inputs as Record<string, TensorInfo>
-    const c = gamma.shape[0]
-    const out = memory.outputs(backend, [x.shape, [c], [c]])
-    const [dx, dgamma, dbeta] = out.views()
-    const read = (t: TensorInfo) => memory.read(backend, t)
-    const { epsilon } = attrs as unknown as { epsilon: number }
+const forwardKernel = (memory: Memory): KernelFunc =>
+  channelKernel(memory, (read, [y, mean, variance], epsilon) =>
+    batchNormTrainForward(read('x'), read('gamma'), read('beta'), epsilon, y, mean, variance)
+  )
+
+const gradKernel = (memory: Memory): KernelFunc =>
+  channelKernel(memory, (read, [dx, dgamma, dbeta], epsilon) =>
     batchNormTrainBackward(
-      read(dy),
-      read(x),
-      read(mean),
-      read(variance),
-      read(gamma),
+      read('dy'),
+      read('x'),
+      read('mean'),
+      read('variance'),
+      read('gamma'),
       epsilon,
       dx,
       dgamma,
       dbeta
     )
-    return out.infos
-  }
-}
+  )
 
 let kernelsRegistered = false
 

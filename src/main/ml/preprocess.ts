@@ -59,22 +59,13 @@ export function defaultPreprocessing(
       cropToRoi
     }
   }
-  if (!opts.datasetMean) {
-    return {
-      inputSize: opts.inputSize ?? 32,
-      channelOrder: 'RGB',
-      meanSubtraction: 'per-image-std',
-      scale: 1,
-      resize: 'bilinear',
-      cropToRoi
-    }
-  }
+  const normalisation: Pick<Preprocessing, 'meanSubtraction' | 'mean' | 'scale'> = opts.datasetMean
+    ? { meanSubtraction: 'dataset', mean: opts.datasetMean, scale: 1 / 64 }
+    : { meanSubtraction: 'per-image-std', scale: 1 }
   return {
     inputSize: opts.inputSize ?? 32,
     channelOrder: 'RGB',
-    meanSubtraction: 'dataset',
-    mean: opts.datasetMean,
-    scale: 1 / 64,
+    ...normalisation,
     resize: 'bilinear',
     cropToRoi
   }

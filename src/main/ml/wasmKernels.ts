@@ -12,7 +12,9 @@
 // Its output [Cin, >=kh, >=kw, Cout] is cropped to [Cin, kh, kw, Cout] and transposed to [kh, kw, Cin, Cout].
 // The padding of the forward pass is passed to that convolution as explicit padding.
 //
-// Tile, Sum and Mean are wrapped too, for batch normalisation, and MaxPoolGrad (see wasmReduceKernels.ts).
+// Tile, Sum and Mean are wrapped too, for tfjs's own batch normalisation (the compact CNN's training now runs
+// batchNorm.ts's two kernels instead; tfjs's path remains for other axes), and MaxPoolGrad (see
+// wasmReduceKernels.ts). Identity shares data instead of copying (see makeIdentity).
 // Two native wasm kernels are correct but far too slow for a train step, so they are wrapped (wasm only;
 // the wrapper hands every case it does not speed up to the original kernel):
 // - Conv2DBackpropInput with stride 1 (conv2..conv5) becomes a forward XNNPACK convolution of dy with the
