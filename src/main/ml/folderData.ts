@@ -1,10 +1,13 @@
 // Labelled examples from a folder outside the project (`transfer-studio evaluate --data <folder>`):
 // one subfolder per class, named by the class key (`14`) or, given a names CSV, by its name (`Stop`).
 // Every file is hashed (SHA-1 of its bytes, as the importer does) so the feature cache can serve images
-// the project has already seen.
+// the project has already seen. Given GTSRB annotations, each listed image carries its region of interest,
+// scaled to the stored file as the importer does, so a model trained on cropped signs sees cropped signs.
 import { createHash } from 'node:crypto'
 import { readFile, readdir } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
+import { readImageHeader } from '../services/imageFormat'
+import { scaleRoi, type GtsrbAnnotation } from '../services/labelSources'
 import type { Example } from './types'
 
 /** Same list as the importer's walker (kept here so the engine does not load the database layer). */
@@ -37,6 +40,8 @@ export interface FolderExamplesOptions {
   names?: Map<string, string>
   /** Files hashed concurrently (default 8). */
   concurrency?: number
+  /** Absolute image path -> GTSRB annotation (`parseGtsrbCsv`): listed images get their ROI. */
+  annotations?: Map<string, GtsrbAnnotation>
 }
 
 export interface FolderExamples {
@@ -46,6 +51,8 @@ export interface FolderExamples {
   unknownFolders: string[]
   /** Image files directly in `folder` (not in a class subfolder), which cannot be labelled. */
   looseFiles: number
+  /** Examples that got a region of interest from `annotations` (0 without them). */
+  withRoi: number
 }
 
 /** Folder names compare trimmed and case-insensitively ("stop" finds "Stop"). */
@@ -111,16 +118,22 @@ export async function examplesFromFolder(
       // A file that cannot be read still becomes an example: the batch source reports it as failed, so
       // the evaluation result names it instead of silently evaluating fewer images.
       let hash = ''
+      let roi: Example['roi'] = null
       try {
-        hash = createHash('sha1')
-          .update(await readFile(path))
-          .digest('hex')
+        const bytes = await readFile(path)
+        hash = createHash('sha1').update(bytes).digest('hex')
+        const ann = opts.annotations?.get(path)
+        if (ann) {
+          const h = readImageHeader(bytes)
+          roi = scaleRoi(ann, h.width, h.height)
+        }
       } catch {
-        hash = ''
+        // Unreadable or undecodable: the batch source names the file and the reason when it decodes it.
       }
-      examples[i] = { imageId: null, path, hash, label, roi: null }
+      examples[i] = { imageId: null, path, hash, label, roi }
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker))
-  return { examples, unknownFolders: unknownFolders.sort(), looseFiles }
+  const withRoi = examples.reduce((n, e) => n + (e.roi ? 1 : 0), 0)
+  return { examples, unknownFolders: unknownFolders.sort(), looseFiles, withRoi }
 }

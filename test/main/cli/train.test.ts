@@ -1,6 +1,15 @@
 // The engine's CLI commands in-process on a real project: train (custom strategy, JSON summary, export),
 // evaluate on a folder, predict files, export a run again, and the clear errors of bad command lines.
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync, existsSync, readFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  existsSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../../src/main/cli'
@@ -114,6 +123,38 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     expect(j.images).toBe(CLASSES.length * 30)
     expect(j.accuracy).toBeGreaterThan(2 / CLASSES.length)
     expect(j.per_class.map((c: { name: string }) => c.name).sort()).toEqual([...CLASSES].sort())
+  })
+
+  it('evaluate crops to the annotated regions for a model that was trained on crops', async () => {
+    const csv = join(SHARED_DATA, 'annotations', 'gtsrb-test.csv')
+    // This model does not crop: the regions are ignored, and it says so.
+    const plain = await cli('evaluate', '--model', out, '--data', testFolder, '--annotations', csv)
+    expect(plain.code).toBe(0)
+    expect(plain.stdout).toMatch(/does not crop to a region: --annotations is ignored/)
+    // The same weights declared as trained on crops (what `import --crop-roi` records in the export).
+    const cropping = join(tmp.dir, 'model-roi')
+    cpSync(out, cropping, { recursive: true })
+    const meta = JSON.parse(readFileSync(join(cropping, 'metadata.json'), 'utf8'))
+    meta.preprocessing.cropToRoi = true
+    writeFileSync(join(cropping, 'metadata.json'), JSON.stringify(meta))
+    const whole = await cli('evaluate', '--model', cropping, '--data', testFolder)
+    expect(whole.stdout).toMatch(/pass --annotations <csv> to crop these too/)
+    const r = await cli('evaluate', '--model', cropping, '--data', testFolder, '--annotations', csv, '--json')
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.images).toBe(CLASSES.length * 30)
+    expect(j.cropped_to_roi).toBe(CLASSES.length * 30)
+    const bad = await cli(
+      'evaluate',
+      '--model',
+      cropping,
+      '--data',
+      testFolder,
+      '--annotations',
+      join(tmp.dir, 'nope.csv')
+    )
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/--annotations file not found/)
   })
 
   it('predict lists the top classes of each image', async () => {

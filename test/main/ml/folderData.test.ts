@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 import { examplesFromFolder } from '../../../src/main/ml/folderData'
-import { parseNamesCsv } from '../../../src/main/services/labelSources'
+import { parseGtsrbCsv, parseNamesCsv } from '../../../src/main/services/labelSources'
 
 describe.skipIf(!sharedDataAvailable())('examplesFromFolder', () => {
   let tmp: { dir: string; remove: () => void }
@@ -70,6 +70,28 @@ describe.skipIf(!sharedDataAvailable())('examplesFromFolder', () => {
       classes: [{ key: '33', index: 0, name: 'turn RIGHT ahead' }]
     })
     expect(own.examples.map((e) => e.label)).toEqual([0, 0])
+  })
+
+  it('GTSRB annotations give listed images their region, scaled to the stored file', async () => {
+    const classes = [{ key: '14', index: 0 }]
+    const plain = await examplesFromFolder(tmp.dir, { classes })
+    expect(plain.withRoi).toBe(0)
+    expect(plain.examples.every((e) => e.roi === null)).toBe(true)
+    // The first and third image of class 14 are annotated; the stored files are 32x32 and the CSV
+    // describes 64x40 originals, so x halves and y scales by 0.8. The second image is not listed.
+    const [a, b, c] = plain.examples.map((e) => e.path)
+    const csv = [
+      'Path;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId',
+      `${a.slice(tmp.dir.length + 1)};64;40;10;5;50;35;14`,
+      `${c.slice(tmp.dir.length + 1)};64;40;0;0;64;40;14`
+    ].join('\n')
+    const annotations = parseGtsrbCsv(csv, tmp.dir)
+    const r = await examplesFromFolder(tmp.dir, { classes, annotations })
+    expect(r.withRoi).toBe(2)
+    const roi = new Map(r.examples.map((e) => [e.path, e.roi]))
+    expect(roi.get(a)).toEqual({ x1: 5, y1: 4, x2: 25, y2: 28 })
+    expect(roi.get(b)).toBeNull()
+    expect(roi.get(c)).toEqual({ x1: 0, y1: 0, x2: 32, y2: 32 })
   })
 
   it('a missing folder is a clear error', async () => {
