@@ -5,7 +5,10 @@ A plain script, as a user who writes Python would: all 6,450 gtsrb-train images 
 the track-disjoint gtsrb-test (1,290) to score. Shift/rotate/scale/brightness augmentation on the batch
 (affine_grid), Adam with a one-cycle schedule, 25 epochs, 2 threads. Prints one JSON line.
 
-  /usr/bin/python3 bench/pytorch_gtsrb.py [--epochs 25] [--channels 32] [--threads 2] [--seed 0]
+  /usr/bin/python3 bench/pytorch_gtsrb.py [--epochs 25] [--channels 32] [--threads 2] [--seed 0] [--crop-roi]
+
+--crop-roi crops every image (train and test) to its GTSRB region of interest from annotations/*.csv and
+resizes it back to 32x32 (bilinear, half-pixel centres), as the studio's `import --crop-roi` does.
 
 Needs Debian's python3-torch and python3-numpy (no torchvision).
 """
@@ -47,17 +50,49 @@ def read_ppm(path):
     return np.frombuffer(raw, np.uint8, w * h * 3, i).reshape(h, w, 3)
 
 
-def load(split, holdout_tracks=0):
+def read_rois(split):
+    """Path (relative to the split folder) -> ROI (x1, y1, x2, y2) in the original image's pixels, and its size."""
+    rois = {}
+    with open(os.path.join(DATA, "annotations", f"{split}.csv")) as f:
+        header = f.readline().strip().split(";")
+        col = {name: i for i, name in enumerate(header)}
+        for line in f:
+            v = line.strip().split(";")
+            if len(v) < len(header):
+                continue
+            rois[v[col["Path"]]] = tuple(
+                float(v[col[k]]) for k in ("Width", "Height", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2")
+            )
+    return rois
+
+
+def crop_roi(img, roi):
+    """The studio's rule: scale the ROI to the stored file, round outwards, clamp; then resize back."""
+    h, w = img.shape[:2]
+    ow, oh, x1, y1, x2, y2 = roi
+    sx, sy = w / ow, h / oh
+    a = max(0, min(w - 1, math.floor(round(x1 * sx, 3))))
+    b = max(0, min(h - 1, math.floor(round(y1 * sy, 3))))
+    c = max(a + 1, min(w, math.ceil(round(x2 * sx, 3))))
+    d = max(b + 1, min(h, math.ceil(round(y2 * sy, 3))))
+    t = torch.from_numpy(np.ascontiguousarray(img[b:d, a:c])).permute(2, 0, 1)[None].float()
+    out = F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)
+    return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def load(split, holdout_tracks=0, crop=False):
     """Images and labels of a split; with holdout_tracks, each class's last tracks are left out (a val split)."""
     xs, ys = [], []
     root = os.path.join(DATA, split)
+    rois = read_rois(split) if crop else None
     for cls in sorted(os.listdir(root), key=int):
         names = sorted(n for n in os.listdir(os.path.join(root, cls)) if n.endswith(".ppm"))
         tracks = sorted({n.split("_")[0] for n in names})
         held = set(tracks[len(tracks) - holdout_tracks :]) if holdout_tracks else set()
         for name in names:
             if name.split("_")[0] not in held:
-                xs.append(read_ppm(os.path.join(root, cls, name)))
+                img = read_ppm(os.path.join(root, cls, name))
+                xs.append(crop_roi(img, rois[f"{cls}/{name}"]) if crop else img)
                 ys.append(int(cls))
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255.0
     return x, torch.tensor(ys)
@@ -117,6 +152,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-bn", action="store_true", help="no batch normalisation (conv with bias)")
+    ap.add_argument("--crop-roi", action="store_true", help="crop each image to its annotated region")
     ap.add_argument("--holdout-tracks", type=int, default=0, help="leave each class's last N tracks out of training")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -124,8 +160,8 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
 
     t0 = time.time()
-    xtr, ytr = load("gtsrb-train", a.holdout_tracks)
-    xte, yte = load("gtsrb-test")
+    xtr, ytr = load("gtsrb-train", a.holdout_tracks, a.crop_roi)
+    xte, yte = load("gtsrb-test", crop=a.crop_roi)
     load_s = time.time() - t0
     model = net(a.channels, 43, bn=not a.no_bn)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
@@ -154,7 +190,8 @@ def main():
     print(
         json.dumps(
             {
-                "model": f"small CNN {a.channels}-{2 * a.channels}-{4 * a.channels}{'' if a.no_bn else ' + BN'}, dense 256",
+                "model": f"small CNN {a.channels}-{2 * a.channels}-{4 * a.channels}{'' if a.no_bn else ' + BN'}, dense 256"
+                + (", ROI crop" if a.crop_roi else ""),
                 "epochs": a.epochs,
                 "threads": a.threads,
                 "train_images": len(xtr),
