@@ -22,31 +22,33 @@ export interface MemoryApi extends StudioApi {
   evaluations: Map<number, EvaluationResult>
 }
 
-/** A TrainConfig like the backend's defaults (real sizes), for the memory backend and tests. */
+/** A TrainConfig like the backend's defaults (real sizes; see defaultTrainConfig), for the memory backend and tests. */
 export function memoryConfig(strategy: Strategy): TrainConfig {
   const custom = strategy === 'custom'
+  const fe = strategy === 'feature-extraction'
   return {
     strategy,
     base: { kind: 'none' },
     model: custom
-      ? { architecture: 'compact', dropout: 0.5 }
+      ? { architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 }
       : { architecture: 'alexnet', width: 1, fcUnits: 4096, dropout: 0.5 },
     preprocessing: {
       inputSize: custom ? 32 : 227,
       channelOrder: custom ? 'RGB' : 'BGR',
-      meanSubtraction: 'per-image',
+      meanSubtraction: custom ? 'per-image-std' : 'per-image',
       scale: 1,
       resize: 'bilinear',
       cropToRoi: false
     },
-    epochs: strategy === 'feature-extraction' ? 30 : 10,
-    batchSize: strategy === 'feature-extraction' ? 64 : 32,
+    epochs: fe ? 30 : custom ? 20 : 10,
+    batchSize: fe || custom ? 64 : 32,
     optimizer: 'adam',
-    learningRate: 1e-3,
+    learningRate: fe || custom ? 3e-3 : 1e-3,
+    ...(custom ? { lrSchedule: 'one-cycle' as const } : {}),
     pretrainedRateFactor: 0.1,
-    earlyStoppingPatience: 3,
+    earlyStoppingPatience: custom ? 0 : 3,
     augmentation: {
-      enabled: false,
+      enabled: custom,
       shift: 0.1,
       rotationDeg: 10,
       scale: 0.1,

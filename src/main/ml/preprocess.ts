@@ -24,7 +24,7 @@ export interface Img {
 export type Roi = NonNullable<Example['roi']>
 
 export interface DefaultPreprocessingOptions {
-  /** Crop to the ROI recorded at import (default false: GTSRB files are already tight around the sign). */
+  /** Crop to the ROI recorded at import (default false; the training service turns it on for a project imported with --crop-roi). */
   cropToRoi?: boolean
   /** Compact only: use dataset mean subtraction with this per-channel RGB mean (0..255) instead of per-image. */
   datasetMean?: [number, number, number]

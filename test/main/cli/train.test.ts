@@ -74,6 +74,14 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
       // No dropout: a five-epoch run on 180 images learns faster without it (and exercises --dropout).
       '--dropout',
       '0',
+      // The compact CNN's defaults are the long GTSRB recipe; this five-epoch run keeps small steps.
+      '--no-augment',
+      '--batch-size',
+      '32',
+      '--lr',
+      '1e-3',
+      '--lr-schedule',
+      'constant',
       '--patience',
       '0',
       '--out',

@@ -4,7 +4,7 @@ import { scheduledRate } from '../../../src/main/ml/trainer'
 import { defaultTrainConfig, validateTrainConfig } from '../../../src/main/ml/trainConfig'
 
 describe('scheduledRate', () => {
-  const base = { ...defaultTrainConfig('custom'), learningRate: 0.01 }
+  const base = { ...defaultTrainConfig('custom'), lrSchedule: undefined, learningRate: 0.01 }
 
   it('is constant without a schedule', () => {
     expect(scheduledRate(base, 0, 100)).toBe(0.01)
@@ -28,6 +28,11 @@ describe('scheduledRate', () => {
     expect(rates[total - 1]).toBeCloseTo(0.00001, 10)
     for (let i = 1; i <= 200; i++) expect(rates[i]).toBeGreaterThan(rates[i - 1])
     for (let i = 201; i < total; i++) expect(rates[i]).toBeLessThan(rates[i - 1])
+  })
+
+  it('the compact CNN defaults to one-cycle; the AlexNet strategies to a constant rate', () => {
+    expect(defaultTrainConfig('custom').lrSchedule).toBe('one-cycle')
+    expect(defaultTrainConfig('fine-tune').lrSchedule).toBeUndefined()
   })
 
   it('the config check accepts the schedules and names a bad one', () => {

@@ -96,7 +96,8 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   }
   if (o.patience)
     c.earlyStoppingPatience = parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0)
-  c.augmentation.enabled = Boolean(o.augment)
+  // --augment / --no-augment; neither keeps the strategy's default (on for the compact CNN).
+  if (o.augment !== undefined) c.augmentation.enabled = o.augment
   c.classBalanced = Boolean(o.balanced)
   if (o.seed) c.seed = parseNumber(o.seed, '--seed', Number.isInteger)
   return c
@@ -143,26 +144,28 @@ export function register(program: Command, ctx: CliContext): void {
       new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
     )
     .option('--base <path>', 'pretrained weights: bvlc-alexnet.npy or a studio model folder')
-    .option('--epochs <n>', 'epochs (default 10; feature-extraction 30)')
-    .option('--batch-size <n>', 'images per batch (default 32; feature-extraction 64)')
-    .option('--lr <x>', 'learning rate (default 1e-3; feature-extraction 3e-3)')
+    .option('--epochs <n>', 'epochs (default 10; custom 20; feature-extraction 30)')
+    .option('--batch-size <n>', 'images per batch (default 32; custom and feature-extraction 64)')
+    .option('--lr <x>', 'learning rate (default 1e-3; custom and feature-extraction 3e-3)')
     .addOption(
       new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd-momentum']).default('adam')
     )
-    .option('--width <x>', 'AlexNet width multiplier / compact CNN channel multiplier (1 = full size)')
+    .option(
+      '--width <x>',
+      'AlexNet width multiplier (default 1) / compact CNN channel multiplier (default 0.5)'
+    )
     .option('--fc-units <n>', 'AlexNet fc6/fc7 units (4096) / compact hidden units (256)')
-    .option('--dropout <x>', 'dropout rate before the last layer, 0 = none (default 0.5)')
+    .option('--dropout <x>', 'dropout rate before the last layer, 0 = none (default 0.5; custom 0.25)')
     .option(
       '--flatten-dropout <x>',
       'custom: dropout on the conv features before the hidden layer (default 0)'
     )
     .option('--input-size <n>', 'input side in pixels (227 for AlexNet, 32 for the compact CNN)')
     .addOption(
-      new Option('--lr-schedule <name>', 'learning-rate schedule over the run').choices([
-        'constant',
-        'one-cycle',
-        'cosine'
-      ])
+      new Option(
+        '--lr-schedule <name>',
+        'learning-rate schedule over the run (default constant; custom one-cycle)'
+      ).choices(['constant', 'one-cycle', 'cosine'])
     )
     .addOption(
       new Option(
@@ -170,9 +173,13 @@ export function register(program: Command, ctx: CliContext): void {
         "per image: 'mean' subtracts its mean (the tutorial), 'std' also divides by its spread per channel"
       ).choices(['mean', 'std'])
     )
-    .option('--patience <n>', 'early stopping patience in epochs, 0 = off (default 3)')
+    .option('--patience <n>', 'early stopping patience in epochs, 0 = off (default 3; custom 0)')
     .option('--pretrained-rate <x>', 'fine-tune: learning-rate factor of pretrained layers (default 0.1)')
-    .option('--augment', 'sign-friendly augmentation (shift, rotation, scale, brightness, contrast)')
+    .option(
+      '--augment',
+      'sign-friendly augmentation: shift, rotation, scale, brightness, contrast (custom: on)'
+    )
+    .option('--no-augment', 'no augmentation')
     .option('--balanced', 'class-balanced sampling')
     .option('--no-batch-norm', 'custom: no batch normalisation (better for very short runs)')
     .option('--seed <n>', 'random seed (default 42)')

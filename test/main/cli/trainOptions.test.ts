@@ -1,0 +1,44 @@
+// How `transfer-studio train` options become a TrainConfig: the strategy's defaults, and the flags over them.
+import { describe, expect, it } from 'vitest'
+import { configFromOptions } from '../../../src/main/cli/commands/train'
+
+const opts = (
+  o: Partial<Parameters<typeof configFromOptions>[0]> = {}
+): Parameters<typeof configFromOptions>[0] => ({
+  project: 'p.tsproj',
+  strategy: 'custom',
+  optimizer: 'adam',
+  batchNorm: true,
+  ...o
+})
+
+describe('configFromOptions', () => {
+  it('the compact CNN starts from the measured GTSRB recipe', () => {
+    const c = configFromOptions(opts())
+    expect(c.model).toEqual({ architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 })
+    expect(c.augmentation.enabled).toBe(true)
+    expect(c.lrSchedule).toBe('one-cycle')
+    expect([c.epochs, c.batchSize, c.learningRate, c.earlyStoppingPatience]).toEqual([20, 64, 3e-3, 0])
+    expect(c.preprocessing.meanSubtraction).toBe('per-image-std')
+  })
+
+  it('--no-augment turns the default augmentation off; --augment turns it on where it is off', () => {
+    expect(configFromOptions(opts({ augment: false })).augmentation.enabled).toBe(false)
+    expect(configFromOptions(opts({ strategy: 'retrain' })).augmentation.enabled).toBe(false)
+    expect(configFromOptions(opts({ strategy: 'retrain', augment: true })).augmentation.enabled).toBe(true)
+  })
+
+  it('flags override the recipe', () => {
+    const c = configFromOptions(
+      opts({ epochs: '5', batchSize: '32', lr: '1e-3', lrSchedule: 'constant', patience: '2', width: '1' })
+    )
+    expect([c.epochs, c.batchSize, c.learningRate, c.lrSchedule, c.earlyStoppingPatience]).toEqual([
+      5,
+      32,
+      1e-3,
+      'constant',
+      2
+    ])
+    expect(c.model.width).toBe(1)
+  })
+})
