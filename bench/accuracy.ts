@@ -434,9 +434,9 @@ const NOTES = QUICK
     - 16-32-64: 98.8 % to 98.8 % (98.76 to 98.84).
     The studio's 16-32-64 runs on crops (98.9-99.5 %) are at or above PyTorch's one run at that size.
     The studio's augmentation also varies contrast, and it works on the crop before the resize.
-- **Time.** One epoch of 5,811 images took 22-27 s on wasm with two threads: about 4.3 ms per image,
-  validation and data pipeline included. The previous table's epochs took 27-31 s, on a busier host.
-  21 epochs fit in the 660 s with room to spare. PyTorch trains the same net for 21 epochs in 140-165 s.
+- **Time.** One epoch of 5,811 images took 22-32 s on wasm with two threads, 27 s on average: about
+  4.7 ms per image, validation and data pipeline included (the previous table: 27-31 s). 21 epochs fit
+  in the 660 s with 90 s to spare. PyTorch trains the same net for 21 epochs in 140-165 s.
 - **The product's defaults are now this recipe.** Strategy 4 in the wizard and \`train --strategy
   custom\` start from it: 16-32-64 filters (width 0.5), dense 256, dropout 0.25, per-image
   standardisation, batch 64, Adam at 3e-3 with a one-cycle schedule, augmentation, 20 epochs. The import
