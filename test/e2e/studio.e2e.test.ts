@@ -313,7 +313,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     expect(await page.locator('[data-test="step-base"]').innerText()).toContain('no base model is used')
     await page.locator('[data-test="wizard-next"]').click()
     // The compact CNN's settings start from the measured GTSRB recipe.
-    expect(await page.locator('[data-test="set-epochs"]').inputValue()).toBe('20')
+    expect(await page.locator('[data-test="set-epochs"]').inputValue()).toBe('21')
     expect(await page.locator('[data-test="set-schedule"]').inputValue()).toBe('one-cycle')
     await shot('18b-wizard-custom-settings')
     await page.locator('[data-test="set-epochs"]').fill('4')

@@ -40,7 +40,7 @@ export function memoryConfig(strategy: Strategy): TrainConfig {
       resize: 'bilinear',
       cropToRoi: false
     },
-    epochs: fe ? 30 : custom ? 20 : 10,
+    epochs: fe ? 30 : custom ? 21 : 10,
     batchSize: fe || custom ? 64 : 32,
     optimizer: 'adam',
     learningRate: fe || custom ? 3e-3 : 1e-3,
@@ -52,7 +52,7 @@ export function memoryConfig(strategy: Strategy): TrainConfig {
       shift: 0.1,
       rotationDeg: 10,
       scale: 0.1,
-      brightness: 0.2,
+      brightness: custom ? 0.3 : 0.2,
       contrast: 0.2,
       horizontalFlip: false
     },

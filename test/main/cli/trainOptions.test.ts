@@ -18,7 +18,8 @@ describe('configFromOptions', () => {
     expect(c.model).toEqual({ architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 })
     expect(c.augmentation.enabled).toBe(true)
     expect(c.lrSchedule).toBe('one-cycle')
-    expect([c.epochs, c.batchSize, c.learningRate, c.earlyStoppingPatience]).toEqual([20, 64, 3e-3, 0])
+    expect([c.epochs, c.batchSize, c.learningRate, c.earlyStoppingPatience]).toEqual([21, 64, 3e-3, 0])
+    expect(c.augmentation.brightness).toBe(0.3)
     expect(c.preprocessing.meanSubtraction).toBe('per-image-std')
   })
 

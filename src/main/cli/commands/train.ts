@@ -144,7 +144,7 @@ export function register(program: Command, ctx: CliContext): void {
       new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
     )
     .option('--base <path>', 'pretrained weights: bvlc-alexnet.npy or a studio model folder')
-    .option('--epochs <n>', 'epochs (default 10; custom 20; feature-extraction 30)')
+    .option('--epochs <n>', 'epochs (default 10; custom 21; feature-extraction 30)')
     .option('--batch-size <n>', 'images per batch (default 32; custom and feature-extraction 64)')
     .option('--lr <x>', 'learning rate (default 1e-3; custom and feature-extraction 3e-3)')
     .addOption(
