@@ -457,7 +457,7 @@ const NOTES = QUICK
     tutorial's 96.6 % uses ImageNet's weights, which are not reachable here. The product reads the
     real \`bvlc-alexnet.npy\` for users who have it (tested on files of the same structure).
 - **Where the errors are.**
-  - The compact CNN's 7 errors: right-of-way read as ice/snow (3 frames of one track), 80 read as
+  - The compact CNN's 7 errors: right-of-way read as ice/snow (3), 80 read as
     100 km/h (2), and two single frames.
   - The AlexNet rows confuse the red-triangle pictograms (children, bicycles, road work, slippery road)
     and, for feature extraction, the blue arrows.
