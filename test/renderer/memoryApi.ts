@@ -2,7 +2,8 @@
 // events), for renderer unit tests only; the end-to-end test drives the real backend and server.
 import type { Channel, EventName, Events, HandlerArgs, HandlerResult, StudioApi } from '@shared/ipc'
 import type { ClassInfo, ImageFilter, ImageQuery, ImageSummary, ImportProgressEvent } from '@shared/types'
-import type { EvaluationResult, RunSummary, Strategy, TrainConfig } from '@shared/training'
+import type { EvaluationResult, RunSummary, Strategy } from '@shared/training'
+import { defaultTrainConfig } from '../../src/main/ml/trainConfig'
 
 export interface MemoryApi extends StudioApi {
   images: ImageSummary[]
@@ -20,45 +21,6 @@ export interface MemoryApi extends StudioApi {
   runs: RunSummary[]
   /** Stored evaluations by run id. */
   evaluations: Map<number, EvaluationResult>
-}
-
-/** A TrainConfig like the backend's defaults (real sizes; see defaultTrainConfig), for the memory backend and tests. */
-export function memoryConfig(strategy: Strategy): TrainConfig {
-  const custom = strategy === 'custom'
-  const fe = strategy === 'feature-extraction'
-  return {
-    strategy,
-    base: { kind: 'none' },
-    model: custom
-      ? { architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 }
-      : { architecture: 'alexnet', width: 1, fcUnits: 4096, dropout: 0.5 },
-    preprocessing: {
-      inputSize: custom ? 32 : 227,
-      channelOrder: custom ? 'RGB' : 'BGR',
-      meanSubtraction: custom ? 'per-image-std' : 'per-image',
-      scale: 1,
-      resize: 'bilinear',
-      cropToRoi: false
-    },
-    epochs: fe ? 30 : custom ? 21 : 10,
-    batchSize: fe || custom ? 64 : 32,
-    optimizer: 'adam',
-    learningRate: fe || custom ? 3e-3 : 1e-3,
-    ...(custom ? { lrSchedule: 'one-cycle' as const } : {}),
-    pretrainedRateFactor: 0.1,
-    earlyStoppingPatience: custom ? 0 : 3,
-    augmentation: {
-      enabled: custom,
-      shift: 0.1,
-      rotationDeg: 10,
-      scale: 0.1,
-      brightness: custom ? 0.3 : 0.2,
-      contrast: 0.2,
-      horizontalFlip: false
-    },
-    classBalanced: false,
-    seed: 42
-  }
 }
 
 export function createMemoryApi(
@@ -243,10 +205,8 @@ export function createMemoryApi(
       desktop: false
     }),
     'dialog:open': () => ({ supported: false, paths: [] }),
-    'training:defaults': ({ strategy, base }) => ({
-      ...memoryConfig(strategy),
-      base: strategy === 'retrain' || strategy === 'custom' ? { kind: 'none' } : (base ?? { kind: 'none' })
-    }),
+    // The backend's own defaults (pure code, no engine), so this double cannot drift from them.
+    'training:defaults': ({ strategy, base }) => defaultTrainConfig(strategy, base),
     // The tutorial's table, as the backend's recommendStrategy.
     'training:recommend': ({ imagesPerClass, similar, threshold = 500 }) => {
       const large = imagesPerClass >= threshold

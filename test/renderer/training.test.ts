@@ -23,7 +23,8 @@ import ConfusionMatrix from '@renderer/components/ConfusionMatrix.vue'
 import TrainWizard from '@renderer/components/TrainWizard.vue'
 import EvaluationView from '@renderer/components/EvaluationView.vue'
 import recorded from './fixtures/recordedRun.json'
-import { createMemoryApi, memoryConfig, settle, type MemoryApi } from './memoryApi'
+import { defaultTrainConfig } from '../../src/main/ml/trainConfig'
+import { createMemoryApi, settle, type MemoryApi } from './memoryApi'
 
 const events = recorded.events as TrainingEvent[]
 const summary = recorded.summary as unknown as RunSummary
@@ -291,7 +292,7 @@ describe('wizard', () => {
 
 describe('evaluation view', () => {
   it('relabels the focused misclassified image with a class key, and accepts a prediction with Enter', async () => {
-    api.runs.push({ ...summary, id: 1, status: 'completed', config: memoryConfig('custom') })
+    api.runs.push({ ...summary, id: 1, status: 'completed', config: defaultTrainConfig('custom') })
     api.evaluations.set(1, {
       images: 10,
       accuracy: 0.8,
@@ -332,7 +333,7 @@ describe('evaluation view', () => {
 describe('dashboard controls', () => {
   it('cancels a running run, then resumes it from the dashboard', async () => {
     const training = useTrainingStore()
-    const runId = await training.start(memoryConfig('custom'))
+    const runId = await training.start(defaultTrainConfig('custom'))
     expect(runId).toBe(1)
     const w = mountWith(TrainingDashboard)
     training.onEvent({ ...(events.find((e) => e.type === 'started') as TrainingEvent), runId: 1 })
@@ -393,7 +394,7 @@ describe('runs table actions', () => {
       [2, 'running'],
       [3, 'failed']
     ] as const)
-      api.runs.push({ ...summary, id, status, config: memoryConfig('custom') })
+      api.runs.push({ ...summary, id, status, config: defaultTrainConfig('custom') })
     const training = useTrainingStore()
     const nav = useNavStore()
     nav.go('runs')
