@@ -4,6 +4,8 @@ same batch as bench/engine.ts, on this machine's CPU threads.
 
 Run with Debian's python3-torch (+ libopenblas0-pthread):
     /usr/bin/python3 bench/pytorch_alexnet.py --batch 32 --threads 2 --json
+--device cuda times the same models on an NVIDIA GPU (bench/gpu.sh, on a lent GPU machine): the
+stand-in for what a native CUDA backend does, since tfjs-node-gpu's libtensorflow cannot be fetched there.
 Prints one JSON object: forward (to fc7 / the hidden layer), full train step, evaluation (whole model,
 no grad), head training on cached features (ms per 1,000 samples), multiply-accumulates per image and the
 process's peak RSS, for each model asked: full (AlexNet 227 px, width 1, 4096), reduced (the AlexNet of
@@ -76,12 +78,14 @@ def count_macs(model: nn.Module, input_size: int) -> int:
     return total[0]
 
 
-def time_it(fn, repeats: int) -> float:
+def time_it(fn, repeats: int, sync=lambda: None) -> float:
     fn()  # warm-up
+    sync()
     best = float('inf')
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        sync()  # a GPU runs asynchronously: wait for its work before reading the clock
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -93,8 +97,11 @@ def main() -> None:
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--sizes', default='full', help='comma list of full|reduced')
     ap.add_argument('--json', action='store_true')
+    ap.add_argument('--device', default='cpu', help='cpu or cuda')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     configs = {
         'full': dict(width=1.0, fc_units=4096, input_size=227),
         'reduced': dict(width=0.25, fc_units=512, input_size=67),
@@ -105,19 +112,20 @@ def main() -> None:
         cfg = configs[name]
         model = compact(43, **cfg) if name == 'compact' else alexnet(43, **cfg)
         macs = count_macs(model, cfg['input_size'])
-        x = torch.randn(args.batch, 3, cfg['input_size'], cfg['input_size'])
-        y = torch.randint(0, 43, (args.batch,))
+        model.to(dev)
+        x = torch.randn(args.batch, 3, cfg['input_size'], cfg['input_size'], device=dev)
+        y = torch.randint(0, 43, (args.batch,), device=dev)
         to_fc7 = model[:-1]
         model.eval()
         with torch.no_grad():
-            fwd = time_it(lambda: to_fc7(x), args.repeats)
-            evaluate = time_it(lambda: model(x).argmax(1), args.repeats)
+            fwd = time_it(lambda: to_fc7(x), args.repeats, sync)
+            evaluate = time_it(lambda: model(x).argmax(1), args.repeats, sync)
         # Head training on cached features (strategy 3): the new output layer alone, batch 64, Adam.
         feat_dim = model[-1].in_features
-        head = nn.Linear(feat_dim, 43)
+        head = nn.Linear(feat_dim, 43).to(dev)
         head_opt = torch.optim.Adam(head.parameters(), lr=1e-3)
-        feats = torch.randn(1024, feat_dim)
-        labels = torch.randint(0, 43, (1024,))
+        feats = torch.randn(1024, feat_dim, device=dev)
+        labels = torch.randint(0, 43, (1024,), device=dev)
 
         def head_epoch():
             for i in range(0, 1024, 64):
@@ -125,7 +133,7 @@ def main() -> None:
                 nn.functional.cross_entropy(head(feats[i:i + 64]), labels[i:i + 64]).backward()
                 head_opt.step()
 
-        head_t = time_it(head_epoch, args.repeats)
+        head_t = time_it(head_epoch, args.repeats, sync)
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
         loss_fn = nn.CrossEntropyLoss()
@@ -135,17 +143,20 @@ def main() -> None:
             loss_fn(model(x), y).backward()
             opt.step()
 
-        train = time_it(step, args.repeats)
+        train = time_it(step, args.repeats, sync)
         results.append({
-            'model': name, **cfg, 'batch': args.batch, 'threads': args.threads,
-            'forward_fc7_ms_per_image': round(fwd * 1000 / args.batch, 2),
-            'train_step_ms_per_image': round(train * 1000 / args.batch, 2),
+            'model': name, **cfg, 'batch': args.batch, 'threads': args.threads, 'device': args.device,
+            'forward_fc7_ms_per_image': round(fwd * 1000 / args.batch, 4),
+            'train_step_ms_per_image': round(train * 1000 / args.batch, 4),
             'evaluate_images_per_s': round(args.batch / evaluate, 1),
             'head_ms_per_1000_samples': round(head_t * 1000 * 1000 / 1024, 2),
             'macs_per_image': macs,
             'peak_rss_mib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         })
     out = {'framework': f'pytorch {torch.__version__}', 'results': results}
+    if dev.type == 'cuda':
+        out['gpu'] = torch.cuda.get_device_name(dev)
+        out['peak_gpu_mib'] = round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
     print(json.dumps(out) if args.json else json.dumps(out, indent=2))
 
 

@@ -136,11 +136,11 @@ def augment(x, g):
     tx = (torch.rand(n, generator=g) * 2 - 1) * 0.2
     ty = (torch.rand(n, generator=g) * 2 - 1) * 0.2
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1).to(x.device)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
     bright = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.2
-    return (out * bright).clamp(0, 1)
+    return (out * bright.to(x.device)).clamp(0, 1)
 
 
 def main():
@@ -154,7 +154,9 @@ def main():
     ap.add_argument("--no-bn", action="store_true", help="no batch normalisation (conv with bias)")
     ap.add_argument("--crop-roi", action="store_true", help="crop each image to its annotated region")
     ap.add_argument("--holdout-tracks", type=int, default=0, help="leave each class's last N tracks out of training")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (bench/gpu.sh, on a lent GPU machine)")
     a = ap.parse_args()
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
@@ -162,8 +164,9 @@ def main():
     t0 = time.time()
     xtr, ytr = load("gtsrb-train", a.holdout_tracks, a.crop_roi)
     xte, yte = load("gtsrb-test", crop=a.crop_roi)
+    xtr, ytr, xte, yte = xtr.to(dev), ytr.to(dev), xte.to(dev), yte.to(dev)
     load_s = time.time() - t0
-    model = net(a.channels, 43, bn=not a.no_bn)
+    model = net(a.channels, 43, bn=not a.no_bn).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     steps = math.ceil(len(xtr) / a.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps)
@@ -171,7 +174,7 @@ def main():
     t1 = time.time()
     for epoch in range(a.epochs):
         model.train()
-        perm = torch.randperm(len(xtr), generator=g)
+        perm = torch.randperm(len(xtr), generator=g).to(dev)
         for s in range(steps):
             idx = perm[s * a.batch : (s + 1) * a.batch]
             x = standardise(augment(xtr[idx], g))
@@ -181,6 +184,8 @@ def main():
             opt.step()
             sched.step()
         print(f"epoch {epoch + 1}/{a.epochs} loss {loss.item():.3f} {time.time() - t1:.0f} s", file=sys.stderr)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     train_s = time.time() - t1
 
     model.eval()
@@ -194,6 +199,7 @@ def main():
                 + (", ROI crop" if a.crop_roi else ""),
                 "epochs": a.epochs,
                 "threads": a.threads,
+                "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
                 "train_images": len(xtr),
                 "load_seconds": round(load_s, 1),
                 "train_seconds": round(train_s, 1),
