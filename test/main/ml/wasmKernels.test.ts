@@ -6,6 +6,7 @@ import { expectClose, values } from './numeric'
 import {
   conv2DBackpropFilterWasm,
   registerWasmTrainingKernels,
+  simdFilterGradReady,
   useWasmFastPaths
 } from '../../../src/main/ml/wasmKernels'
 
@@ -87,7 +88,13 @@ describe('wasm training kernels', () => {
     ['11x11 stride 4 SAME (conv1)', [2, 35, 35, 3], [11, 11, 3, 8], 4, 'same'],
     ['11x11 stride 4 VALID, remainder', [1, 38, 37, 3], [11, 11, 3, 4], 4, 'valid'],
     ['5x5 stride 2 SAME, odd size', [3, 13, 11, 2], [5, 5, 2, 3], 2, 'same'],
-    ['1x1 stride 1', [2, 5, 5, 6], [1, 1, 6, 7], 1, 'valid']
+    ['1x1 stride 1', [2, 5, 5, 6], [1, 1, 6, 7], 1, 'valid'],
+    // Cout a multiple of 4: the SIMD kernel, with its channel tails (Cin % 4, Cout % 8) and edge taps.
+    ['SIMD: 3x3 SAME, Cin 5, Cout 12', [2, 7, 9, 5], [3, 3, 5, 12], 1, 'same'],
+    ['SIMD: 3x3 SAME, Cin 3, Cout 20', [3, 8, 8, 3], [3, 3, 3, 20], 1, 'same'],
+    ['SIMD: 11x11 stride 4 VALID (conv1), Cout 16', [2, 39, 39, 3], [11, 11, 3, 16], 4, 'valid'],
+    ['SIMD: 5x5 stride 2 SAME, filter taller than the image', [1, 3, 4, 8], [5, 5, 8, 8], 2, 'same'],
+    ['SIMD: 3x3 stride 1 VALID, Cin 16, Cout 32', [2, 6, 6, 16], [3, 3, 16, 32], 1, 'valid']
   ]
   for (const [name, xs, ws, s, pad] of cases) {
     it(`matches cpu: ${name}`, async () => {
@@ -123,17 +130,22 @@ describe('wasm training kernels', () => {
   })
 
   it('useWasmFastPaths switches between tfjs kernels and the fast paths with the same results', async () => {
-    const fast = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 5], 1, 'same')
+    await tf.setBackend('wasm')
+    expect(simdFilterGradReady()).toBe(true)
+    const fast = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 8], 1, 'same')
     const fastMatMul = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc
     useWasmFastPaths(false)
     try {
       expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).not.toBe(fastMatMul)
-      const plain = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 5], 1, 'same')
+      expect(simdFilterGradReady()).toBe(false)
+      const plain = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 8], 1, 'same')
       expectClose(fast.dx, plain.dx)
+      expectClose(fast.grad, plain.grad) // the SIMD kernel against the XNNPACK formulation
     } finally {
       useWasmFastPaths(true)
     }
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(fastMatMul)
+    expect(simdFilterGradReady()).toBe(true)
   })
 
   it('does not leak backend memory', async () => {
