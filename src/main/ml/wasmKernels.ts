@@ -35,6 +35,7 @@ import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tens
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
 import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './native/convFilterGrad.wasm'
+import { WASM_BASE64 as CONV2D_WASM } from './native/conv2d.wasm'
 
 const BACKEND = 'wasm'
 
@@ -70,8 +71,15 @@ interface HeapBackend {
   makeOutput(shape: number[], dtype: string): TensorInfo
 }
 
-/** conv_filter_grad(x, dy, dw, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left): offsets, then sizes. */
-type FilterGradFn = (...offsetsAndDims: number[]) => void
+/** The studio's SIMD kernels (native/*.c): byte offsets into the wasm heap, then sizes. */
+interface SimdKernels {
+  /** conv_filter_grad(x, dy, dw, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left) */
+  filterGrad: (...offsetsAndDims: number[]) => void
+  /** conv2d(in, w, bias | 0, out, zeros, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left, relu) */
+  conv2d: (...offsetsAndDims: number[]) => void
+  /** flip_swap(w, out, kh, kw, ci, co): out[kh-1-i][kw-1-j][o][c] = w[i][j][c][o] */
+  flipSwap: (...offsetsAndDims: number[]) => void
+}
 
 /** The WebAssembly API (the main process's tsconfig has no DOM types that declare it). */
 interface WasmApi {
@@ -81,32 +89,45 @@ interface WasmApi {
 }
 const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
 
-let filterGradModule: object | null | undefined
-/** The SIMD kernel instantiated on each wasm heap (one per thread), or null where it cannot run. */
-const filterGradOn = new WeakMap<object, FilterGradFn | null>()
-let simdFilterGrad = true
+let simdModules: { filterGrad: object; conv2d: object } | null | undefined
+/** The kernels instantiated on each wasm heap (one per thread), or null where they cannot run. */
+const simdOn = new WeakMap<object, SimdKernels | null>()
+let simdEnabled = true
 
-/** The SIMD filter-gradient kernel on this backend's heap, or null (no SIMD, or an unexpected backend). */
-function simdKernel(backend: HeapBackend): FilterGradFn | null {
+/** The SIMD kernels on this backend's heap, or null (disabled, no wasm SIMD, or an unexpected backend). */
+function simdKernels(backend: HeapBackend): SimdKernels | null {
   const memory = backend.wasm?.asm?.memory
-  if (!(memory instanceof WASM.Memory)) return null
-  let fn = filterGradOn.get(memory)
-  if (fn !== undefined) return fn
+  if (!simdEnabled || !(memory instanceof WASM.Memory)) return null
+  let kernels = simdOn.get(memory)
+  if (kernels !== undefined) return kernels
   try {
-    filterGradModule ??= new WASM.Module(Buffer.from(FILTER_GRAD_WASM, 'base64'))
-    const instance = new WASM.Instance(filterGradModule, { env: { memory } })
-    fn = instance.exports.conv_filter_grad as FilterGradFn
+    simdModules ??= {
+      filterGrad: new WASM.Module(Buffer.from(FILTER_GRAD_WASM, 'base64')),
+      conv2d: new WASM.Module(Buffer.from(CONV2D_WASM, 'base64'))
+    }
+    const env = { env: { memory } }
+    const fg = new WASM.Instance(simdModules.filterGrad, env).exports
+    const cv = new WASM.Instance(simdModules.conv2d, env).exports
+    kernels = {
+      filterGrad: fg.conv_filter_grad as SimdKernels['filterGrad'],
+      conv2d: cv.conv2d as SimdKernels['conv2d'],
+      flipSwap: cv.flip_swap as SimdKernels['flipSwap']
+    }
   } catch {
-    filterGradModule = null
-    fn = null
+    simdModules = null
+    kernels = null
   }
-  filterGradOn.set(memory, fn)
-  return fn
+  simdOn.set(memory, kernels)
+  return kernels
 }
 
-/** Whether the filter gradient runs in the SIMD kernel on the current wasm backend (Cout a multiple of 4). */
-export function simdFilterGradReady(): boolean {
-  return simdFilterGrad && simdKernel(tf.backend() as unknown as HeapBackend) !== null
+/** Where a tensor's values start in the wasm heap (read after every makeOutput: it may grow the heap). */
+const heapOffset = (backend: HeapBackend, t: TensorInfo): number =>
+  backend.dataIdMap.get(t.dataId)!.memoryOffset
+
+/** Whether the studio's SIMD kernels run on the current wasm backend (see the header for when each applies). */
+export function simdKernelsReady(): boolean {
+  return simdKernels(tf.backend() as unknown as HeapBackend) !== null
 }
 
 /** Filter gradient of conv2d (NHWC) on the wasm backend; see the header for the method. */
@@ -132,17 +153,13 @@ export const conv2DBackpropFilterWasm: KernelFunc = ({ inputs, backend, attrs })
   if (outH === 0 || outW === 0) throw new Error('Conv2DBackpropFilter: empty output gradient')
 
   const heap = backend as unknown as HeapBackend
-  const simd =
-    simdFilterGrad && cout % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32'
-      ? simdKernel(heap)
-      : null
+  const simd = cout % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(heap) : null
   if (simd) {
     const dW = heap.makeOutput([kh, kw, cin, cout], 'float32')
-    // Offsets are read after makeOutput, which may grow the heap (offsets stay valid; views would not).
-    const at = (t: TensorInfo) => heap.dataIdMap.get(t.dataId)!.memoryOffset
     const [n, h, w] = x.shape
     const { strideHeight: sh, strideWidth: sw } = info
-    simd(at(x), at(dy), at(dW), n, h, w, cin, outH, outW, cout, kh, kw, sh, sw, top, left)
+    const at = (t: TensorInfo) => heapOffset(heap, t)
+    simd.filterGrad(at(x), at(dy), at(dW), n, h, w, cin, outH, outW, cout, kh, kw, sh, sw, top, left)
     return dW
   }
 
@@ -287,6 +304,24 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
     const padBottom = h + kh - 1 - info.outHeight - padTop
     const padRight = w + kw - 1 - info.outWidth - padLeft
     if (Math.min(padTop, padLeft, padBottom, padRight) < 0) return original(args)
+    const [n, , , cin] = inputShape
+    const cout = filter.shape[3]
+    const heap = backend as unknown as HeapBackend
+    const simd =
+      cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(heap) : null
+    if (simd) {
+      // A forward convolution of dy with the flipped, channel-swapped filter; bottom/right padding is implicit.
+      const swapped = heap.makeOutput([kh, kw, cout, cin], 'float32')
+      const zeros = heap.makeOutput([cout], 'float32')
+      const dx = heap.makeOutput(inputShape, 'float32')
+      const at = (t: TensorInfo) => heapOffset(heap, t)
+      simd.flipSwap(at(filter), at(swapped), kh, kw, cin, cout)
+      const from = [n, info.outHeight, info.outWidth, cout] // dy: n, h, w, channels
+      const to = [h, w, cin] // dx: h, w, channels
+      simd.conv2d(at(dy), at(swapped), 0, at(dx), at(zeros), ...from, ...to, kh, kw, 1, 1, padTop, padLeft, 0)
+      free(backend, swapped, zeros)
+      return dx
+    }
     const flipped = run('Reverse', backend, { x: filter }, { dims: [0, 1] })
     const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] }) // [kh, kw, Cout, Cin]
     free(backend, flipped)
@@ -369,10 +404,10 @@ export function registerWasmTrainingKernels(): string[] {
 
 /**
  * Switches the wrapped kernels back to tfjs's own (false) or to the fast paths (true), and the filter gradient
- * between the XNNPACK formulation (false) and the SIMD kernel (true); for benchmarks and tests.
+ * between the XNNPACK formulation (false) and the SIMD kernels (true); for benchmarks and tests.
  */
 export function useWasmFastPaths(enabled: boolean): void {
-  simdFilterGrad = enabled
+  simdEnabled = enabled
   for (const [name, { original, fast }] of wrapped) {
     unregisterKernel(name, BACKEND)
     registerKernel(enabled ? fast : original)

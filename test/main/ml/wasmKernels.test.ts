@@ -6,7 +6,7 @@ import { expectClose, values } from './numeric'
 import {
   conv2DBackpropFilterWasm,
   registerWasmTrainingKernels,
-  simdFilterGradReady,
+  simdKernelsReady,
   useWasmFastPaths
 } from '../../../src/main/ml/wasmKernels'
 
@@ -94,7 +94,11 @@ describe('wasm training kernels', () => {
     ['SIMD: 3x3 SAME, Cin 3, Cout 20', [3, 8, 8, 3], [3, 3, 3, 20], 1, 'same'],
     ['SIMD: 11x11 stride 4 VALID (conv1), Cout 16', [2, 39, 39, 3], [11, 11, 3, 16], 4, 'valid'],
     ['SIMD: 5x5 stride 2 SAME, filter taller than the image', [1, 3, 4, 8], [5, 5, 8, 8], 2, 'same'],
-    ['SIMD: 3x3 stride 1 VALID, Cin 16, Cout 32', [2, 6, 6, 16], [3, 3, 16, 32], 1, 'valid']
+    ['SIMD: 3x3 stride 1 VALID, Cin 16, Cout 32', [2, 6, 6, 16], [3, 3, 16, 32], 1, 'valid'],
+    // Cin a multiple of 4 and stride 1: the input gradient in the SIMD convolution (rows not a multiple of
+    // 4 pixels, Cin % 8 = 4, a 5x5 filter).
+    ['SIMD input gradient: 3x3 SAME, Cin 12, Cout 5, 9 columns', [2, 7, 9, 12], [3, 3, 12, 5], 1, 'same'],
+    ['SIMD input gradient: 5x5 SAME, Cin 8, Cout 6', [1, 6, 11, 8], [5, 5, 8, 6], 1, 'same']
   ]
   for (const [name, xs, ws, s, pad] of cases) {
     it(`matches cpu: ${name}`, async () => {
@@ -131,13 +135,13 @@ describe('wasm training kernels', () => {
 
   it('useWasmFastPaths switches between tfjs kernels and the fast paths with the same results', async () => {
     await tf.setBackend('wasm')
-    expect(simdFilterGradReady()).toBe(true)
+    expect(simdKernelsReady()).toBe(true)
     const fast = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 8], 1, 'same')
     const fastMatMul = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc
     useWasmFastPaths(false)
     try {
       expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).not.toBe(fastMatMul)
-      expect(simdFilterGradReady()).toBe(false)
+      expect(simdKernelsReady()).toBe(false)
       const plain = await filterGrad('wasm', [2, 9, 9, 4], [3, 3, 4, 8], 1, 'same')
       expectClose(fast.dx, plain.dx)
       expectClose(fast.grad, plain.grad) // the SIMD kernel against the XNNPACK formulation
@@ -145,7 +149,7 @@ describe('wasm training kernels', () => {
       useWasmFastPaths(true)
     }
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(fastMatMul)
-    expect(simdFilterGradReady()).toBe(true)
+    expect(simdKernelsReady()).toBe(true)
   })
 
   it('does not leak backend memory', async () => {

@@ -1,0 +1,114 @@
+// Forward 2-D convolution (NHWC) in WebAssembly SIMD, on the wasm backend's own memory, for the studio's
+// train step: the forward pass of conv layers (FusedConv2D with no or a per-channel bias and a linear or ReLU
+// activation) and, through a flipped and transposed filter, the input gradient (Conv2DBackpropInput, stride 1).
+// Built by scripts/build-wasm-kernels.sh into conv2d.wasm.ts; called by src/main/ml/wasmKernels.ts.
+//
+//   out[n][y][x][o] = act(bias[o] + sum over i, j, c of in[n][y*sh + i - top][x*sw + j - left][c] * w[i][j][c][o])
+//
+// The registers hold 4 output pixels (along x) x 8 output channels. Each of the 4 pixels reads its input
+// through its own pointer, which points at a row of zeros (`zeros`, ci floats) where the tap falls in the
+// padding or past the end of the row, so borders need no separate path. co must be a multiple of 4 (the
+// caller checks). The module uses no memory of its own (no stack, no data).
+#include <wasm_simd128.h>
+
+typedef struct {
+  int n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left;
+} Dims;
+
+static inline const float* pixel(const Dims* d, const float* in, const float* zeros, int b, int iy, int x, int j,
+                                 int valid) {
+  const int ix = x * d->sw + j - d->left;
+  if (!valid || x >= d->ow || ix < 0 || ix >= d->w) return zeros;
+  return in + (((long)b * d->h + iy) * d->w + ix) * d->ci;
+}
+
+static inline v128_t act(v128_t v, int relu) { return relu ? wasm_f32x4_max(v, wasm_f32x4_splat(0)) : v; }
+
+static void row(const Dims* d, const float* in, const float* w, const float* bias, float* out, const float* zeros,
+                int b, int y, int relu) {
+  for (int x = 0; x < d->ow; x += 4) {
+    const int np = d->ow - x < 4 ? d->ow - x : 4;
+    for (int o = 0; o < d->co; o += 8) {
+      const int wide = o + 8 <= d->co;
+      v128_t b0 = bias ? wasm_v128_load(bias + o) : wasm_f32x4_splat(0);
+      v128_t b1 = bias && wide ? wasm_v128_load(bias + o + 4) : wasm_f32x4_splat(0);
+      v128_t a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+      for (int i = 0; i < d->kh; i++) {
+        const int iy = y * d->sh + i - d->top;
+        if (iy < 0 || iy >= d->h) continue;
+        for (int j = 0; j < d->kw; j++) {
+          const float* p0 = pixel(d, in, zeros, b, iy, x, j, 1);
+          const float* p1 = pixel(d, in, zeros, b, iy, x + 1, j, 1);
+          const float* p2 = pixel(d, in, zeros, b, iy, x + 2, j, 1);
+          const float* p3 = pixel(d, in, zeros, b, iy, x + 3, j, 1);
+          const float* wr = w + ((long)i * d->kw + j) * d->ci * d->co + o;
+          if (wide) {
+            for (int c = 0; c < d->ci; c++) {
+              v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);
+              v128_t v0 = wasm_v128_load32_splat(p0 + c), v1 = wasm_v128_load32_splat(p1 + c);
+              v128_t v2 = wasm_v128_load32_splat(p2 + c), v3 = wasm_v128_load32_splat(p3 + c);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, w0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, w1));
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, w0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, w1));
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, w0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, w1));
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, w0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, w1));
+              wr += d->co;
+            }
+          } else {
+            for (int c = 0; c < d->ci; c++) {
+              v128_t w0 = wasm_v128_load(wr);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_v128_load32_splat(p0 + c), w0));
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_v128_load32_splat(p1 + c), w0));
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_v128_load32_splat(p2 + c), w0));
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_v128_load32_splat(p3 + c), w0));
+              wr += d->co;
+            }
+          }
+        }
+      }
+      float* q = out + (((long)b * d->oh + y) * d->ow + x) * d->co + o;
+      wasm_v128_store(q, act(a00, relu));
+      if (wide) wasm_v128_store(q + 4, act(a01, relu));
+      if (np > 1) {
+        q += d->co;
+        wasm_v128_store(q, act(a10, relu));
+        if (wide) wasm_v128_store(q + 4, act(a11, relu));
+      }
+      if (np > 2) {
+        q += d->co;
+        wasm_v128_store(q, act(a20, relu));
+        if (wide) wasm_v128_store(q + 4, act(a21, relu));
+      }
+      if (np > 3) {
+        q += d->co;
+        wasm_v128_store(q, act(a30, relu));
+        if (wide) wasm_v128_store(q + 4, act(a31, relu));
+      }
+    }
+  }
+}
+
+// zeros: ci floats of scratch that this function sets to 0. bias: 0 for none.
+__attribute__((export_name("conv2d")))
+void conv2d(const float* in, const float* w, const float* bias, float* out, float* zeros, int n, int h, int wd,
+            int ci, int oh, int ow, int co, int kh, int kw, int sh, int sw, int top, int left, int relu) {
+  const Dims d = {n, h, wd, ci, oh, ow, co, kh, kw, sh, sw, top, left};
+  for (int c = 0; c < ci; c++) zeros[c] = 0;
+  for (int b = 0; b < n; b++)
+    for (int y = 0; y < oh; y++) row(&d, in, w, bias, out, zeros, b, y, relu);
+}
+
+// The filter of the input gradient: out[kh-1-i][kw-1-j][o][c] = w[i][j][c][o] (flipped, channels swapped).
+__attribute__((export_name("flip_swap")))
+void flip_swap(const float* w, float* out, int kh, int kw, int ci, int co) {
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      const float* src = w + ((long)i * kw + j) * ci * co;
+      float* dst = out + ((long)(kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+      for (int c = 0; c < ci; c++)
+        for (int o = 0; o < co; o++) dst[(long)o * ci + c] = src[(long)c * co + o];
+    }
+}
