@@ -1,6 +1,7 @@
 // The math of one training step, shared by the trainer and its gradient worker (dataParallel.ts): the
 // loss, the gradients of a batch, and the per-step dropout seeds.
 import * as tf from '@tensorflow/tfjs'
+import { withoutInputGradient } from './wasmKernels'
 
 /** Mean cross-entropy and accuracy of probabilities `p` [n, k] against integer labels `y` [n]. */
 export function lossAndAccuracy(
@@ -27,13 +28,24 @@ export function batchGradients(
   numClasses: number
 ): { loss: tf.Scalar; acc: tf.Scalar; grads: tf.NamedTensorMap } {
   let acc: tf.Scalar | null = null
-  const { value, grads } = tf.variableGrads(() => {
-    const p = model.apply(x, { training: true }) as tf.Tensor
-    const r = lossAndAccuracy(p, y, numClasses)
-    acc = tf.keep(r.acc)
-    return r.loss
-  }, vars)
+  const { value, grads } = withoutInputGradient(inputConvFilters(model), () =>
+    tf.variableGrads(() => {
+      const p = model.apply(x, { training: true }) as tf.Tensor
+      const r = lossAndAccuracy(p, y, numClasses)
+      acc = tf.keep(r.acc)
+      return r.loss
+    }, vars)
+  )
   return { loss: value, acc: acc!, grads }
+}
+
+/** The kernels of the model's Conv2D layers that read the model's input directly (the batch, no gradient). */
+function inputConvFilters(model: tf.LayersModel): tf.Tensor[] {
+  const inputs = new Set<unknown>(model.inputs)
+  return model.layers
+    .filter((l) => l.getClassName() === 'Conv2D' && inputs.has(l.input))
+    .map((l) => (l as unknown as { kernel?: { read(): tf.Tensor } }).kernel?.read())
+    .filter((k): k is tf.Tensor => k !== undefined)
 }
 
 /** The model's Dropout layers, nested models included. */

@@ -69,6 +69,7 @@ interface HeapBackend {
   wasm?: { asm?: { memory?: unknown } }
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
   makeOutput(shape: number[], dtype: string): TensorInfo
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array
 }
 
 /** The studio's SIMD kernels (native/*.c): byte offsets into the wasm heap, then sizes. */
@@ -278,11 +279,36 @@ interface BackpropInputAttrs {
   inputShape: [number, number, number, number]
 }
 
+/** Filters (data ids) whose convolution's input gradient is not wanted right now; see withoutInputGradient. */
+const inputGradientUnused = new Set<object>()
+
+/**
+ * Runs `fn` with the input gradient of convolutions by these filters skipped on wasm (zeros instead). For a
+ * model's first convolution, whose input is the batch itself: tfjs's fused conv2d computes the gradient of
+ * every input in its custom gradient, and the tape then throws the image's gradient away. Only for code whose
+ * gradients of those inputs are discarded (batchGradients); other backends ignore it.
+ */
+export function withoutInputGradient<T>(filters: tf.Tensor[], fn: () => T): T {
+  const added = filters.map((f) => f.dataId).filter((id) => !inputGradientUnused.has(id))
+  for (const id of added) inputGradientUnused.add(id)
+  try {
+    return fn()
+  } finally {
+    for (const id of added) inputGradientUnused.delete(id)
+  }
+}
+
 function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo }
     const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as BackpropInputAttrs
+    if (inputGradientUnused.has(filter.dataId) && dy.dtype === 'float32') {
+      const heap = backend as unknown as HeapBackend
+      const dx = heap.makeOutput(inputShape, 'float32')
+      heap.typedArrayFromHeap(dx).fill(0)
+      return dx
+    }
     if (dataFormat !== 'NHWC') return original(args)
     const info = backend_util.computeConv2DInfo(
       inputShape,

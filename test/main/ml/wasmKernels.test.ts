@@ -3,11 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../src/main/ml/backend'
 import { expectClose, values } from './numeric'
+import { batchGradients } from '../../../src/main/ml/gradients'
+import { createCompactCnn } from '../../../src/main/ml/models/compact'
 import {
   conv2DBackpropFilterWasm,
   registerWasmTrainingKernels,
   simdKernelsReady,
-  useWasmFastPaths
+  useWasmFastPaths,
+  withoutInputGradient
 } from '../../../src/main/ml/wasmKernels'
 
 type Shape4 = [number, number, number, number]
@@ -150,6 +153,47 @@ describe('wasm training kernels', () => {
     }
     expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(fastMatMul)
     expect(simdKernelsReady()).toBe(true)
+  })
+
+  it('withoutInputGradient skips only the named filters, only inside the call', async () => {
+    await tf.setBackend('wasm')
+    const x = tf.tensor4d(values(2 * 6 * 6 * 4, 8), [2, 6, 6, 4])
+    const w = tf.tensor4d(values(3 * 3 * 4 * 8, 9), [3, 3, 4, 8])
+    const other = tf.tensor4d(values(3 * 3 * 4 * 8, 10), [3, 3, 4, 8])
+    const grads = (k: tf.Tensor4D) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same').sum()
+      )([x, k])
+    const [dx, dw] = grads(w)
+    const [skippedDx, skippedDw, otherDx] = withoutInputGradient([w], () => [...grads(w), grads(other)[0]])
+    expect(Array.from(skippedDx.dataSync()).every((v) => v === 0)).toBe(true)
+    expect(Math.max(...Array.from(dx.dataSync()).map(Math.abs))).toBeGreaterThan(0)
+    expectClose(skippedDw.dataSync() as Float32Array, dw.dataSync() as Float32Array)
+    expect(Math.max(...Array.from(otherDx.dataSync()).map(Math.abs))).toBeGreaterThan(0)
+    const [afterDx] = grads(w)
+    expectClose(afterDx.dataSync() as Float32Array, dx.dataSync() as Float32Array)
+    tf.dispose([x, w, other, dx, dw, skippedDx, skippedDw, otherDx, afterDx])
+  })
+
+  it("gives a compact CNN's batch gradients as the cpu backend does (all the SIMD paths at once)", async () => {
+    await tf.setBackend('wasm')
+    const model = createCompactCnn({ numClasses: 5, inputSize: 16, channels: 8, dropout: 0, seed: 4 })
+    const vars = model.trainableWeights.map((v) => v.read() as tf.Variable)
+    const x = tf.tensor4d(values(6 * 16 * 16 * 3, 12), [6, 16, 16, 3])
+    const y = tf.tensor1d([0, 1, 2, 3, 4, 0], 'int32')
+    const run = async (backend: string) => {
+      await tf.setBackend(backend)
+      const r = tf.tidy(() => batchGradients(model, vars, x, y, 5).grads)
+      const out = vars.map((v) => r[v.name].dataSync() as Float32Array)
+      tf.dispose(Object.values(r))
+      return out
+    }
+    const wasm = await run('wasm')
+    const cpu = await run('cpu')
+    await tf.setBackend('wasm')
+    wasm.forEach((g, i) => expectClose(g, cpu[i]))
+    tf.dispose([x, y])
+    model.dispose()
   })
 
   it('does not leak backend memory', async () => {
