@@ -8,12 +8,16 @@
 // with a = gamma / sd, b = beta - mean * a, sd = sqrt(var + epsilon), var the biased batch variance (what
 // tfjs-layers uses), and the k's from the usual formula
 //   dx = gamma / sd * (dy - mean(dy) - xhat * mean(dy * xhat)),  xhat = (x - mean) / sd.
+// On wasm both passes run in the studio's SIMD kernels (native/batchNorm.c) on the backend's heap when the
+// channel count is a multiple of 4: about 15 of the 80 ms of a 16-image compact step in JS before.
 // The kernels are registered for the wasm and cpu backends. `BatchNormalization` below is tfjs's layer with
 // this path in training mode on those backends; inference, other axes and other backends (tfjs-node) keep
 // tfjs's own code. It keeps the class name 'BatchNormalization', so saved models and the ONNX export are
 // unchanged.
 import * as tf from '@tensorflow/tfjs'
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
+import { WASM_BASE64 as BATCH_NORM_WASM } from './native/batchNorm.wasm'
+import { heapExports, heapMemory } from './native/heap'
 
 export const BN_TRAIN = 'StudioBatchNormTrain'
 export const BN_TRAIN_GRAD = 'StudioBatchNormTrainGrad'
@@ -119,6 +123,14 @@ function channelAffine(
   }
 }
 
+/** The two passes both kernels are made of: in JS (below) or in wasm SIMD on the heap (wasmChannelOps). */
+export interface ChannelOps {
+  sums: typeof channelSums
+  affine: typeof channelAffine
+}
+
+export const jsChannelOps: ChannelOps = { sums: channelSums, affine: channelAffine }
+
 /** Per-channel statistics of x [M, C] (row-major) and y = (x - mean) / sqrt(var + eps) * gamma + beta. */
 export function batchNormTrainForward(
   x: Float32Array,
@@ -127,13 +139,14 @@ export function batchNormTrainForward(
   epsilon: number,
   y: Float32Array,
   mean: Float32Array,
-  variance: Float32Array
+  variance: Float32Array,
+  ops: ChannelOps = jsChannelOps
 ): void {
   const c = gamma.length
   const m = x.length / c
   const s1 = new Float64Array(c)
   const s2 = new Float64Array(c)
-  channelSums(x, x, c, s1, s2)
+  ops.sums(x, x, c, s1, s2)
   const a = new Float64Array(c)
   const b = new Float64Array(c)
   for (let j = 0; j < c; j++) {
@@ -144,7 +157,7 @@ export function batchNormTrainForward(
     a[j] = gamma[j] / Math.sqrt(vr + epsilon)
     b[j] = beta[j] - mu * a[j]
   }
-  channelAffine(y, c, x, a, null, a, b)
+  ops.affine(y, c, x, a, null, a, b)
 }
 
 /** Gradients of batchNormTrainForward's y with respect to x, gamma and beta, given dy. */
@@ -157,14 +170,15 @@ export function batchNormTrainBackward(
   epsilon: number,
   dx: Float32Array,
   dgamma: Float32Array,
-  dbeta: Float32Array
+  dbeta: Float32Array,
+  ops: ChannelOps = jsChannelOps
 ): void {
   const c = gamma.length
   const m = x.length / c
   // sum(dy) and sum(dy * (x - mean)) = sum(dy * x) - mean * sum(dy), both per channel.
   const sdy = new Float64Array(c)
   const sdyx = new Float64Array(c)
-  channelSums(dy, x, c, sdy, sdyx)
+  ops.sums(dy, x, c, sdy, sdyx)
   const k1 = new Float64Array(c)
   const k2 = new Float64Array(c)
   const k3 = new Float64Array(c)
@@ -177,11 +191,55 @@ export function batchNormTrainBackward(
     k2[i] = (-gamma[i] * inv * inv * inv * centred) / m
     k3[i] = (-gamma[i] * inv * sdy[i]) / m - k2[i] * mean[i]
   }
-  channelAffine(dx, c, dy, k1, x, k2, k3)
+  ops.affine(dx, c, dy, k1, x, k2, k3)
+}
+
+/** Most channels the wasm path takes (its scratch holds two float64 and three float32 values per channel). */
+const MAX_WASM_CHANNELS = 2048
+const SCRATCH_BYTES = MAX_WASM_CHANNELS * (2 * 8 + 3 * 4)
+const scratchOn = new WeakMap<object, number>()
+
+/**
+ * The two passes in wasm SIMD on this backend's heap, or null. Falls back to JS per call where the channel
+ * count does not suit it or an array is not on the heap. Call before making the kernel's outputs' views: the
+ * first call on a heap allocates its scratch, which may grow the heap.
+ */
+function wasmChannelOps(backend: unknown): ChannelOps | null {
+  const memory = heapMemory(backend)
+  const kernels = heapExports(backend, 'batchNorm', BATCH_NORM_WASM)
+  const malloc = (backend as { wasm?: { _malloc?: (bytes: number) => number } }).wasm?._malloc
+  if (!memory || !kernels || !malloc) return null
+  let scratch = scratchOn.get(memory)
+  if (scratch === undefined) scratchOn.set(memory, (scratch = malloc(SCRATCH_BYTES)))
+  const base = scratch
+  const sumsWasm = kernels.channel_sums as (...args: number[]) => void
+  const affineWasm = kernels.channel_affine as (...args: number[]) => void
+  const suits = (c: number, ...arrays: Array<Float32Array | null>) =>
+    c % 4 === 0 && c <= MAX_WASM_CHANNELS && arrays.every((a) => a === null || a.buffer === memory.buffer)
+  return {
+    sums(u, v, c, s1, s2) {
+      if (!suits(c, u, v)) return channelSums(u, v, c, s1, s2)
+      sumsWasm(u.byteOffset, v.byteOffset, u.length / c, c, base, base + 8 * c)
+      const out = new Float64Array(memory.buffer, base, 2 * c)
+      s1.set(out.subarray(0, c))
+      s2.set(out.subarray(c))
+    },
+    affine(out, c, u, k1, v, k2, k3) {
+      if (!suits(c, out, u, v)) return channelAffine(out, c, u, k1, v, k2, k3)
+      const k = new Float32Array(memory.buffer, base, 3 * c)
+      k.set(k1)
+      k.set(k2, c)
+      k.set(k3, 2 * c)
+      const [o, x, y] = [out.byteOffset, u.byteOffset, v ? v.byteOffset : 0]
+      affineWasm(o, x, y, base, base + 4 * c, base + 8 * c, u.length / c, c)
+    }
+  }
 }
 
 /** How a kernel reads its inputs and makes its float32 outputs on one backend. */
 interface Memory {
+  /** The passes to run on this backend; called before the outputs are made. */
+  ops(backend: unknown): ChannelOps
   read(backend: unknown, t: TensorInfo): Float32Array
   /** Allocates every output first, then returns their views (allocation may move wasm memory). */
   outputs(backend: unknown, shapes: number[][]): { infos: TensorInfo[]; views: () => Float32Array[] }
@@ -200,6 +258,7 @@ interface CpuBackend {
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1)
 
 const wasmMemory: Memory = {
+  ops: (backend) => wasmChannelOps(backend) ?? jsChannelOps,
   read: (backend, t) => (backend as WasmBackend).typedArrayFromHeap(t),
   outputs(backend, shapes) {
     const b = backend as WasmBackend
@@ -209,6 +268,7 @@ const wasmMemory: Memory = {
 }
 
 const cpuMemory: Memory = {
+  ops: () => jsChannelOps,
   read: (backend, t) => (backend as CpuBackend).data.get(t.dataId).values,
   outputs(backend, shapes) {
     const arrays = shapes.map((s) => new Float32Array(size(s)))
@@ -223,25 +283,26 @@ const cpuMemory: Memory = {
  */
 function channelKernel(
   memory: Memory,
-  run: (read: (name: string) => Float32Array, out: Float32Array[], epsilon: number) => void
+  run: (read: (name: string) => Float32Array, out: Float32Array[], epsilon: number, ops: ChannelOps) => void
 ): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const tensors = inputs as Record<string, TensorInfo>
     const c = tensors.gamma.shape[0]
+    const ops = memory.ops(backend)
     const out = memory.outputs(backend, [tensors.x.shape, [c], [c]])
     const { epsilon } = attrs as unknown as { epsilon: number }
-    run((name) => memory.read(backend, tensors[name]), out.views(), epsilon)
+    run((name) => memory.read(backend, tensors[name]), out.views(), epsilon, ops)
     return out.infos
   }
 }
 
 const forwardKernel = (memory: Memory): KernelFunc =>
-  channelKernel(memory, (read, [y, mean, variance], epsilon) =>
-    batchNormTrainForward(read('x'), read('gamma'), read('beta'), epsilon, y, mean, variance)
+  channelKernel(memory, (read, [y, mean, variance], epsilon, ops) =>
+    batchNormTrainForward(read('x'), read('gamma'), read('beta'), epsilon, y, mean, variance, ops)
   )
 
 const gradKernel = (memory: Memory): KernelFunc =>
-  channelKernel(memory, (read, [dx, dgamma, dbeta], epsilon) =>
+  channelKernel(memory, (read, [dx, dgamma, dbeta], epsilon, ops) =>
     batchNormTrainBackward(
       read('dy'),
       read('x'),
@@ -251,7 +312,8 @@ const gradKernel = (memory: Memory): KernelFunc =>
       epsilon,
       dx,
       dgamma,
-      dbeta
+      dbeta,
+      ops
     )
   )
 
@@ -282,6 +344,11 @@ export function registerBatchNormKernels(): void {
     }
   })
   kernelsRegistered = true
+}
+
+/** Whether both passes run in wasm SIMD on the current backend (for channel counts that are multiples of 4). */
+export function batchNormSimdReady(): boolean {
+  return wasmChannelOps(tf.backend()) !== null
 }
 
 /** Whether the fused training path runs on the current backend. */

@@ -36,6 +36,7 @@ import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo 
 import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './native/convFilterGrad.wasm'
 import { WASM_BASE64 as CONV2D_WASM } from './native/conv2d.wasm'
+import { type HeapBackend, heapExports, heapOffset, setSimdKernelsEnabled } from './native/heap'
 
 const BACKEND = 'wasm'
 
@@ -64,14 +65,6 @@ interface BackpropFilterAttrs {
   filterShape: [number, number, number, number]
 }
 
-/** The wasm backend's heap: its memory, and where a tensor's values start in it. */
-interface HeapBackend {
-  wasm?: { asm?: { memory?: unknown } }
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
-  makeOutput(shape: number[], dtype: string): TensorInfo
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array
-}
-
 /** The studio's SIMD kernels (native/*.c): byte offsets into the wasm heap, then sizes. */
 interface SimdKernels {
   /** conv_filter_grad(x, dy, dw, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left) */
@@ -82,53 +75,21 @@ interface SimdKernels {
   flipSwap: (...offsetsAndDims: number[]) => void
 }
 
-/** The WebAssembly API (the main process's tsconfig has no DOM types that declare it). */
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => object
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> }
-}
-const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
-
-let simdModules: { filterGrad: object; conv2d: object } | null | undefined
-/** The kernels instantiated on each wasm heap (one per thread), or null where they cannot run. */
-const simdOn = new WeakMap<object, SimdKernels | null>()
-let simdEnabled = true
-
-/** The SIMD kernels on this backend's heap, or null (disabled, no wasm SIMD, or an unexpected backend). */
-function simdKernels(backend: HeapBackend): SimdKernels | null {
-  const memory = backend.wasm?.asm?.memory
-  if (!simdEnabled || !(memory instanceof WASM.Memory)) return null
-  let kernels = simdOn.get(memory)
-  if (kernels !== undefined) return kernels
-  try {
-    simdModules ??= {
-      filterGrad: new WASM.Module(Buffer.from(FILTER_GRAD_WASM, 'base64')),
-      conv2d: new WASM.Module(Buffer.from(CONV2D_WASM, 'base64'))
-    }
-    const env = { env: { memory } }
-    const fg = new WASM.Instance(simdModules.filterGrad, env).exports
-    const cv = new WASM.Instance(simdModules.conv2d, env).exports
-    kernels = {
-      filterGrad: fg.conv_filter_grad as SimdKernels['filterGrad'],
-      conv2d: cv.conv2d as SimdKernels['conv2d'],
-      flipSwap: cv.flip_swap as SimdKernels['flipSwap']
-    }
-  } catch {
-    simdModules = null
-    kernels = null
+/** The convolution kernels on this backend's heap, or null (turned off, no wasm SIMD, another backend). */
+function simdKernels(backend: unknown): SimdKernels | null {
+  const fg = heapExports(backend, 'convFilterGrad', FILTER_GRAD_WASM)
+  const cv = heapExports(backend, 'conv2d', CONV2D_WASM)
+  if (!fg || !cv) return null
+  return {
+    filterGrad: fg.conv_filter_grad as SimdKernels['filterGrad'],
+    conv2d: cv.conv2d as SimdKernels['conv2d'],
+    flipSwap: cv.flip_swap as SimdKernels['flipSwap']
   }
-  simdOn.set(memory, kernels)
-  return kernels
 }
-
-/** Where a tensor's values start in the wasm heap (read after every makeOutput: it may grow the heap). */
-const heapOffset = (backend: HeapBackend, t: TensorInfo): number =>
-  backend.dataIdMap.get(t.dataId)!.memoryOffset
 
 /** Whether the studio's SIMD kernels run on the current wasm backend (see the header for when each applies). */
 export function simdKernelsReady(): boolean {
-  return simdKernels(tf.backend() as unknown as HeapBackend) !== null
+  return simdKernels(tf.backend()) !== null
 }
 
 /** Filter gradient of conv2d (NHWC) on the wasm backend; see the header for the method. */
@@ -433,7 +394,7 @@ export function registerWasmTrainingKernels(): string[] {
  * between the XNNPACK formulation (false) and the SIMD kernels (true); for benchmarks and tests.
  */
 export function useWasmFastPaths(enabled: boolean): void {
-  simdEnabled = enabled
+  setSimdKernelsEnabled(enabled)
   for (const [name, { original, fast }] of wrapped) {
     unregisterKernel(name, BACKEND)
     registerKernel(enabled ? fast : original)
