@@ -5,9 +5,10 @@
 //
 //   out[n][y][x][o] = act(bias[o] + sum over i, j, c of in[n][y*sh + i - top][x*sw + j - left][c] * w[i][j][c][o])
 //
-// The registers hold 4 output pixels (along x) x 8 output channels. Each of the 4 pixels reads its input
-// through its own pointer, which points at a row of zeros (`zeros`, ci floats) where the tap falls in the
-// padding or past the end of the row, so borders need no separate path. co must be a multiple of 4 (the
+// The registers hold 4 output pixels (along x) x 8 output channels. Away from the borders (stride 1) one
+// loop covers a whole tap row. Elsewhere each of the 4 pixels reads its input through its own pointer per
+// tap, which points at a row of zeros (`zeros`, ci floats) where the tap falls in the padding or past the
+// end of the row, so borders need no separate path. co must be a multiple of 4 (the
 // caller checks). The module uses no memory of its own (no stack, no data).
 #include <wasm_simd128.h>
 
@@ -24,10 +25,41 @@ static inline const float* pixel(const Dims* d, const float* in, const float* ze
 
 static inline v128_t act(v128_t v, int relu) { return relu ? wasm_f32x4_max(v, wasm_f32x4_splat(0)) : v; }
 
+// Adds the products over k in [0, len) of p0..p3[k] and the weight rows wr + k * co to the accumulators.
+#define MAC_LOOP(len)                                                                              \
+  if (wide) {                                                                                      \
+    for (int k = 0; k < (len); k++) {                                                              \
+      v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);                                  \
+      v128_t v0 = wasm_v128_load32_splat(p0 + k), v1 = wasm_v128_load32_splat(p1 + k);              \
+      v128_t v2 = wasm_v128_load32_splat(p2 + k), v3 = wasm_v128_load32_splat(p3 + k);              \
+      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, w0));                                           \
+      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, w1));                                           \
+      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, w0));                                           \
+      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, w1));                                           \
+      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, w0));                                           \
+      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, w1));                                           \
+      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, w0));                                           \
+      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, w1));                                           \
+      wr += d->co;                                                                                 \
+    }                                                                                              \
+  } else {                                                                                         \
+    for (int k = 0; k < (len); k++) {                                                              \
+      v128_t w0 = wasm_v128_load(wr);                                                              \
+      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_v128_load32_splat(p0 + k), w0));               \
+      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_v128_load32_splat(p1 + k), w0));               \
+      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_v128_load32_splat(p2 + k), w0));               \
+      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_v128_load32_splat(p3 + k), w0));               \
+      wr += d->co;                                                                                 \
+    }                                                                                              \
+  }
+
 static void row(const Dims* d, const float* in, const float* w, const float* bias, float* out, const float* zeros,
                 int b, int y, int relu) {
   for (int x = 0; x < d->ow; x += 4) {
     const int np = d->ow - x < 4 ? d->ow - x : 4;
+    // Stride 1 and all four pixels' taps inside the row: a tap row's kw * ci inputs are contiguous per pixel,
+    // and so are its weights, so one loop covers the whole tap row.
+    const int interior = d->sw == 1 && np == 4 && x - d->left >= 0 && x + 3 + d->kw - 1 - d->left < d->w;
     for (int o = 0; o < d->co; o += 8) {
       const int wide = o + 8 <= d->co;
       v128_t b0 = bias ? wasm_v128_load(bias + o) : wasm_f32x4_splat(0);
@@ -36,37 +68,20 @@ static void row(const Dims* d, const float* in, const float* w, const float* bia
       for (int i = 0; i < d->kh; i++) {
         const int iy = y * d->sh + i - d->top;
         if (iy < 0 || iy >= d->h) continue;
+        if (interior) {
+          const float* p0 = in + (((long)b * d->h + iy) * d->w + x - d->left) * d->ci;
+          const float *p1 = p0 + d->ci, *p2 = p1 + d->ci, *p3 = p2 + d->ci;
+          const float* wr = w + (long)i * d->kw * d->ci * d->co + o;
+          MAC_LOOP(d->kw * d->ci)
+          continue;
+        }
         for (int j = 0; j < d->kw; j++) {
           const float* p0 = pixel(d, in, zeros, b, iy, x, j, 1);
           const float* p1 = pixel(d, in, zeros, b, iy, x + 1, j, 1);
           const float* p2 = pixel(d, in, zeros, b, iy, x + 2, j, 1);
           const float* p3 = pixel(d, in, zeros, b, iy, x + 3, j, 1);
           const float* wr = w + ((long)i * d->kw + j) * d->ci * d->co + o;
-          if (wide) {
-            for (int c = 0; c < d->ci; c++) {
-              v128_t w0 = wasm_v128_load(wr), w1 = wasm_v128_load(wr + 4);
-              v128_t v0 = wasm_v128_load32_splat(p0 + c), v1 = wasm_v128_load32_splat(p1 + c);
-              v128_t v2 = wasm_v128_load32_splat(p2 + c), v3 = wasm_v128_load32_splat(p3 + c);
-              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, w0));
-              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, w1));
-              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, w0));
-              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, w1));
-              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, w0));
-              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, w1));
-              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, w0));
-              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, w1));
-              wr += d->co;
-            }
-          } else {
-            for (int c = 0; c < d->ci; c++) {
-              v128_t w0 = wasm_v128_load(wr);
-              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(wasm_v128_load32_splat(p0 + c), w0));
-              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(wasm_v128_load32_splat(p1 + c), w0));
-              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(wasm_v128_load32_splat(p2 + c), w0));
-              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(wasm_v128_load32_splat(p3 + c), w0));
-              wr += d->co;
-            }
-          }
+          MAC_LOOP(d->ci)
         }
       }
       float* q = out + (((long)b * d->oh + y) * d->ow + x) * d->co + o;
