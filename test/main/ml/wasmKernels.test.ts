@@ -155,6 +155,43 @@ describe('wasm training kernels', () => {
     expect(simdKernelsReady()).toBe(true)
   })
 
+  it('runs fused convolutions (bias, ReLU or linear; stride 1 in the SIMD kernel) as the cpu backend does', async () => {
+    const cases: Array<[Shape4, Shape4, number, 'same' | 'valid', boolean, 'relu' | 'linear']> = [
+      [[2, 9, 11, 3], [3, 3, 3, 8], 1, 'same', true, 'relu'],
+      [[2, 7, 6, 16], [3, 3, 16, 12], 1, 'same', false, 'linear'],
+      [[1, 10, 9, 8], [5, 5, 8, 4], 1, 'valid', true, 'linear'],
+      [[2, 13, 13, 3], [5, 5, 3, 8], 2, 'same', true, 'relu'] // stride 2: XNNPACK
+    ]
+    for (const [xs, ws, strides, pad, withBias, activation] of cases) {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend)
+        const x = tf.tensor4d(
+          values(
+            xs.reduce((a, b) => a * b, 1),
+            13
+          ),
+          xs
+        )
+        const filter = tf.tensor4d(
+          values(
+            ws.reduce((a, b) => a * b, 1),
+            14
+          ),
+          ws
+        )
+        const bias = withBias ? tf.tensor1d(values(ws[3], 15)) : undefined
+        const y = tf.fused.conv2d({ x, filter, strides, pad, bias, activation })
+        const out = (await y.data()) as Float32Array
+        tf.dispose([x, filter, y, ...(bias ? [bias] : [])])
+        return out
+      }
+      const wasm = await run('wasm')
+      const cpu = await run('cpu')
+      expectClose(wasm, cpu)
+      if (activation === 'relu') expect(Math.min(...wasm)).toBe(0)
+    }
+  })
+
   it('withoutInputGradient skips only the named filters, only inside the call', async () => {
     await tf.setBackend('wasm')
     const x = tf.tensor4d(values(2 * 6 * 6 * 4, 8), [2, 6, 6, 4])
