@@ -247,7 +247,8 @@ async function main(): Promise<void> {
     const m = py.macs_per_image
     const label = SPECS[ts.model].label
     const mac = `${(m / 1e6).toFixed(1)} M`
-    const fmt = (ms: number, passes: number): string => `${ms} ms (${gflops(m, ms, passes)} GFLOP/s)`
+    const fmt = (ms: number, passes: number): string =>
+      `${+ms.toFixed(2)} ms (${gflops(m, ms, passes)} GFLOP/s)`
     lines.push(
       `| ${label} | ${mac} | features ms/img | ${fmt(ts.tfjs_features_ms_per_image, 1)} | ${fmt(ts.onnx_features_ms_per_image, 1)} | ${fmt(py.forward_fc7_ms_per_image, 1)} | ${(ts.onnx_features_ms_per_image / py.forward_fc7_ms_per_image).toFixed(2)} (onnx) |`,
       `| | | train step ms/img, 1 thread | ${fmt(ts.tfjs_train_step_ms_per_image, 3)} | | ${fmt(py.train_step_ms_per_image, 3)} | ${(ts.tfjs_train_step_ms_per_image / py.train_step_ms_per_image).toFixed(2)} |`,

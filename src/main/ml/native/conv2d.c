@@ -84,24 +84,18 @@ static void row(const Dims* d, const float* in, const float* w, const float* bia
           MAC_LOOP(d->ci)
         }
       }
+      // Pixel p (of the np in this block) gets the accumulators lo, hi.
       float* q = out + (((long)b * d->oh + y) * d->ow + x) * d->co + o;
-      wasm_v128_store(q, act(a00, relu));
-      if (wide) wasm_v128_store(q + 4, act(a01, relu));
-      if (np > 1) {
-        q += d->co;
-        wasm_v128_store(q, act(a10, relu));
-        if (wide) wasm_v128_store(q + 4, act(a11, relu));
-      }
-      if (np > 2) {
-        q += d->co;
-        wasm_v128_store(q, act(a20, relu));
-        if (wide) wasm_v128_store(q + 4, act(a21, relu));
-      }
-      if (np > 3) {
-        q += d->co;
-        wasm_v128_store(q, act(a30, relu));
-        if (wide) wasm_v128_store(q + 4, act(a31, relu));
-      }
+#define STORE(p, lo, hi)                                          \
+  if (np > (p)) {                                                 \
+    wasm_v128_store(q + (p) * d->co, act(lo, relu));              \
+    if (wide) wasm_v128_store(q + (p) * d->co + 4, act(hi, relu)); \
+  }
+      STORE(0, a00, a01)
+      STORE(1, a10, a11)
+      STORE(2, a20, a21)
+      STORE(3, a30, a31)
+#undef STORE
     }
   }
 }
