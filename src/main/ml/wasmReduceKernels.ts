@@ -9,6 +9,8 @@
 // one pass over the rows [M, C] straight on the wasm heap. Every other case goes to the original kernel.
 import { backend_util } from '@tensorflow/tfjs'
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import { WASM_BASE64 as MAX_POOL_GRAD_WASM } from './native/maxPoolGrad.wasm'
+import { heapExports, heapOffset } from './native/heap'
 
 /** The parts of the wasm backend these kernels use. */
 interface HeapBackend {
@@ -127,17 +129,19 @@ export function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info
     const top = info.padInfo.top
     const left = info.padInfo.left
+    const simd =
+      is2x2(info) && C % 4 === 0 && dy.dtype === 'float32'
+        ? heapExports(backend, 'maxPoolGrad', MAX_POOL_GRAD_WASM)
+        : null
+    if (simd) {
+      const at = (t: TensorInfo) => heapOffset(backend, t)
+      const run = simd.max_pool_grad_2x2 as (...offsetsAndSizes: number[]) => void
+      run(at(input), at(dy), at(out), batchSize, H, W, C, OH, OW)
+      if (2 * OH < H || 2 * OW < W) zeroOutside(dx, batchSize, H, W, C, 2 * OH, 2 * OW)
+      return out
+    }
     const rowStride = W * C
-    if (
-      fh === 2 &&
-      fw === 2 &&
-      sh === 2 &&
-      sw === 2 &&
-      top === 0 &&
-      left === 0 &&
-      2 * OH <= H &&
-      2 * OW <= W
-    ) {
+    if (is2x2(info)) {
       maxPoolGrad2x2(x, g, dx, batchSize, H, W, C, OH, OW)
       // Odd sizes leave a last row or column outside every window.
       if (2 * OH < H || 2 * OW < W) zeroOutside(dx, batchSize, H, W, C, 2 * OH, 2 * OW)
@@ -175,8 +179,23 @@ export function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
   }
 }
 
+/** 2x2 windows at stride 2 with no padding, inside the input: the windows tile it without overlap. */
+function is2x2(info: backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * info.outHeight <= info.inHeight &&
+    2 * info.outWidth <= info.inWidth
+  )
+}
+
 /**
- * The common 2x2 / stride 2 pooling without padding: windows do not overlap, so each of the four inputs of a
+ * The common 2x2 / stride 2 pooling without padding (in JS; the SIMD kernel native/maxPoolGrad.c does the
+ * same where the channel count is a multiple of 4): windows do not overlap, so each of the four inputs of a
  * window is written once (dy to the first maximum in row-major order, 0 to the others) and dx needs no
  * zeroing pass. About 3x faster than the general loop above.
  */

@@ -100,7 +100,9 @@ describe('wasm Tile/Sum/Mean fast paths', () => {
       stride: number
       pad: 'valid' | 'same'
     }> = [
+      // 2x2/2 with channels a multiple of 4 runs in the SIMD kernel; 3 channels in JS.
       { shape: [4, 16, 16, 8], size: 2, stride: 2, pad: 'valid' },
+      { shape: [2, 6, 6, 3], size: 2, stride: 2, pad: 'valid' },
       // 2x2/2 on odd sizes: the last row and column belong to no window and get no gradient.
       { shape: [2, 7, 9, 4], size: 2, stride: 2, pad: 'valid' },
       { shape: [2, 27, 27, 6], size: 3, stride: 2, pad: 'valid' },
