@@ -36,6 +36,7 @@ import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo 
 import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './native/convFilterGrad.wasm'
 import { WASM_BASE64 as CONV2D_WASM } from './native/conv2d.wasm'
+import { WASM_BASE64 as GEMM_WASM } from './native/gemm.wasm'
 import { type HeapBackend, heapExports, heapOffset, setSimdKernelsEnabled } from './native/heap'
 
 const BACKEND = 'wasm'
@@ -69,10 +70,10 @@ interface BackpropFilterAttrs {
 interface SimdKernels {
   /** conv_filter_grad(x, dy, dw, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left) */
   filterGrad: (...offsetsAndDims: number[]) => void
-  /** conv2d(in, w, bias | 0, out, zeros, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left, relu) */
+  /** conv2d(in, packed w, bias | 0, out, zeros, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, top, left, relu) */
   conv2d: (...offsetsAndDims: number[]) => void
-  /** flip_swap(w, out, kh, kw, ci, co): out[kh-1-i][kw-1-j][o][c] = w[i][j][c][o] */
-  flipSwap: (...offsetsAndDims: number[]) => void
+  /** pack_weights(w, packed, kh, kw, ci, co, flip): the filter in blocks of 8 output channels (conv2d.c) */
+  packWeights: (...offsetsAndDims: number[]) => void
 }
 
 /** The convolution kernels on this backend's heap, or null (turned off, no wasm SIMD, another backend). */
@@ -83,9 +84,13 @@ function simdKernels(backend: unknown): SimdKernels | null {
   return {
     filterGrad: fg.conv_filter_grad as SimdKernels['filterGrad'],
     conv2d: cv.conv2d as SimdKernels['conv2d'],
-    flipSwap: cv.flip_swap as SimdKernels['flipSwap']
+    packWeights: cv.pack_weights as SimdKernels['packWeights']
   }
 }
+
+/** Floats of a filter packed for conv2d.c: blocks of 8 output channels, the last padded with zeros. */
+const packedSize = (kh: number, kw: number, ci: number, co: number): number =>
+  Math.ceil(co / 8) * 8 * kh * kw * ci
 
 /** Whether the studio's SIMD kernels run on the current wasm backend (see the header for when each applies). */
 export function simdKernelsReady(): boolean {
@@ -171,6 +176,11 @@ const transpose2d = (backend: unknown, t: TensorInfo) => run('Transpose', backen
 
 /** Right-hand matrices XNNPACK has already packed (weights used again, e.g. at inference). */
 const seenRhs = new WeakSet<object>()
+/**
+ * Most rows of a for the SIMD product with a fresh large b: it reads b once and updates the whole output once
+ * per four rows of b, so the output (rows x n) must stay in the L2 cache (1 MB at 64 x 4096).
+ */
+const GEMM_MAX_ROWS = 64
 /** Below this many elements packing a fresh right-hand matrix is cheap. */
 const PACK_LIMIT = 1 << 20
 
@@ -193,6 +203,17 @@ function makeBatchMatMul(original: KernelFunc): KernelFunc {
     if (!transposeA && !transposeB) {
       if (size(b) < PACK_LIMIT || seenRhs.has(b.dataId)) return call(a, b)
       seenRhs.add(b.dataId)
+      // A dense layer's fresh weights and a small batch: the SIMD kernel reads b in place (native/gemm.c).
+      const [m, k] = a.shape
+      const n = b.shape[1]
+      const gemm = m <= GEMM_MAX_ROWS && n % 4 === 0 ? heapExports(backend, 'gemm', GEMM_WASM) : null
+      if (gemm) {
+        const heap = backend as unknown as HeapBackend
+        const out = heap.makeOutput([m, n], 'float32')
+        const at = (t: TensorInfo) => heapOffset(heap, t)
+        ;(gemm.gemm_rows as (...args: number[]) => void)(at(a), at(b), at(out), m, k, n)
+        return out
+      }
       // (B^T A^T)^T: B^T is the left operand, which XNNPACK reads as is.
       const bT = transpose2d(backend, b)
       const aT = transpose2d(backend, a)
@@ -298,11 +319,11 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
       cin % 4 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(heap) : null
     if (simd) {
       // A forward convolution of dy with the flipped, channel-swapped filter; bottom/right padding is implicit.
-      const swapped = heap.makeOutput([kh, kw, cout, cin], 'float32')
+      const swapped = heap.makeOutput([packedSize(kh, kw, cout, cin)], 'float32')
       const zeros = heap.makeOutput([cout], 'float32')
       const dx = heap.makeOutput(inputShape, 'float32')
       const at = (t: TensorInfo) => heapOffset(heap, t)
-      simd.flipSwap(at(filter), at(swapped), kh, kw, cin, cout)
+      simd.packWeights(at(filter), at(swapped), kh, kw, cout, cin, 1)
       const from = [n, info.outHeight, info.outWidth, cout] // dy: n, h, w, channels
       const to = [h, w, cin] // dx: h, w, channels
       simd.conv2d(at(dy), at(swapped), 0, at(dx), at(zeros), ...from, ...to, kh, kw, 1, 1, padTop, padLeft, 0)
@@ -381,8 +402,10 @@ function makeFusedConv2D(original: KernelFunc): KernelFunc {
     const heap = backend as unknown as HeapBackend
     const out = heap.makeOutput([x.shape[0], info.outHeight, info.outWidth, cout], 'float32')
     const zeros = heap.makeOutput([cin], 'float32')
+    const packed = heap.makeOutput([packedSize(kh, kw, cin, cout)], 'float32')
     const at = (t: TensorInfo) => heapOffset(heap, t)
-    const offsets = [at(x), at(filter), bias ? at(bias) : 0, at(out), at(zeros)]
+    simd.packWeights(at(filter), at(packed), kh, kw, cin, cout, 0)
+    const offsets = [at(x), at(packed), bias ? at(bias) : 0, at(out), at(zeros)]
     const sizes = [
       ...x.shape,
       info.outHeight,
@@ -394,7 +417,7 @@ function makeFusedConv2D(original: KernelFunc): KernelFunc {
       info.strideWidth
     ]
     simd.conv2d(...offsets, ...sizes, info.padInfo.top, info.padInfo.left, a.activation === 'relu' ? 1 : 0)
-    free(backend, zeros)
+    free(backend, zeros, packed)
     return out
   }
 }
