@@ -20,16 +20,20 @@
 // Tile, Sum and Mean are wrapped too, for tfjs's own batch normalisation (the compact CNN's training now runs
 // batchNorm.ts's two kernels instead; tfjs's path remains for other axes), and MaxPoolGrad (see
 // wasmReduceKernels.ts). Identity shares data instead of copying (see makeIdentity).
-// Two native wasm kernels are correct but far too slow for a train step, so they are wrapped (wasm only;
-// the wrapper hands every case it does not speed up to the original kernel):
-// - Conv2DBackpropInput with stride 1 (conv2..conv5) becomes a forward XNNPACK convolution of dy with the
-//   filter rotated by 180 degrees and its in/out channels swapped (about 6x faster than the native loop).
+// Three native wasm kernels are wrapped (wasm only; each wrapper hands every case it does not speed up to the
+// original kernel):
+// - FusedConv2D at stride 1 (Cout a multiple of 4, linear or ReLU) runs in the SIMD convolution
+//   (native/conv2d.c), which packs the fresh weights in one pass instead of XNNPACK's per-call operator setup.
+// - Conv2DBackpropInput with stride 1 (conv2..conv5, the compact CNN's layers) is a forward convolution of dy
+//   with the filter rotated by 180 degrees and its in/out channels swapped: in the SIMD convolution when Cin
+//   is a multiple of 4, else in XNNPACK (about 6x faster than the native loop either way). For a model's
+//   first convolution it is skipped (withoutInputGradient).
 // - BatchMatMul with transposeA/transposeB (the Dense layers' gradients) falls to a naive loop in the wasm
 //   backend; transposing the small operand explicitly keeps it on the XNNPACK path. A large right-hand
-//   matrix that XNNPACK has not seen yet (fresh weights every train step) is not packed either: the
-//   product is computed as (B^T A^T)^T with B^T as the unpacked left operand. That measured about as fast
-//   as packing (both ~8x a cached product for fc6), but frees its copy at once instead of keeping a packed
-//   copy of every step's weights alive until they are disposed.
+//   matrix that XNNPACK has not seen yet (fresh weights every train step) goes, for a batch of up to 64
+//   rows, to the SIMD product (native/gemm.c), which reads it in place; otherwise the product is computed
+//   as (B^T A^T)^T with B^T as the unpacked left operand (about as fast as packing, ~8x a cached product
+//   for fc6, and its copy is freed at once).
 import * as tf from '@tensorflow/tfjs'
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
