@@ -455,7 +455,7 @@ const NOTES = QUICK
     - 10: 77.0 % vs 36.0 % (80.6 vs 40.3).
   - So transfer buys 16-20, 22-23 and 40-41 points, and the gain grows as the data shrinks. With 10
     images per class, fine-tuning keeps 77-81 %; from scratch, the net barely learns the task. Single
-    rows move by up to 4 points between runs (630 test images, 30 frames per sign).
+    rows move by up to 6 points between runs (630 test images, 30 frames per sign).
 - **Feature extraction (3) is the fast, weak option here.** It reaches 68.6 / 61.3 / 51.7 % (session 4:
   65.2 / 63.6 / 57.5 %) and trains in 8 / 2 / 1 s: fc7 is computed once through onnxruntime, then only
   the head trains.
