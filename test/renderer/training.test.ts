@@ -263,6 +263,30 @@ describe('wizard', () => {
     expect(started.config.strategy).toBe('custom')
   })
 
+  it("shows no other strategy's settings while the chosen strategy's defaults load", async () => {
+    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const w = await mountWizard()
+    const wizard = useWizardStore()
+    wizard.similar = true
+    await wizard.next()
+    await vi.waitFor(() => expect(wizard.strategy).toBe('feature-extraction'))
+    wizard.pick('fine-tune')
+    await wizard.goTo(4)
+    await flushPromises()
+    const epochs = () => w.find('[data-test="set-epochs"]')
+    expect((epochs().element as HTMLInputElement).value).toBe(String(defaultTrainConfig('fine-tune').epochs))
+    // Pick the compact CNN; its defaults answer slowly. Meanwhile the pane says it is loading.
+    wizard.pick('custom')
+    api.slowNext('training:defaults', 200)
+    const entering = wizard.goTo(4)
+    await flushPromises()
+    expect(epochs().exists()).toBe(false)
+    expect(w.find('[data-test="step-settings"]').text()).toContain('Loading')
+    await entering
+    await flushPromises()
+    expect((epochs().element as HTMLInputElement).value).toBe(String(defaultTrainConfig('custom').epochs))
+  })
+
   it('requires a checked base for feature extraction and shows the check message', async () => {
     await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
     const w = await mountWizard()

@@ -244,12 +244,19 @@ export const useWizardStore = defineStore('wizard', () => {
     }
   }
 
+  const settingsKey = (): string => JSON.stringify([strategy.value, base.value, baseRunId.value])
+
   /** Load defaults for the chosen strategy and base, unless the settings were made for them already. */
   async function loadDefaults(force = false): Promise<void> {
     const s = strategy.value
     if (!s) return
-    const key = JSON.stringify([s, base.value, baseRunId.value])
+    const key = settingsKey()
     if (!force && config.value && configFor.value === key) return
+    // Settings made for another strategy or base are not shown (nor editable) while the new ones load.
+    if (configFor.value !== key) {
+      config.value = null
+      configFor.value = ''
+    }
     try {
       const c = await api.invoke('training:defaults', { strategy: s, base: { ...base.value } })
       // A model trained here as the base: its size decides the new model's size.
@@ -258,6 +265,7 @@ export const useWizardStore = defineStore('wizard', () => {
         c.model = { ...run.config.model }
         c.preprocessing = { ...run.config.preprocessing }
       }
+      if (settingsKey() !== key) return // the choice changed meanwhile: its own load fills the settings
       config.value = c
       configFor.value = key
     } catch (e) {
