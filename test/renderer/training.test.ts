@@ -192,6 +192,17 @@ describe('wizard', () => {
     return w
   }
 
+  /** A split library, "similar" answered, and the recommendation (feature extraction) shown. */
+  async function atRecommendation() {
+    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const w = await mountWizard()
+    const wizard = useWizardStore()
+    wizard.similar = true
+    await wizard.next()
+    await vi.waitFor(() => expect(wizard.strategy).toBe('feature-extraction'))
+    return { w, wizard }
+  }
+
   it('warns about a missing split and unlabelled images, then allows Next after splitting', async () => {
     const w = await mountWizard()
     const warnings = w.find('[data-test="warnings"]').text()
@@ -264,12 +275,7 @@ describe('wizard', () => {
   })
 
   it("shows no other strategy's settings while the chosen strategy's defaults load", async () => {
-    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
-    const w = await mountWizard()
-    const wizard = useWizardStore()
-    wizard.similar = true
-    await wizard.next()
-    await vi.waitFor(() => expect(wizard.strategy).toBe('feature-extraction'))
+    const { w, wizard } = await atRecommendation()
     wizard.pick('fine-tune')
     await wizard.goTo(4)
     await flushPromises()
@@ -288,12 +294,7 @@ describe('wizard', () => {
   })
 
   it('requires a checked base for feature extraction and shows the check message', async () => {
-    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
-    const w = await mountWizard()
-    const wizard = useWizardStore()
-    wizard.similar = true
-    await wizard.next()
-    await vi.waitFor(() => expect(wizard.strategy).toBe('feature-extraction'))
+    const { w, wizard } = await atRecommendation()
     await wizard.next()
     await flushPromises()
     expect(w.find('[data-test="step-base"]').text()).toContain('needs a base model')
