@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
 import { WASM_BASE64 as BATCH_NORM_WASM } from './native/batchNorm.wasm'
-import { heapExports, heapMemory } from './native/heap'
+import { type HeapBackend, heapExports, heapMemory } from './native/heap'
 
 export const BN_TRAIN = 'StudioBatchNormTrain'
 export const BN_TRAIN_GRAD = 'StudioBatchNormTrainGrad'
@@ -207,7 +207,7 @@ const scratchOn = new WeakMap<object, number>()
 function wasmChannelOps(backend: unknown): ChannelOps | null {
   const memory = heapMemory(backend)
   const kernels = heapExports(backend, 'batchNorm', BATCH_NORM_WASM)
-  const malloc = (backend as { wasm?: { _malloc?: (bytes: number) => number } }).wasm?._malloc
+  const malloc = (backend as HeapBackend).wasm?._malloc
   if (!memory || !kernels || !malloc) return null
   let scratch = scratchOn.get(memory)
   if (scratch === undefined) scratchOn.set(memory, (scratch = malloc(SCRATCH_BYTES)))

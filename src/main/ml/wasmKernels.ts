@@ -359,6 +359,9 @@ function makeConv2DBackpropInput(original: KernelFunc): KernelFunc {
   }
 }
 
+/** A stride or dilation attribute (one number or one per axis) that is 1 everywhere. */
+const allOnes = (v: number | number[]): boolean => (typeof v === 'number' ? v === 1 : v.every((d) => d === 1))
+
 interface FusedConvAttrs {
   strides: [number, number] | number
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding
@@ -384,8 +387,8 @@ function makeFusedConv2D(original: KernelFunc): KernelFunc {
     const [kh, kw, cin, cout] = filter.shape
     const plain =
       a.dataFormat === 'NHWC' &&
-      (typeof a.strides === 'number' ? a.strides === 1 : a.strides.every((d) => d === 1)) &&
-      (typeof a.dilations === 'number' ? a.dilations === 1 : a.dilations.every((d) => d === 1)) &&
+      allOnes(a.strides) &&
+      allOnes(a.dilations) &&
       (a.activation === 'linear' || a.activation === 'relu') &&
       cout % 4 === 0 &&
       x.dtype === 'float32' &&
@@ -483,8 +486,8 @@ export function registerWasmTrainingKernels(): string[] {
 }
 
 /**
- * Switches the wrapped kernels back to tfjs's own (false) or to the fast paths (true), and the filter gradient
- * between the XNNPACK formulation (false) and the SIMD kernels (true); for benchmarks and tests.
+ * Switches the wrapped kernels back to tfjs's own (false) or to the fast paths (true), and every SIMD kernel
+ * (native/*.c) off or on: off, each takes its portable path (XNNPACK or JS). For benchmarks and tests.
  */
 export function useWasmFastPaths(enabled: boolean): void {
   setSimdKernelsEnabled(enabled)

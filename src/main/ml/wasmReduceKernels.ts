@@ -10,13 +10,7 @@
 import { backend_util } from '@tensorflow/tfjs'
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs'
 import { WASM_BASE64 as MAX_POOL_GRAD_WASM } from './native/maxPoolGrad.wasm'
-import { heapExports, heapOffset } from './native/heap'
-
-/** The parts of the wasm backend these kernels use. */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array
-}
+import { type HeapBackend, heapExports, heapOffset } from './native/heap'
 
 const prod = (a: number[]): number => a.reduce((x, y) => x * y, 1)
 
