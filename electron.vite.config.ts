@@ -14,8 +14,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
-          trainWorker: resolve(__dirname, 'src/main/ml/trainWorker.ts'),
-          gradWorker: resolve(__dirname, 'src/main/ml/gradWorker.ts')
+          trainWorker: resolve(__dirname, 'src/main/ml/worker/trainWorker.ts'),
+          gradWorker: resolve(__dirname, 'src/main/ml/train/gradWorker.ts')
         }
       }
     }

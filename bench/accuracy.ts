@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
 import { cliRunner } from './lib/cli'
 import { createBackend } from '../src/main/backend'
-import { TrainingService, inProcessRunner } from '../src/main/services/training'
+import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
 
 const QUICK = process.argv.includes('--quick')
 const DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
@@ -231,10 +231,10 @@ async function testAccuracy(dir: string): Promise<{ acc: number; images: number;
   )
   if (r.cropped_to_roi !== r.images)
     throw new Error(`evaluate cropped ${r.cropped_to_roi} of ${r.images} images`)
-  const { parseGtsrbCsv } = await import('../src/main/services/labelSources')
-  const { parseNamesCsv } = await import('../src/main/services/labelSources')
-  const { examplesFromFolder } = await import('../src/main/ml/folderData')
-  const { evaluateExamples, loadClassifier } = await import('../src/main/ml/predict')
+  const { parseGtsrbCsv } = await import('../src/main/library/labelSources')
+  const { parseNamesCsv } = await import('../src/main/library/labelSources')
+  const { examplesFromFolder } = await import('../src/main/ml/data/folder')
+  const { evaluateExamples, loadClassifier } = await import('../src/main/ml/evaluate/classifier')
   const loaded = await loadClassifier(dir, { logger: () => {} })
   try {
     const folder = await examplesFromFolder(TEST, {

@@ -4,9 +4,9 @@
 // Timings on a machine shared with other work are indicative only.
 import { readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createBatchSource } from '../src/main/ml/data'
-import { defaultPreprocessing, preprocessInto } from '../src/main/ml/preprocess'
-import type { Example } from '../src/main/ml/types'
+import { createBatchSource } from '../src/main/ml/data/batches'
+import { defaultPreprocessing, preprocessInto } from '../src/main/ml/data/preprocess'
+import type { Example } from '../src/main/ml/data/types'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)

@@ -5,9 +5,9 @@
 // --ab (wasm): also times train steps with tfjs's own wasm kernels, interleaved with the fast paths.
 // Timings on a machine shared with other work are indicative only.
 import * as tf from '@tensorflow/tfjs'
-import { initBackend, type BackendName } from '../src/main/ml/backend'
+import { initBackend, type BackendName } from '../src/main/ml/tfjs/backend'
 import { createAlexNet } from '../src/main/ml/models/alexnet'
-import { useWasmFastPaths } from '../src/main/ml/wasmKernels'
+import { useWasmFastPaths } from '../src/main/ml/tfjs/kernels/wasmKernels'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)

@@ -12,12 +12,12 @@ import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { initBackend } from '../src/main/ml/backend'
-import { batchGradients } from '../src/main/ml/gradients'
+import { initBackend } from '../src/main/ml/tfjs/backend'
+import { batchGradients } from '../src/main/ml/train/gradients'
 import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { createCompactCnn } from '../src/main/ml/models/compact'
-import { exportOnnx } from '../src/main/ml/onnx/export'
-import { OnnxRunner } from '../src/main/ml/onnx/runtime'
+import { exportOnnx } from '../src/main/ml/export/onnx'
+import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -105,7 +105,7 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
 
   // The same step split over two threads as the trainer runs it on wasm (GradientWorker: half the batch on a
   // worker thread, averaged gradients, one optimizer update here).
-  const { GradientWorker } = await import('../src/main/ml/dataParallel')
+  const { GradientWorker } = await import('../src/main/ml/train/dataParallel')
   const helper = await GradientWorker.start(model, { backend: 'wasm', numClasses: 43, seed: 1 })
   if (!helper) throw new Error('no gradient worker entry (run `npx electron-vite build` or keep the sources)')
   const opt2 = tf.train.momentum(1e-3, 0.9)

@@ -10,10 +10,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { BackendName, Strategy, TrainConfig } from '../src/shared/training'
-import type { Example } from '../src/main/ml/types'
-import { initBackend, describeBackend } from '../src/main/ml/backend'
-import { defaultPreprocessing } from '../src/main/ml/preprocess'
-import { predictExamples, train } from '../src/main/ml/trainer'
+import type { Example } from '../src/main/ml/data/types'
+import { initBackend, describeBackend } from '../src/main/ml/tfjs/backend'
+import { defaultPreprocessing } from '../src/main/ml/data/preprocess'
+import { predictExamples, train } from '../src/main/ml/train/trainer'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Rebuilds the studio's WebAssembly SIMD kernels from C: src/main/ml/native/*.c -> *.wasm.ts (the module as
+# Rebuilds the studio's WebAssembly SIMD kernels from C: src/main/ml/tfjs/kernels/native/*.c -> *.wasm.ts (the module as
 # base64, so the main bundle, the gradient worker and the tests load it without a file path). The generated
 # files are committed; run this after changing a .c file. Needs clang and lld (Debian: apt-get install clang lld).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for src in src/main/ml/native/*.c; do
+for src in src/main/ml/tfjs/kernels/native/*.c; do
   name=$(basename "$src" .c)
-  out="src/main/ml/native/$name.wasm.ts"
+  out="src/main/ml/tfjs/kernels/native/$name.wasm.ts"
   tmp=$(mktemp --suffix=.wasm)
   # No libc, no stack, no data: the module computes on the memory it imports (tfjs-backend-wasm's heap).
   clang --target=wasm32 -msimd128 -O3 -nostdlib -fno-builtin -Wl,--no-entry -Wl,--import-memory \

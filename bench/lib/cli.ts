@@ -1,5 +1,5 @@
 // The CLI run in-process by the bench scripts, as a user would run `transfer-studio ...`.
-import { runCli } from '../../src/main/cli/index'
+import { runCli } from '../../src/main/cli'
 
 /** A runner of CLI commands with `dataDir` as the app's data folder: returns stdout, throws with stderr. */
 export function cliRunner(dataDir: string): (args: string[]) => Promise<string> {

@@ -3,7 +3,7 @@
 //   [--batch 64] [--steps 5] [--input 32] [--width 0.25] [--fc-units 512] [--backend wasm|cpu]
 import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../src/shared/training'
-import { initBackend } from '../../src/main/ml/backend'
+import { initBackend } from '../../src/main/ml/tfjs/backend'
 import { createCompactCnn } from '../../src/main/ml/models/compact'
 import { createAlexNet } from '../../src/main/ml/models/alexnet'
 

@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../../src/shared/training'
 import { cliRunner } from './cli'
 import { createBackend } from '../../src/main/backend'
-import { TrainingService, inProcessRunner } from '../../src/main/services/training'
-import { evaluateExamples, loadClassifier } from '../../src/main/ml/predict'
-import { examplesFromFolder } from '../../src/main/ml/folderData'
-import { parseNamesCsv } from '../../src/main/services/labelSources'
+import { TrainingService, inProcessRunner } from '../../src/main/training/trainingService'
+import { evaluateExamples, loadClassifier } from '../../src/main/ml/evaluate/classifier'
+import { examplesFromFolder } from '../../src/main/ml/data/folder'
+import { parseNamesCsv } from '../../src/main/library/labelSources'
 
 const DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../../shared/data')
 const NAMES = join(DATA, 'signnames.csv')

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, dialog, session, type OpenDialogOptions, type WebFrameMain } from 'electron'
 import { MEDIA_PROTOCOL } from '../shared/ipc'
 import { createBackend, type DialogOpenArgs } from './backend'
-import { bindIpc, handleMediaProtocol, registerMediaScheme } from './ipc'
+import { bindIpc, handleMediaProtocol, registerMediaScheme } from './electron/ipc'
 
 /** Set by `electron-vite dev`; absent in a build, where the renderer is a file beside this bundle. */
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']

@@ -3,7 +3,7 @@
 import type { Channel, EventName, Events, HandlerArgs, HandlerResult, StudioApi } from '@shared/ipc'
 import type { ClassInfo, ImageFilter, ImageQuery, ImageSummary, ImportProgressEvent } from '@shared/types'
 import type { EvaluationResult, RunSummary, Strategy } from '@shared/training'
-import { defaultTrainConfig } from '../../src/main/ml/trainConfig'
+import { defaultTrainConfig } from '../../src/main/ml/train/config'
 
 export interface MemoryApi extends StudioApi {
   images: ImageSummary[]

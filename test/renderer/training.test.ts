@@ -23,7 +23,7 @@ import ConfusionMatrix from '@renderer/components/ConfusionMatrix.vue'
 import TrainWizard from '@renderer/components/TrainWizard.vue'
 import EvaluationView from '@renderer/components/EvaluationView.vue'
 import recorded from './fixtures/recordedRun.json'
-import { defaultTrainConfig } from '../../src/main/ml/trainConfig'
+import { defaultTrainConfig } from '../../src/main/ml/train/config'
 import { createMemoryApi, settle, type MemoryApi } from './memoryApi'
 
 const events = recorded.events as TrainingEvent[]

@@ -2,7 +2,7 @@
 // export folder (TF.js model, model.onnx, labels, metadata, README).
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { TrainingService, inProcessRunner } from '../../services/training'
+import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext } from '../context'
 
 export function register(program: Command, ctx: CliContext): void {

@@ -20,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
       const started = Date.now()
       // The engine (TF.js, onnxruntime) loads only for the commands that use it.
-      const { loadClassifier, predictFiles } = await import('../../ml/predict')
+      const { loadClassifier, predictFiles } = await import('../../ml/evaluate/classifier')
       const loaded = await loadClassifier(modelDir, { logger: (l) => ctx.io.stderr.write(`${l}\n`) })
       try {
         const { predictions, failed } = await predictFiles(

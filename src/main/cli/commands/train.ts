@@ -11,9 +11,9 @@ import {
   type TrainConfig,
   type TrainingEvent
 } from '../../../shared/training'
-import { defaultTrainConfig } from '../../ml/trainConfig'
-import { checkExportTarget } from '../../ml/exportModel'
-import { TrainingService, inProcessRunner } from '../../services/training'
+import { defaultTrainConfig } from '../../ml/train/config'
+import { checkExportTarget } from '../../ml/export/folder'
+import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
 
 interface TrainOptions {

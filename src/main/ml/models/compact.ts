@@ -5,7 +5,7 @@
 // Only layers an ONNX export maps directly: Conv2D, BatchNormalization, Activation('relu'), MaxPooling2D,
 // GlobalAveragePooling2D, Flatten, Dense, Dropout.
 import * as tf from '@tensorflow/tfjs'
-import { batchNormalization } from '../batchNorm'
+import { batchNormalization } from '../tfjs/kernels/batchNorm'
 
 export interface CompactCnnConfig {
   numClasses: number

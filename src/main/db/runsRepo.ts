@@ -1,0 +1,189 @@
+// Repository functions of training runs: every SQL statement about runs, their per-epoch curves, their
+// evaluation and their per-image predictions. The schema changes are migrations appended to db.ts's list.
+import { join } from 'node:path'
+import type {
+  BackendName,
+  EvaluationResult,
+  RunStatus,
+  RunSummary,
+  Strategy,
+  TrainConfig
+} from '../../shared/training'
+import type { Db } from './database'
+
+/**
+ * Appended to db.ts's MIGRATIONS. The base schema has `runs(settings_json, metrics_json)` and
+ * `predictions`; this adds what the run list, the curves and the evaluation view read.
+ */
+export const RUNS_MIGRATIONS: string[] = [
+  `
+  ALTER TABLE runs ADD COLUMN backend TEXT;
+  ALTER TABLE runs ADD COLUMN run_dir TEXT;
+  ALTER TABLE runs ADD COLUMN finished_at TEXT;
+  ALTER TABLE runs ADD COLUMN error TEXT;
+  ALTER TABLE runs ADD COLUMN evaluation_json TEXT;
+  CREATE TABLE run_epochs (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    train_accuracy REAL NOT NULL,
+    val_loss REAL,
+    val_accuracy REAL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+  ) WITHOUT ROWID;
+  `,
+  // The threads a train step ran on (2 when data-parallel on wasm), so a reloaded run still shows them.
+  `ALTER TABLE runs ADD COLUMN threads INTEGER;`
+]
+
+/** Final figures of a run, kept in runs.metrics_json. */
+export interface RunMetrics {
+  epochsDone: number
+  valAccuracy: number | null
+  testAccuracy: number | null
+  seconds: number | null
+  stoppedEarly?: boolean
+  /** Training images that could not be read. */
+  failed?: { path: string; reason: string }[]
+}
+
+export interface RunRecord extends RunSummary {
+  runDir: string | null
+  finishedAt: string | null
+  error: string | null
+}
+
+interface Row {
+  id: number
+  created_at: string
+  strategy: string
+  status: string
+  settings_json: string
+  metrics_json: string | null
+  backend: string | null
+  threads: number | null
+  run_dir: string | null
+  finished_at: string | null
+  error: string | null
+}
+
+export type RunsRepo = ReturnType<typeof createRunsRepo>
+
+export function createRunsRepo(db: Db) {
+  const s = {
+    insert: db.prepare('INSERT INTO runs (created_at, strategy, status, settings_json) VALUES (?, ?, ?, ?)'),
+    setDir: db.prepare('UPDATE runs SET run_dir = ? WHERE id = ?'),
+    setStatus: db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?'),
+    setBackend: db.prepare('UPDATE runs SET backend = ?, threads = coalesce(?, threads) WHERE id = ?'),
+    setMetrics: db.prepare('UPDATE runs SET metrics_json = ? WHERE id = ?'),
+    setEvaluation: db.prepare('UPDATE runs SET evaluation_json = ? WHERE id = ?'),
+    epoch:
+      db.prepare(`INSERT INTO run_epochs (run_id, epoch, train_loss, train_accuracy, val_loss, val_accuracy, seconds)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, epoch) DO UPDATE SET train_loss = excluded.train_loss,
+      train_accuracy = excluded.train_accuracy, val_loss = excluded.val_loss, val_accuracy = excluded.val_accuracy,
+      seconds = excluded.seconds`),
+    epochs: db.prepare('SELECT * FROM run_epochs WHERE run_id = ? ORDER BY epoch'),
+    one: db.prepare('SELECT * FROM runs WHERE id = ?'),
+    all: db.prepare('SELECT * FROM runs ORDER BY id DESC'),
+    evaluation: db.prepare('SELECT evaluation_json FROM runs WHERE id = ?'),
+    clearPredictions: db.prepare('DELETE FROM predictions WHERE run_id = ?'),
+    prediction: db.prepare(
+      'INSERT INTO predictions (run_id, image_id, class_id, confidence) VALUES (?, ?, ?, ?)'
+    ),
+    interrupted: db.prepare(
+      "UPDATE runs SET status = 'failed', error = 'interrupted: the app stopped during training' WHERE status IN ('queued', 'running')"
+    )
+  }
+
+  function toRecord(r: Row): RunRecord {
+    const metrics = (r.metrics_json ? JSON.parse(r.metrics_json) : null) as RunMetrics | null
+    const history = (
+      s.epochs.all(r.id) as {
+        epoch: number
+        train_loss: number
+        train_accuracy: number
+        val_loss: number | null
+        val_accuracy: number | null
+      }[]
+    ).map((e) => ({
+      epoch: e.epoch,
+      trainLoss: e.train_loss,
+      trainAccuracy: e.train_accuracy,
+      valLoss: e.val_loss,
+      valAccuracy: e.val_accuracy
+    }))
+    return {
+      id: r.id,
+      strategy: r.strategy as Strategy,
+      status: r.status as RunStatus,
+      createdAt: r.created_at,
+      config: JSON.parse(r.settings_json) as TrainConfig,
+      backend: (r.backend as BackendName | null) ?? null,
+      threads: r.threads ?? null,
+      epochsDone: metrics?.epochsDone ?? history.length,
+      valAccuracy: metrics?.valAccuracy ?? history.at(-1)?.valAccuracy ?? null,
+      testAccuracy: metrics?.testAccuracy ?? null,
+      seconds: metrics?.seconds ?? null,
+      // The training job exports a completed run's model to <runDir>/model (MODEL_SUBDIR in ml/jobs.ts).
+      modelDir: r.status === 'completed' && r.run_dir ? join(r.run_dir, 'model') : null,
+      history,
+      runDir: r.run_dir,
+      finishedAt: r.finished_at,
+      error: r.error
+    }
+  }
+
+  return {
+    create(config: TrainConfig, at: string): number {
+      return Number(s.insert.run(at, config.strategy, 'queued', JSON.stringify(config)).lastInsertRowid)
+    },
+    setRunDir: (id: number, dir: string): void => void s.setDir.run(dir, id),
+    setStatus(id: number, status: RunStatus, error: string | null = null): void {
+      const done = status === 'completed' || status === 'failed' || status === 'cancelled'
+      s.setStatus.run(status, error, done ? new Date().toISOString() : null, id)
+    },
+    /** The backend, and the threads when known (a later call without them keeps the stored ones). */
+    setBackend: (id: number, backend: BackendName, threads: number | null = null): void =>
+      void s.setBackend.run(backend, threads, id),
+    setMetrics: (id: number, metrics: RunMetrics): void => void s.setMetrics.run(JSON.stringify(metrics), id),
+    addEpoch(
+      id: number,
+      e: {
+        epoch: number
+        trainLoss: number
+        trainAccuracy: number
+        valLoss: number | null
+        valAccuracy: number | null
+        seconds: number
+      }
+    ): void {
+      s.epoch.run(id, e.epoch, e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy, e.seconds)
+    },
+    get(id: number): RunRecord | null {
+      const r = s.one.get(id) as Row | undefined
+      return r ? toRecord(r) : null
+    },
+    list: (): RunRecord[] => (s.all.all() as Row[]).map(toRecord),
+    evaluation(id: number): EvaluationResult | null {
+      const r = s.evaluation.get(id) as { evaluation_json: string | null } | undefined
+      return r?.evaluation_json ? (JSON.parse(r.evaluation_json) as EvaluationResult) : null
+    },
+    /** Stores an evaluation and its per-image predictions, replacing earlier ones, in one transaction. */
+    saveEvaluation(
+      id: number,
+      result: EvaluationResult,
+      predictions: { imageId: number; classId: number | null; confidence: number | null }[],
+      metrics: RunMetrics
+    ): void {
+      db.transaction(() => {
+        s.setEvaluation.run(JSON.stringify(result), id)
+        s.setMetrics.run(JSON.stringify(metrics), id)
+        s.clearPredictions.run(id)
+        for (const p of predictions) s.prediction.run(id, p.imageId, p.classId, p.confidence)
+      })()
+    },
+    /** Runs left queued/running by a crash are failed when the project opens. */
+    markInterrupted: (): number => s.interrupted.run().changes
+  }
+}

@@ -1,0 +1,192 @@
+// Decode any supported image file to 8-bit RGB pixels. Used by the media service (thumbnails, full view)
+// and by the ML engine's data pipeline. sharp cannot read Netpbm or BMP, so those are decoded here; the
+// rest (PNG, JPEG, WebP, GIF first frame) go through sharp.
+import { readFile } from 'node:fs/promises'
+import sharp from 'sharp'
+import type { Roi } from '../../shared/types'
+import {
+  bmpHeader,
+  ImageFormatError,
+  parsePnmHeader,
+  checkPnmComplete,
+  sniffFormat,
+  type PnmHeader
+} from './format'
+
+/** Interleaved RGB, row-major, `data.length === width * height * 3`. */
+export interface RgbImage {
+  width: number
+  height: number
+  data: Uint8Array
+}
+
+export interface DecodeOptions {
+  /** Crop to this region (stored-file pixel coordinates; rounded outwards, clamped to the image). */
+  crop?: Roi | null
+}
+
+/** Read and decode a file. Errors name the file and say why. */
+export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<RgbImage> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'file not found (moved or deleted since import?)' : (err as Error).message
+    throw new Error(`cannot read image ${path}: ${why}`)
+  }
+  try {
+    return await decodeImageBytes(bytes, opts)
+  } catch (err) {
+    throw new Error(`cannot decode image ${path}: ${(err as Error).message}`)
+  }
+}
+
+export async function decodeImageBytes(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const format = sniffFormat(bytes)
+  let image: RgbImage
+  if (format === 'ppm' || format === 'pgm') image = decodePnm(bytes)
+  else if (format === 'bmp') image = decodeBmp(bytes)
+  else if (format) {
+    const { data, info } = await sharp(bytes, { pages: 1 })
+      .flatten({ background: { r: 0, g: 0, b: 0 } })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true })
+    image = toRgb(
+      new Uint8Array(data.buffer, data.byteOffset, data.length),
+      info.width,
+      info.height,
+      info.channels
+    )
+  } else throw new ImageFormatError('not a supported image')
+  return opts.crop ? cropRgb(image, opts.crop) : image
+}
+
+/** Decode P2/P3/P5/P6 with any maxval (16-bit samples are big-endian), scaled to 0..255. */
+export function decodePnm(bytes: Uint8Array): RgbImage {
+  const h: PnmHeader = parsePnmHeader(bytes)
+  checkPnmComplete(h, bytes.length)
+  const n = h.width * h.height
+  const samples = n * h.channels
+  const out = new Uint8Array(n * 3)
+  const scale = h.maxval === 255 ? null : 255 / h.maxval
+  const put = (i: number, v: number): void => {
+    if (v > h.maxval) v = h.maxval
+    const s = scale === null ? v : Math.round(v * scale)
+    if (h.channels === 3) out[i] = s
+    else out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = s
+  }
+  if (h.magic === 'P5' || h.magic === 'P6') {
+    const o = h.dataOffset
+    if (h.maxval > 255)
+      for (let i = 0; i < samples; i++) put(i, (bytes[o + 2 * i] << 8) | bytes[o + 2 * i + 1])
+    else if (scale === null && h.channels === 3) out.set(bytes.subarray(o, o + samples))
+    else for (let i = 0; i < samples; i++) put(i, bytes[o + i])
+  } else {
+    // ASCII forms: whitespace-separated decimal samples; comments are allowed here too.
+    let pos = h.dataOffset
+    for (let i = 0; i < samples; i++) {
+      for (;;) {
+        while (pos < bytes.length && (bytes[pos] <= 0x20 || bytes[pos] === 0x2c)) pos++
+        if (bytes[pos] === 0x23) while (pos < bytes.length && bytes[pos] !== 0x0a) pos++
+        else break
+      }
+      if (pos >= bytes.length)
+        throw new ImageFormatError(`truncated ${h.magic}: expected ${samples} samples, found ${i}`)
+      let v = 0
+      const start = pos
+      while (pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39)
+        v = v * 10 + (bytes[pos++] - 0x30)
+      if (pos === start) throw new ImageFormatError(`invalid ${h.magic}: sample ${i} is not a number`)
+      put(i, v)
+    }
+  }
+  return { width: h.width, height: h.height, data: out }
+}
+
+export function decodeBmp(bytes: Uint8Array): RgbImage {
+  const info = bmpHeader(bytes)
+  const { width, height } = info.header
+  const out = new Uint8Array(width * height * 3)
+  const bpp = info.bitsPerPixel
+  const shiftOf = (mask: number): number => (mask === 0 ? 0 : 31 - Math.clz32(mask & -mask))
+  const masks = info.masks
+  for (let y = 0; y < height; y++) {
+    const row = info.dataOffset + (info.topDown ? y : height - 1 - y) * info.rowStride
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3
+      if (bpp === 24 || (bpp === 32 && !masks)) {
+        const p = row + x * (bpp / 8)
+        out[o] = bytes[p + 2]
+        out[o + 1] = bytes[p + 1]
+        out[o + 2] = bytes[p]
+      } else if (bpp === 32 && masks) {
+        const p = row + x * 4
+        const v = (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)) >>> 0
+        const ch = (m: number): number => {
+          if (!m) return 0
+          const max = (m >>> 0) >>> shiftOf(m)
+          return Math.round((((v & m) >>> 0) >>> shiftOf(m)) * (255 / max))
+        }
+        out[o] = ch(masks.r)
+        out[o + 1] = ch(masks.g)
+        out[o + 2] = ch(masks.b)
+      } else {
+        const perByte = 8 / bpp
+        const byte = bytes[row + Math.floor(x / perByte)]
+        const shift = 8 - bpp * ((x % perByte) + 1)
+        const idx = (byte >> shift) & ((1 << bpp) - 1)
+        const pal = info.palette as Uint8Array
+        if (idx * 3 + 2 >= pal.length)
+          throw new ImageFormatError(`corrupt BMP: palette index ${idx} out of range`)
+        out[o] = pal[idx * 3]
+        out[o + 1] = pal[idx * 3 + 1]
+        out[o + 2] = pal[idx * 3 + 2]
+      }
+    }
+  }
+  return { width, height, data: out }
+}
+
+function toRgb(data: Uint8Array, width: number, height: number, channels: number): RgbImage {
+  if (channels === 3) return { width, height, data }
+  const out = new Uint8Array(width * height * 3)
+  for (let i = 0, n = width * height; i < n; i++) {
+    if (channels <= 2) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = data[i * channels]
+    else {
+      out[i * 3] = data[i * channels]
+      out[i * 3 + 1] = data[i * channels + 1]
+      out[i * 3 + 2] = data[i * channels + 2]
+    }
+  }
+  return { width, height, data: out }
+}
+
+/** Crop to the ROI; coordinates are rounded outwards so a fractional (scaled) ROI keeps its content. */
+export function cropRgb(image: RgbImage, roi: Roi): RgbImage {
+  const x1 = Math.max(0, Math.min(image.width - 1, Math.floor(roi.x1)))
+  const y1 = Math.max(0, Math.min(image.height - 1, Math.floor(roi.y1)))
+  const x2 = Math.max(x1 + 1, Math.min(image.width, Math.ceil(roi.x2)))
+  const y2 = Math.max(y1 + 1, Math.min(image.height, Math.ceil(roi.y2)))
+  const w = x2 - x1
+  const h = y2 - y1
+  const out = new Uint8Array(w * h * 3)
+  for (let y = 0; y < h; y++) {
+    const src = ((y1 + y) * image.width + x1) * 3
+    out.set(image.data.subarray(src, src + w * 3), y * w * 3)
+  }
+  return { width: w, height: h, data: out }
+}
+
+/** Encode RGB pixels as PNG, optionally scaled to fit in `size` x `size` (thumbnails). */
+export async function encodePng(image: RgbImage, size?: number): Promise<Buffer> {
+  let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
+    raw: { width: image.width, height: image.height, channels: 3 }
+  })
+  if (size) {
+    // Small sources (GTSRB is 32 px) are upscaled; cubic keeps them soft rather than blocky.
+    pipeline = pipeline.resize(size, size, { fit: 'inside', kernel: 'cubic' })
+  }
+  return pipeline.png({ compressionLevel: 6 }).toBuffer()
+}

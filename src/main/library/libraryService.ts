@@ -1,0 +1,330 @@
+// The library of the open project: import, browse, label (with undo/redo), classes and splits. Each method
+// is one unit of work on the repository; writes run in one transaction. Services never import Electron.
+import type {
+  ClassInfo,
+  ImageDetail,
+  ImagePage,
+  ImageQuery,
+  ImportProgressEvent,
+  ImportRequest,
+  ImportSummary,
+  LabelChangeResult,
+  LibraryStats,
+  Split,
+  SplitRequest,
+  SplitSummary
+} from '../../shared/types'
+import { dirname } from 'node:path'
+import { transaction } from '../db/database'
+import { decodeImage, type RgbImage } from '../image/decode'
+import { runImport } from './importer'
+import type { OpenProject, ProjectService } from '../project/projectService'
+import type { RunRow, TrainingImage } from '../db/libraryRepo'
+import { assignSplits } from './split'
+import { NotFoundError } from '../backend/validate'
+
+/** One undoable label change: the label set, and each image's label before it. */
+interface LabelOp {
+  ids: number[]
+  before: (number | null)[]
+  after: number | null
+}
+
+const MAX_UNDO = 200
+
+/**
+ * The physical track an image belongs to, for splitting by track. GTSRB numbers tracks per class folder
+ * (`22/00000_*` and `24/00000_*` are different signs), so the bare track number would merge the same-numbered
+ * tracks of every class into one group, which then lands whole in one split under the class that owns it:
+ * some classes got no validation images at all and others several tracks. The folder makes it unique.
+ */
+function trackOf(path: string, groupKey: string | null): string | null {
+  return groupKey === null ? null : `${dirname(path)}\u0000${groupKey}`
+}
+
+export interface LibraryEvents {
+  onProgress: (event: ImportProgressEvent) => void
+  onChanged: (reason: 'import' | 'labels' | 'classes' | 'splits') => void
+}
+
+export class LibraryService {
+  private undoStack: LabelOp[] = []
+  private redoStack: LabelOp[] = []
+  private runningImport: { id: number; controller: AbortController; done: Promise<unknown> } | null = null
+
+  constructor(
+    private readonly projects: ProjectService,
+    private readonly events: LibraryEvents
+  ) {
+    // The undo history belongs to one open project.
+    projects.onDidChange(() => {
+      this.undoStack = []
+      this.redoStack = []
+    })
+  }
+
+  private get p(): OpenProject {
+    return this.projects.require()
+  }
+
+  /** True while an import runs (the project cannot be switched then). */
+  get importing(): boolean {
+    return this.runningImport !== null
+  }
+
+  async import(req: ImportRequest, signal?: AbortSignal): Promise<ImportSummary> {
+    if (this.runningImport)
+      throw new Error(`import ${this.runningImport.id} is still running; cancel it or wait`)
+    const { db, repo } = this.p
+    const importId = repo.startImport(req.folder, req.labels, new Date().toISOString())
+    const controller = new AbortController()
+    signal?.addEventListener('abort', () => controller.abort(), { once: true })
+    const done = runImport(db, repo, req, {
+      importId,
+      signal: controller.signal,
+      onProgress: this.events.onProgress
+    })
+    this.runningImport = { id: importId, controller, done }
+    try {
+      const summary = await done
+      // Even an import that added nothing may have created or renamed classes (names CSV).
+      this.events.onChanged('import')
+      return summary
+    } catch (err) {
+      repo.finishImport(importId, {
+        status: 'failed',
+        imported: 0,
+        skippedDuplicates: 0,
+        moved: 0,
+        failed: 0,
+        finishedAt: new Date().toISOString()
+      })
+      throw err
+    } finally {
+      this.runningImport = null
+    }
+  }
+
+  cancelImport(importId: number): { cancelled: boolean } {
+    if (!this.runningImport || this.runningImport.id !== importId) return { cancelled: false }
+    this.runningImport.controller.abort()
+    return { cancelled: true }
+  }
+
+  /** Abort a running import and wait until it has stopped (used before closing the project). */
+  async stopImport(): Promise<void> {
+    const running = this.runningImport
+    if (!running) return
+    running.controller.abort()
+    await running.done.catch(() => undefined)
+  }
+
+  query(q: ImageQuery): ImagePage {
+    const { total, items } = this.p.repo.query(q.filter, q.sort, q.runId, q.offset, q.limit)
+    return { total, offset: q.offset, items }
+  }
+
+  queryIds(q: Omit<ImageQuery, 'offset' | 'limit'>): number[] {
+    return this.p.repo.queryIds(q.filter, q.sort, q.runId)
+  }
+
+  image(id: number): ImageDetail {
+    const d = this.p.repo.imageDetail(id)
+    if (!d) throw new NotFoundError(`image ${id} not found`)
+    return d
+  }
+
+  stats(): LibraryStats {
+    return this.p.repo.stats()
+  }
+
+  setLabel(imageIds: number[], classId: number | null): LabelChangeResult {
+    const { db, repo } = this.p
+    const ids = [...new Set(imageIds)]
+    const changed = transaction(db, () => {
+      if (classId !== null && !repo.classById(classId)) throw new NotFoundError(`class ${classId} not found`)
+      const current = repo.labelsOf(ids)
+      const missing = ids.filter((id) => !current.has(id))
+      if (missing.length) {
+        throw new Error(
+          `image(s) not found: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`
+        )
+      }
+      const op: LabelOp = { ids: [], before: [], after: classId }
+      for (const id of ids) {
+        const before = current.get(id) as number | null
+        if (before === classId) continue
+        repo.setLabel(id, classId)
+        op.ids.push(id)
+        op.before.push(before)
+      }
+      if (op.ids.length) this.pushUndo(op)
+      return op.ids.length
+    })
+    if (changed) this.events.onChanged('labels')
+    return this.labelResult(changed)
+  }
+
+  undo(): LabelChangeResult {
+    const op = this.undoStack.pop()
+    if (!op) return this.labelResult(0)
+    const { db, repo } = this.p
+    transaction(db, () => op.ids.forEach((id, i) => repo.setLabel(id, op.before[i])))
+    this.redoStack.push(op)
+    this.events.onChanged('labels')
+    return this.labelResult(op.ids.length)
+  }
+
+  redo(): LabelChangeResult {
+    const op = this.redoStack.pop()
+    if (!op) return this.labelResult(0)
+    const { db, repo } = this.p
+    transaction(db, () => op.ids.forEach((id) => repo.setLabel(id, op.after)))
+    this.undoStack.push(op)
+    this.events.onChanged('labels')
+    return this.labelResult(op.ids.length)
+  }
+
+  /** Whether undo/redo are possible now (the renderer asks after a reload). */
+  undoState(): { canUndo: boolean; canRedo: boolean } {
+    return { canUndo: this.undoStack.length > 0, canRedo: this.redoStack.length > 0 }
+  }
+
+  private pushUndo(op: LabelOp): void {
+    this.undoStack.push(op)
+    if (this.undoStack.length > MAX_UNDO) this.undoStack.shift()
+    this.redoStack = []
+  }
+
+  private labelResult(changed: number): LabelChangeResult {
+    return { changed, canUndo: this.undoStack.length > 0, canRedo: this.redoStack.length > 0 }
+  }
+
+  /**
+   * Merge and delete make class ids disappear, so recorded label ops could point at a class that no longer
+   * exists: the history is cleared rather than replayed wrongly.
+   */
+  private clearHistory(): void {
+    this.undoStack = []
+    this.redoStack = []
+  }
+
+  listClasses(): ClassInfo[] {
+    return this.p.repo.listClasses()
+  }
+
+  addClass(name: string, key?: string): ClassInfo {
+    const { db, repo } = this.p
+    const k = key ?? name
+    const id = transaction(db, () => {
+      if (repo.classByKey(k)) throw new Error(`a class with key "${k}" already exists`)
+      return repo.insertClass(k, name)
+    })
+    this.events.onChanged('classes')
+    return repo.classById(id) as ClassInfo
+  }
+
+  renameClass(id: number, name: string): ClassInfo {
+    const { repo } = this.p
+    if (!repo.classById(id)) throw new NotFoundError(`class ${id} not found`)
+    repo.renameClass(id, name)
+    this.events.onChanged('classes')
+    return repo.classById(id) as ClassInfo
+  }
+
+  mergeClasses(sourceId: number, targetId: number): ClassInfo {
+    const { db, repo } = this.p
+    if (sourceId === targetId) throw new Error('cannot merge a class into itself')
+    transaction(db, () => {
+      if (!repo.classById(sourceId)) throw new NotFoundError(`class ${sourceId} not found`)
+      if (!repo.classById(targetId)) throw new NotFoundError(`class ${targetId} not found`)
+      repo.reassignClass(sourceId, targetId)
+      repo.deleteClass(sourceId)
+      repo.compactPositions()
+    })
+    this.clearHistory()
+    this.events.onChanged('classes')
+    return repo.classById(targetId) as ClassInfo
+  }
+
+  deleteClass(id: number, reassignTo: number | null): { reassigned: number } {
+    const { db, repo } = this.p
+    if (id === reassignTo) throw new Error('cannot reassign a class to itself')
+    const reassigned = transaction(db, () => {
+      const cls = repo.classById(id)
+      if (!cls) throw new NotFoundError(`class ${id} not found`)
+      if (reassignTo !== null && !repo.classById(reassignTo))
+        throw new NotFoundError(`class ${reassignTo} not found`)
+      const n = repo.reassignClass(id, reassignTo)
+      repo.deleteClass(id)
+      repo.compactPositions()
+      return n
+    })
+    this.clearHistory()
+    this.events.onChanged('classes')
+    return { reassigned }
+  }
+
+  split(req: SplitRequest): SplitSummary {
+    const { db, repo } = this.p
+    const summary = transaction(db, () => {
+      const items = repo.labelledForSplit().map((r) => ({
+        id: r.id,
+        classId: r.classId,
+        group: req.groupBy === 'track' ? trackOf(r.path, r.groupKey) : null
+      }))
+      const splits = assignSplits(items, { val: req.val, test: req.test }, req.seed)
+      // Unlabelled images get no split: clear everything, then set the labelled ones.
+      repo.clearSplits()
+      const perClass = new Map<number, Record<Split, number>>()
+      for (const item of items) {
+        const s = splits.get(item.id) as Split
+        repo.setSplit(item.id, s)
+        const c = perClass.get(item.classId) ?? { train: 0, val: 0, test: 0 }
+        c[s]++
+        perClass.set(item.classId, c)
+      }
+      const out: SplitSummary = { train: 0, val: 0, test: 0, perClass: [] }
+      for (const [classId, c] of [...perClass].sort((a, b) => a[0] - b[0])) {
+        out.train += c.train
+        out.val += c.val
+        out.test += c.test
+        out.perClass.push({ classId, ...c })
+      }
+      return out
+    })
+    this.events.onChanged('splits')
+    return summary
+  }
+
+  /** Images for the ML engine (labelled only unless asked), with path, class, split, ROI and hash. */
+  listImages(opts: { split?: Split | 'none'; includeUnlabelled?: boolean } = {}): TrainingImage[] {
+    return this.p.repo.trainingImages(opts)
+  }
+
+  /** RGB pixels of one library image, cropped to its ROI when the import asked for it. */
+  async readPixels(image: TrainingImage): Promise<RgbImage> {
+    return decodeImage(image.path, { crop: image.cropToRoi ? image.roi : null })
+  }
+
+  /** Training runs and their predictions (the ML engine writes these; browse filters read them). */
+  createRun(strategy: string, settings: unknown): number {
+    return this.p.repo.createRun(strategy, settings, new Date().toISOString())
+  }
+
+  updateRun(id: number, status: string | null, metrics?: unknown): void {
+    this.p.repo.updateRun(id, status, metrics)
+  }
+
+  listRuns(): RunRow[] {
+    return this.p.repo.listRuns()
+  }
+
+  savePredictions(
+    runId: number,
+    rows: { imageId: number; classId: number | null; confidence: number | null }[]
+  ): void {
+    const { db, repo } = this.p
+    transaction(db, () => repo.savePredictions(runId, rows))
+  }
+}

@@ -1,0 +1,212 @@
+// The export folder: everything needed to use a trained model outside Transfer Studio.
+//
+//   model.json + weights.bin   TF.js layers model (tf.loadLayersModel)
+//   model.onnx                 the same network for onnxruntime (NHWC float32 input, probabilities out)
+//   labels.json                output index -> class id, key and name
+//   metadata.json              ModelMetadata: strategy, base, architecture, preprocessing, metrics
+//   README.md                  how to load it in TF.js and onnxruntime, input shape and preprocessing
+//
+// The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
+// error never leaves a half-written export behind. TF.js is imported lazily: copying an export needs none.
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import type * as tf from '@tensorflow/tfjs'
+import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../../shared/training'
+import { version as appVersion } from '../../../../package.json'
+
+export interface ExportOptions {
+  /** Skip model.onnx (e.g. a layer ONNX cannot express); the README says so. */
+  onnx?: boolean
+}
+
+export interface ExportResult {
+  dir: string
+  files: string[]
+  /** Why model.onnx is missing, when it is. */
+  onnxError: string | null
+}
+
+/** The metadata.json record of a trained model. */
+export function buildMetadata(args: {
+  config: TrainConfig
+  preprocessing: Preprocessing
+  classes: { index: number; classId: number; key: string; name: string }[]
+  valAccuracy: number | null
+  testAccuracy: number | null
+  backend: BackendName | null
+}): ModelMetadata {
+  const { config } = args
+  return {
+    format: 'transfer-studio-model',
+    formatVersion: 1,
+    appVersion,
+    createdAt: new Date().toISOString(),
+    strategy: config.strategy,
+    base: config.base,
+    model: {
+      ...config.model,
+      architecture: config.strategy === 'custom' ? 'compact' : 'alexnet'
+    },
+    preprocessing: args.preprocessing,
+    labels: args.classes.map((c) => ({ index: c.index, classId: c.classId, key: c.key, name: c.name })),
+    metrics: { valAccuracy: args.valAccuracy, testAccuracy: args.testAccuracy },
+    backend: args.backend
+  }
+}
+
+/** Refuses a target that exists and is not an empty folder, with a message that says what to do. */
+export function checkExportTarget(dir: string): void {
+  if (!existsSync(dir)) return
+  if (!statSync(dir).isDirectory())
+    throw new Error(`export target ${dir} exists and is a file; choose a new folder`)
+  if (readdirSync(dir).length > 0) {
+    throw new Error(`export target ${dir} is not empty; choose a new or empty folder (nothing was written)`)
+  }
+}
+
+function describePreprocessing(p: Preprocessing): string[] {
+  const mean =
+    p.meanSubtraction === 'per-image'
+      ? 'subtract the mean of all pixel values of the image (one number over all channels)'
+      : p.meanSubtraction === 'per-image-std'
+        ? 'per channel, subtract the mean of that channel over the image and divide by its standard deviation (at least 4)'
+        : p.meanSubtraction === 'dataset'
+          ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}] (in ${p.channelOrder} order)`
+          : 'no mean subtraction'
+  return [
+    `1. Decode to 8-bit RGB${p.cropToRoi ? ' and crop to the sign region (ROI) when known' : ''}.`,
+    `2. Resize (bilinear) to ${p.inputSize} x ${p.inputSize}.`,
+    `3. ${p.channelOrder === 'BGR' ? 'Reorder channels to BGR.' : 'Keep RGB channel order.'}`,
+    `4. Convert to float32 on the 0..255 scale and ${mean}.`,
+    `5. Multiply by ${p.scale}.`
+  ]
+}
+
+export function readmeText(meta: ModelMetadata, onnxError: string | null): string {
+  const p = meta.preprocessing
+  const s = p.inputSize
+  return [
+    `# Transfer Studio model`,
+    '',
+    `Strategy: ${meta.strategy}; architecture: ${meta.model.architecture}; ${meta.labels.length} classes.`,
+    `Validation accuracy: ${meta.metrics.valAccuracy ?? 'n/a'}; test accuracy: ${meta.metrics.testAccuracy ?? 'n/a'}.`,
+    `Created ${meta.createdAt} by Transfer Studio ${meta.appVersion}.`,
+    '',
+    '## Input',
+    '',
+    `A float32 tensor of shape [batch, ${s}, ${s}, 3] (NHWC). Preprocess each image exactly like this:`,
+    '',
+    ...describePreprocessing(p),
+    '',
+    'The output is [batch, classes] probabilities (softmax); `labels.json` maps each output index to a class.',
+    '',
+    '## TF.js',
+    '',
+    '```js',
+    "const tf = require('@tensorflow/tfjs-node')",
+    "const model = await tf.loadLayersModel('file:///path/to/this/folder/model.json')",
+    `const probs = model.predict(input) // input: tf.tensor4d(data, [n, ${s}, ${s}, 3])`,
+    '```',
+    meta.model.architecture === 'alexnet'
+      ? '\nThe AlexNet uses two custom layers (LocalResponseNormalization, GroupedConv2D); register them ' +
+        'before loading (Transfer Studio does this in `src/main/ml/layers/index.ts`).'
+      : '',
+    '',
+    '## onnxruntime',
+    '',
+    onnxError
+      ? `model.onnx was not written: ${onnxError}`
+      : [
+          '```python',
+          'import onnxruntime as ort',
+          "sess = ort.InferenceSession('model.onnx')",
+          `probs = sess.run(None, {'input': x})[0]  # x: float32 array [n, ${s}, ${s}, 3]`,
+          '```'
+        ].join('\n'),
+    ''
+  ].join('\n')
+}
+
+/** Writes the export folder for `model` at `dir` (which must not exist or be empty). */
+export async function exportModelFolder(
+  model: tf.LayersModel,
+  meta: ModelMetadata,
+  dir: string,
+  opts: ExportOptions = {}
+): Promise<ExportResult> {
+  const target = resolve(dir)
+  checkExportTarget(target)
+  const parent = dirname(target)
+  mkdirSync(parent, { recursive: true })
+  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`)
+  mkdirSync(tmp)
+  try {
+    // Loaded here so that copying an export (the service, the CLI) does not load TF.js.
+    const { saveModel } = await import('../tfjs/ioHandlers')
+    const { exportOnnx } = await import('./onnx')
+    await saveModel(model, tmp)
+    let onnxError: string | null = null
+    if (opts.onnx !== false) {
+      try {
+        writeFileSync(join(tmp, 'model.onnx'), exportOnnx(model))
+      } catch (err) {
+        onnxError = (err as Error).message
+      }
+    } else onnxError = 'ONNX export was turned off'
+    writeFileSync(join(tmp, 'labels.json'), JSON.stringify(meta.labels, null, 2))
+    writeFileSync(join(tmp, 'metadata.json'), JSON.stringify(meta, null, 2))
+    writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
+    // An empty target folder is replaced; anything else was refused above.
+    if (existsSync(target)) rmSync(target, { recursive: true })
+    renameSync(tmp, target)
+    return { dir: target, files: readdirSync(target).sort(), onnxError }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true })
+    throw err
+  }
+}
+
+/**
+ * Copies an existing export folder (a run's `model/`) to `dir` with the same all-or-nothing rule, updating
+ * metadata.json with `patch` (e.g. the test accuracy measured after training). Needs no TF.js.
+ */
+export function copyExportFolder(
+  from: string,
+  dir: string,
+  patch: Partial<ModelMetadata> = {}
+): ExportResult {
+  const source = resolve(from)
+  if (!existsSync(join(source, 'metadata.json')))
+    throw new Error(`${source} is not an export folder (no metadata.json)`)
+  const target = resolve(dir)
+  checkExportTarget(target)
+  const parent = dirname(target)
+  mkdirSync(parent, { recursive: true })
+  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`)
+  try {
+    cpSync(source, tmp, { recursive: true })
+    const metaPath = join(tmp, 'metadata.json')
+    const meta = { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMetadata), ...patch }
+    writeFileSync(metaPath, JSON.stringify(meta, null, 2))
+    const onnxError = existsSync(join(tmp, 'model.onnx'))
+      ? null
+      : 'model.onnx was not written at training time'
+    writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
+    if (existsSync(target)) rmSync(target, { recursive: true })
+    renameSync(tmp, target)
+    return { dir: target, files: readdirSync(target).sort(), onnxError }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true })
+    throw err
+  }
+}

@@ -1,0 +1,152 @@
+// The engine's jobs as plain messages, so the same code runs in the training child process (trainWorker.ts)
+// or in-process (CLI, tests): train a model and leave a complete export folder in the run folder, or
+// classify labelled images with such a folder. Inputs and results are serialisable; no tensors cross.
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BackendName, EvaluationResult, TrainConfig, TrainingEvent } from '../../../shared/training'
+import type { Example } from '../data/types'
+import { backendInfo, initBackend } from '../tfjs/backend'
+import { train, type ClassLabel, type TrainResult } from '../train/trainer'
+import { buildMetadata, exportModelFolder } from '../export/folder'
+import { classifyExamples, loadClassifier } from '../evaluate/classifier'
+import { evaluatePredictions } from '../evaluate/metrics'
+import type { EpochRecord } from '../train/checkpoint'
+
+export interface TrainJob {
+  kind: 'train'
+  runId: number
+  config: TrainConfig
+  train: Example[]
+  val: Example[]
+  classes: ClassLabel[]
+  runDir: string
+  featureCacheDir: string
+  /** Continue from the run folder's last checkpoint. */
+  resume?: boolean
+  /** Force a TF.js backend (default: the best available). */
+  backend?: BackendName
+}
+
+export interface EvaluateJob {
+  kind: 'evaluate'
+  /** Export folder (a run's `model/`). */
+  modelDir: string
+  examples: Example[]
+}
+
+export type Job = TrainJob | EvaluateJob
+
+export interface TrainJobResult {
+  kind: 'train'
+  status: TrainResult['status']
+  backend: BackendName
+  epochsDone: number
+  history: EpochRecord[]
+  valAccuracy: number | null
+  stoppedEarly: boolean
+  seconds: number
+  failed: { path: string; reason: string }[]
+  /** Export folder of the trained model (null when cancelled). */
+  modelDir: string | null
+}
+
+export interface EvaluateJobResult {
+  kind: 'evaluate'
+  result: EvaluationResult
+  /** One row per image that was read: predicted output index and its probability. */
+  predictions: { path: string; imageId: number | null; index: number; confidence: number }[]
+}
+
+export type JobResult = TrainJobResult | EvaluateJobResult
+
+/** Folder of a run's trained model inside its run folder. */
+export const MODEL_SUBDIR = 'model'
+
+async function runTrain(
+  job: TrainJob,
+  onEvent: (e: TrainingEvent) => void,
+  signal?: AbortSignal
+): Promise<TrainJobResult> {
+  if (!backendInfo()) await initBackend({ prefer: job.backend, logger: () => {} })
+  // 'completed' goes out once the model folder is written, so a listener can use it right away.
+  let completed: TrainingEvent | null = null
+  const result = await train(
+    job.config,
+    { train: job.train, val: job.val, classes: job.classes },
+    {
+      onEvent: (e) => (e.type === 'completed' ? (completed = e) : onEvent(e)),
+      signal,
+      runDir: job.runDir,
+      runId: job.runId,
+      resumeFrom: job.resume ? job.runDir : undefined,
+      featureCacheDir: job.featureCacheDir
+    }
+  )
+  let modelDir: string | null = null
+  if (result.built) {
+    try {
+      onEvent({ type: 'phase', runId: job.runId, phase: 'saving', done: 0, total: 1 })
+      modelDir = join(job.runDir, MODEL_SUBDIR)
+      const meta = buildMetadata({
+        config: job.config,
+        preprocessing: result.built.preprocessing,
+        classes: job.classes,
+        valAccuracy: result.valAccuracy,
+        testAccuracy: null,
+        backend: result.backend
+      })
+      await exportModelFolder(result.built.model, meta, modelDir)
+    } finally {
+      result.built.dispose()
+    }
+  }
+  if (modelDir) {
+    // A completed run cannot be resumed; its weight snapshots (240 MB each at full size) are dead weight.
+    for (const sub of ['checkpoint', 'best']) rmSync(join(job.runDir, sub), { recursive: true, force: true })
+  }
+  if (completed) onEvent(completed)
+  return {
+    kind: 'train',
+    status: result.status,
+    backend: result.backend,
+    epochsDone: result.epochsDone,
+    history: result.history,
+    valAccuracy: result.valAccuracy,
+    stoppedEarly: result.stoppedEarly,
+    seconds: result.seconds,
+    failed: result.failed,
+    modelDir
+  }
+}
+
+async function runEvaluate(job: EvaluateJob, signal?: AbortSignal): Promise<EvaluateJobResult> {
+  const loaded = await loadClassifier(job.modelDir, { logger: () => {} })
+  try {
+    const r = await classifyExamples(loaded.classifier, job.examples, { signal })
+    const n = loaded.classifier.numClasses
+    const result = evaluatePredictions({
+      probabilities: r.probabilities,
+      numClasses: n,
+      labels: r.labels,
+      examples: r.examples,
+      classes: loaded.labels,
+      failed: r.failed
+    })
+    const predictions = r.examples.map((e, i) => {
+      let best = 0
+      for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
+      return { path: e.path, imageId: e.imageId, index: best, confidence: r.probabilities[i * n + best] }
+    })
+    return { kind: 'evaluate', result, predictions }
+  } finally {
+    await loaded.classifier.dispose()
+  }
+}
+
+export async function runJob(
+  job: Job,
+  onEvent: (e: TrainingEvent) => void,
+  signal?: AbortSignal
+): Promise<JobResult> {
+  return job.kind === 'train' ? runTrain(job, onEvent, signal) : runEvaluate(job, signal)
+}

@@ -1,0 +1,428 @@
+// TrainingService: training runs of the open project. It stores each run in SQLite (settings, status,
+// per-epoch curves, final metrics, evaluation and per-image predictions), runs the engine through an
+// injectable JobRunner — a forked child process in the app (the built out/main/trainWorker.js), or in
+// process for the CLI and tests — and streams TrainingEvents to listeners. No Electron here.
+import { fork } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type {
+  BaseModel,
+  EvaluationResult,
+  ModelMetadata,
+  RunSummary,
+  Strategy,
+  TrainConfig,
+  TrainingEvent
+} from '../../shared/training'
+import { defaultTrainConfig } from '../ml/train/config'
+import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/worker/jobs'
+import type { ChildMessage, ParentMessage } from '../ml/worker/trainWorker'
+import type { Example } from '../ml/data/types'
+import type { ClassLabel } from '../ml/train/trainer'
+import { copyExportFolder, type ExportResult } from '../ml/export/folder'
+import { featureCacheRoot } from '../ml/features/cache'
+import type { ProjectService } from '../project/projectService'
+import type { TrainingImage } from '../db/libraryRepo'
+import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
+import type { Db } from '../db/database'
+import { NotFoundError } from '../backend/validate'
+
+/** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
+export type JobRunner = (
+  job: Job,
+  onEvent: (e: TrainingEvent) => void,
+  signal: AbortSignal
+) => Promise<JobResult>
+
+/** Runs jobs in this process (TF.js is loaded on first use). */
+export function inProcessRunner(): JobRunner {
+  return async (job, onEvent, signal) => {
+    const { runJob } = await import('../ml/worker/jobs')
+    return runJob(job, onEvent, signal)
+  }
+}
+
+export interface ForkRunnerOptions {
+  /** The worker entry: out/main/trainWorker.js, or the .ts source with a loader in execArgv (tests). */
+  entry: string
+  execArgv?: string[]
+  env?: NodeJS.ProcessEnv
+  /** After a cancel, how long the child gets to stop before it is killed (ms). */
+  killAfterMs?: number
+}
+
+/** Runs each job in a fresh child process, so training never blocks the caller's event loop. */
+export function forkRunner(opts: ForkRunnerOptions): JobRunner {
+  return (job, onEvent, signal) =>
+    new Promise<JobResult>((resolve, reject) => {
+      const child = fork(opts.entry, [], {
+        execArgv: opts.execArgv ?? [],
+        env: opts.env ?? process.env,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+      })
+      let settled = false
+      let killTimer: NodeJS.Timeout | null = null
+      const finish = (fn: () => void): void => {
+        if (settled) return
+        settled = true
+        signal.removeEventListener('abort', onAbort)
+        if (killTimer) clearTimeout(killTimer)
+        fn()
+        if (child.connected) child.disconnect()
+      }
+      const onAbort = (): void => {
+        if (child.connected) child.send({ type: 'cancel' } satisfies ParentMessage)
+        killTimer = setTimeout(() => child.kill(), opts.killAfterMs ?? 30_000)
+      }
+      signal.addEventListener('abort', onAbort)
+      child.on('message', (msg: ChildMessage) => {
+        if (msg.type === 'ready') {
+          child.send({ type: 'run', job } satisfies ParentMessage)
+          if (signal.aborted) onAbort()
+        } else if (msg.type === 'event') onEvent(msg.event)
+        else if (msg.type === 'done') finish(() => resolve(msg.result))
+        else if (msg.type === 'error')
+          finish(() => reject(Object.assign(new Error(msg.error.message), { name: msg.error.name })))
+      })
+      child.on('error', (err) => finish(() => reject(err)))
+      child.on('exit', (code, sig) =>
+        finish(() =>
+          reject(new Error(`the training process stopped unexpectedly (${sig ?? `exit code ${code}`})`))
+        )
+      )
+    })
+}
+
+/**
+ * The app's runner: the built worker when it is found, else in process. The composition root should pass
+ * `join(__dirname, 'trainWorker.js')` (out/main); without it this module looks beside itself and one folder
+ * up, because the bundler may have put this module in out/main/chunks/.
+ */
+export function defaultRunner(entry?: string): JobRunner {
+  const candidates = entry
+    ? [entry]
+    : [join(__dirname, 'trainWorker.js'), join(__dirname, '..', 'trainWorker.js')]
+  const found = candidates.find((c) => existsSync(c))
+  return found ? forkRunner({ entry: found }) : inProcessRunner()
+}
+
+export interface TrainingServiceOptions {
+  runner?: JobRunner
+}
+
+interface Active {
+  runId: number
+  controller: AbortController
+  done: Promise<RunRecord>
+}
+
+/** An engine example for a library image, labelled with the output index of its class. */
+function toExample(i: TrainingImage, indexOf: Map<number, number>): Example {
+  return {
+    imageId: i.id,
+    path: i.path,
+    hash: i.hash,
+    label: indexOf.get(i.classId as number) as number,
+    roi: i.cropToRoi ? i.roi : null
+  }
+}
+
+/** `<project>.runs/run-<id>`: checkpoints and the trained model of each run. */
+export function runsRoot(projectPath: string): string {
+  return `${projectPath.replace(/[\\/]+$/, '')}.runs`
+}
+
+export class TrainingService {
+  private readonly runner: JobRunner
+  private readonly listeners = new Set<(e: TrainingEvent) => void>()
+  private readonly repos = new WeakMap<Db, RunsRepo>()
+  private active: Active | null = null
+
+  constructor(
+    private readonly projects: ProjectService,
+    opts: TrainingServiceOptions = {}
+  ) {
+    this.runner = opts.runner ?? defaultRunner()
+  }
+
+  /** Every TrainingEvent of every run; returns the unsubscribe function. */
+  onEvent(listener: (e: TrainingEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** The run in progress, or null. */
+  get running(): number | null {
+    return this.active?.runId ?? null
+  }
+
+  private emit(e: TrainingEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e)
+      } catch (err) {
+        console.error('training listener failed:', err)
+      }
+    }
+  }
+
+  private repo(): { repo: RunsRepo; projectPath: string; db: Db } {
+    const open = this.projects.require()
+    let repo = this.repos.get(open.db)
+    if (!repo) {
+      repo = createRunsRepo(open.db)
+      // Runs a crash left queued/running can never finish.
+      if (!this.active) repo.markInterrupted()
+      this.repos.set(open.db, repo)
+    }
+    return { repo, projectPath: open.info.path, db: open.db }
+  }
+
+  /** Classes that have training images, in list order, as output indices; and the examples per split. */
+  private dataset(): { classes: ClassLabel[]; split: (s: 'train' | 'val' | 'test') => Example[] } {
+    const lib = this.projects.require().repo
+    const train = lib.trainingImages({ split: 'train' })
+    const present = new Set(train.map((i) => i.classId))
+    const classes: ClassLabel[] = lib
+      .listClasses()
+      .filter((c) => present.has(c.id))
+      .map((c, index) => ({ index, classId: c.id, key: c.key, name: c.name }))
+    const byId = new Map(classes.map((c) => [c.classId, c.index]))
+    return {
+      classes,
+      split: (s) =>
+        (s === 'train' ? train : lib.trainingImages({ split: s }))
+          .filter((i) => byId.has(i.classId as number))
+          .map((i) => toExample(i, byId))
+    }
+  }
+
+  /**
+   * defaultTrainConfig for this project: crops to the ROI when the import asked for it (GTSRB CSV with
+   * cropToRoi), since the engine crops only when both the image and the preprocessing say so.
+   */
+  defaults(strategy: Strategy, base?: BaseModel): TrainConfig {
+    const config = defaultTrainConfig(strategy, base)
+    const images = this.projects.require().repo.trainingImages({ split: 'train' })
+    if (images.some((i) => i.cropToRoi && i.roi)) config.preprocessing.cropToRoi = true
+    return config
+  }
+
+  /** Starts a run in the background and returns its id; events follow through `onEvent`. */
+  start(config: TrainConfig): { runId: number } {
+    if (this.active)
+      throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+    if (config.base.kind !== 'none' && config.strategy !== 'retrain' && config.strategy !== 'custom') {
+      if (!existsSync(config.base.path)) throw new Error(`base model not found: ${config.base.path}`)
+    }
+    const { repo, projectPath } = this.repo()
+    const data = this.dataset()
+    if (data.classes.length < 2) {
+      throw new Error(
+        `training needs labelled images of at least 2 classes in the train split (found ${data.classes.length}); ` +
+          'label images and assign splits first'
+      )
+    }
+    const trainExamples = data.split('train')
+    const val = data.split('val')
+    const runId = repo.create(config, new Date().toISOString())
+    const runDir = join(runsRoot(projectPath), `run-${runId}`)
+    mkdirSync(runDir, { recursive: true })
+    repo.setRunDir(runId, runDir)
+    return this.launch(runId, {
+      kind: 'train',
+      runId,
+      config,
+      train: trainExamples,
+      val,
+      classes: data.classes,
+      runDir,
+      featureCacheDir: featureCacheRoot(projectPath)
+    })
+  }
+
+  /** Continues a cancelled or failed run from its last checkpoint. */
+  resume(runId: number): { runId: number } {
+    if (this.active) throw new Error(`run ${this.active.runId} is still training`)
+    const { repo, projectPath } = this.repo()
+    const run = repo.get(runId)
+    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
+    if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
+    if (!run.runDir || !existsSync(join(run.runDir, 'checkpoint.json'))) {
+      throw new Error(
+        `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
+      )
+    }
+    const data = this.dataset()
+    return this.launch(runId, {
+      kind: 'train',
+      runId,
+      config: run.config,
+      train: data.split('train'),
+      val: data.split('val'),
+      classes: data.classes,
+      runDir: run.runDir,
+      featureCacheDir: featureCacheRoot(projectPath),
+      resume: true
+    })
+  }
+
+  private launch(runId: number, job: Extract<Job, { kind: 'train' }>): { runId: number } {
+    const { repo } = this.repo()
+    const controller = new AbortController()
+    repo.setStatus(runId, 'running')
+    // The run's end is announced only after its status and metrics are stored, so a listener that reacts
+    // to 'completed' (or 'cancelled'/'failed') by reading the run sees the final record.
+    let terminal: TrainingEvent | null = null
+    const onEvent = (e: TrainingEvent): void => {
+      if (e.type === 'completed' || e.type === 'cancelled' || e.type === 'failed') {
+        terminal = e
+        return
+      }
+      try {
+        if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
+        else if (e.type === 'epoch') repo.addEpoch(runId, e)
+      } catch (err) {
+        // The project may have been closed under a running job; the event still goes out.
+        console.error('could not record training progress:', err)
+      }
+      this.emit(e)
+    }
+    const done = this.runner(job, onEvent, controller.signal).then(
+      (result) => {
+        const r = result as TrainJobResult
+        repo.setMetrics(runId, {
+          epochsDone: r.epochsDone,
+          valAccuracy: r.valAccuracy,
+          testAccuracy: null,
+          seconds: r.seconds,
+          stoppedEarly: r.stoppedEarly,
+          failed: r.failed
+        })
+        if (r.backend) repo.setBackend(runId, r.backend)
+        repo.setStatus(runId, r.status)
+        this.release(runId)
+        if (terminal) this.emit(terminal)
+        return repo.get(runId) as RunRecord
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err))
+        repo.setStatus(runId, 'failed', e.message)
+        this.release(runId)
+        // A worker that died sends no 'failed' event itself.
+        this.emit(
+          terminal?.type === 'failed'
+            ? terminal
+            : { type: 'failed', runId, error: { name: e.name, message: e.message } }
+        )
+        return repo.get(runId) as RunRecord
+      }
+    )
+    this.active = { runId, controller, done }
+    void done.finally(() => this.release(runId))
+    return { runId }
+  }
+
+  /** The run is no longer active (before its end is announced, so a listener may start the next one). */
+  private release(runId: number): void {
+    if (this.active?.runId === runId) this.active = null
+  }
+
+  /** Asks the running run to stop (within one batch); false when `runId` is not running. */
+  cancel(runId: number): boolean {
+    if (this.active?.runId !== runId) return false
+    this.active.controller.abort()
+    return true
+  }
+
+  /** Resolves when the run is no longer training, with its final record. */
+  async wait(runId: number): Promise<RunRecord> {
+    if (this.active?.runId === runId) return this.active.done
+    return this.get(runId)
+  }
+
+  list(): RunSummary[] {
+    return this.repo().repo.list()
+  }
+
+  get(runId: number): RunRecord {
+    const run = this.repo().repo.get(runId)
+    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
+    return run
+  }
+
+  /** The stored evaluation of a run, or null before `evaluate`. */
+  evaluation(runId: number): EvaluationResult | null {
+    this.get(runId)
+    return this.repo().repo.evaluation(runId)
+  }
+
+  private modelDir(run: RunRecord): string {
+    const dir = run.modelDir
+    if (run.status !== 'completed' || !dir || !existsSync(join(dir, 'metadata.json'))) {
+      throw new Error(`run ${run.id} has no trained model (status: ${run.status})`)
+    }
+    return dir
+  }
+
+  /**
+   * Evaluates a completed run on the project's test split, stores the result, the test accuracy and one
+   * prediction per image (for the "prediction disagrees with label" filter).
+   */
+  async evaluate(runId: number, opts: { signal?: AbortSignal } = {}): Promise<EvaluationResult> {
+    const run = this.get(runId)
+    const modelDir = this.modelDir(run)
+    // Labels come from the model (classes may have changed since it was trained).
+    const meta = JSON.parse(readFileSync(join(modelDir, 'metadata.json'), 'utf8')) as ModelMetadata
+    const indexOf = new Map(meta.labels.map((l) => [l.classId, l.index]))
+    const classIdOf = new Map(meta.labels.map((l) => [l.index, l.classId]))
+    const test = this.projects
+      .require()
+      .repo.trainingImages({ split: 'test' })
+      .filter((i) => indexOf.has(i.classId as number))
+      .map((i) => toExample(i, indexOf))
+    if (test.length === 0)
+      throw new Error('the test split has no images of the classes this model knows: assign splits first')
+    const result = (await this.runner(
+      { kind: 'evaluate', modelDir, examples: test },
+      () => {},
+      opts.signal ?? new AbortController().signal
+    )) as EvaluateJobResult
+    const { repo } = this.repo()
+    const current = repo.get(runId) as RunRecord
+    repo.saveEvaluation(
+      runId,
+      result.result,
+      result.predictions
+        .filter((p) => p.imageId !== null)
+        .map((p) => ({
+          imageId: p.imageId as number,
+          classId: classIdOf.get(p.index) ?? null,
+          confidence: p.confidence
+        })),
+      {
+        epochsDone: current.epochsDone,
+        valAccuracy: current.valAccuracy,
+        testAccuracy: result.result.accuracy,
+        seconds: current.seconds
+      }
+    )
+    return result.result
+  }
+
+  /** Copies a completed run's model to an export folder (which must be new or empty). */
+  exportRun(runId: number, outDir: string): ExportResult {
+    const run = this.get(runId)
+    return copyExportFolder(this.modelDir(run), outDir, {
+      metrics: { valAccuracy: run.valAccuracy, testAccuracy: run.testAccuracy }
+    })
+  }
+
+  /** Cancels a running job and waits for it. */
+  async dispose(): Promise<void> {
+    const a = this.active
+    if (!a) return
+    a.controller.abort()
+    await a.done
+  }
+}
