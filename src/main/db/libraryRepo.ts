@@ -46,15 +46,6 @@ export interface TrainingImage {
   cropToRoi: boolean
 }
 
-export interface RunRow {
-  id: number
-  createdAt: string
-  strategy: string
-  status: string
-  settings: unknown
-  metrics: unknown
-}
-
 interface ImageRow {
   id: number
   path: string
@@ -145,17 +136,7 @@ export function createRepository(db: Db) {
     finishImport:
       db.prepare(`UPDATE imports SET finished_at = @finishedAt, status = @status, imported = @imported,
       skipped_duplicates = @skippedDuplicates, moved = @moved, failed = @failed WHERE id = @id`),
-    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'"),
-    insertRun: db.prepare(
-      'INSERT INTO runs (created_at, strategy, status, settings_json) VALUES (?, ?, ?, ?)'
-    ),
-    updateRun: db.prepare(
-      'UPDATE runs SET status = COALESCE(?, status), metrics_json = COALESCE(?, metrics_json) WHERE id = ?'
-    ),
-    runs: db.prepare('SELECT * FROM runs ORDER BY id DESC'),
-    upsertPrediction:
-      db.prepare(`INSERT INTO predictions (run_id, image_id, class_id, confidence) VALUES (?, ?, ?, ?)
-      ON CONFLICT (run_id, image_id) DO UPDATE SET class_id = excluded.class_id, confidence = excluded.confidence`)
+    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'")
   }
 
   /** WHERE clause and parameters for a filter (AND of every given field). */
@@ -437,39 +418,7 @@ export function createRepository(db: Db) {
     },
 
     /** Imports still `running` when a project is opened were cut short by a crash or a kill. */
-    markInterruptedImports: (): number => s.interruptImports.run().changes,
-
-    createRun(strategy: string, settings: unknown, at: string): number {
-      return Number(s.insertRun.run(at, strategy, 'created', JSON.stringify(settings ?? {})).lastInsertRowid)
-    },
-    updateRun(id: number, status: string | null, metrics?: unknown): void {
-      s.updateRun.run(status, metrics === undefined ? null : JSON.stringify(metrics), id)
-    },
-    listRuns(): RunRow[] {
-      return (
-        s.runs.all() as {
-          id: number
-          created_at: string
-          strategy: string
-          status: string
-          settings_json: string
-          metrics_json: string | null
-        }[]
-      ).map((r) => ({
-        id: r.id,
-        createdAt: r.created_at,
-        strategy: r.strategy,
-        status: r.status,
-        settings: JSON.parse(r.settings_json),
-        metrics: r.metrics_json === null ? null : JSON.parse(r.metrics_json)
-      }))
-    },
-    savePredictions(
-      runId: number,
-      rows: { imageId: number; classId: number | null; confidence: number | null }[]
-    ): void {
-      for (const r of rows) s.upsertPrediction.run(runId, r.imageId, r.classId, r.confidence)
-    }
+    markInterruptedImports: (): number => s.interruptImports.run().changes
   }
 }
 

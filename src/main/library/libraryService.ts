@@ -19,7 +19,7 @@ import { transaction } from '../db/database'
 import { decodeImage, type RgbImage } from '../image/decode'
 import { runImport } from './importer'
 import type { OpenProject, ProjectService } from '../project/projectService'
-import type { RunRow, TrainingImage } from '../db/libraryRepo'
+import type { TrainingImage } from '../db/libraryRepo'
 import { assignSplits } from './split'
 import { NotFoundError } from '../backend/validate'
 
@@ -305,26 +305,5 @@ export class LibraryService {
   /** RGB pixels of one library image, cropped to its ROI when the import asked for it. */
   async readPixels(image: TrainingImage): Promise<RgbImage> {
     return decodeImage(image.path, { crop: image.cropToRoi ? image.roi : null })
-  }
-
-  /** Training runs and their predictions (the ML engine writes these; browse filters read them). */
-  createRun(strategy: string, settings: unknown): number {
-    return this.p.repo.createRun(strategy, settings, new Date().toISOString())
-  }
-
-  updateRun(id: number, status: string | null, metrics?: unknown): void {
-    this.p.repo.updateRun(id, status, metrics)
-  }
-
-  listRuns(): RunRow[] {
-    return this.p.repo.listRuns()
-  }
-
-  savePredictions(
-    runId: number,
-    rows: { imageId: number; classId: number | null; confidence: number | null }[]
-  ): void {
-    const { db, repo } = this.p
-    transaction(db, () => repo.savePredictions(runId, rows))
   }
 }

@@ -4,6 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../../src/main/backend'
+import { createRunsRepo } from '../../../src/main/db/runsRepo'
+import { defaultTrainConfig } from '../../../src/main/ml/train/config'
+import type { EvaluationResult } from '../../../src/shared/training'
 import type { ClassInfo } from '../../../src/shared/types'
 import { tempDir } from '../../helpers'
 
@@ -188,14 +191,34 @@ describe('library service', () => {
   })
 
   it('attaches predictions of a run, sorts by confidence and filters disagreements', async () => {
-    const lib = b.services.library
-    const runId = lib.createRun('feature-extraction', { epochs: 1 })
+    // Predictions are written by the runs repository when a run is evaluated (TrainingService.evaluate).
+    const runs = createRunsRepo(b.services.projects.require().db)
+    const runId = runs.create(defaultTrainConfig('feature-extraction'), new Date().toISOString())
     const ids = (await b.handlers['library:queryIds']({ filter: { classIds: [byKey('2').id] } })).ids
-    lib.savePredictions(runId, [
-      { imageId: ids[0], classId: byKey('2').id, confidence: 0.9 },
-      { imageId: ids[1], classId: byKey('cat').id, confidence: 0.6 },
-      { imageId: ids[2], classId: byKey('2').id, confidence: 0.3 }
-    ])
+    const evaluation: EvaluationResult = {
+      images: 3,
+      accuracy: 2 / 3,
+      top5Accuracy: 1,
+      classIds: [byKey('2').id, byKey('cat').id],
+      confusion: [
+        [2, 1],
+        [0, 0]
+      ],
+      perClass: [],
+      misclassified: [],
+      failed: []
+    }
+    const metrics = { epochsDone: 1, valAccuracy: null, testAccuracy: 2 / 3, seconds: 1 }
+    runs.saveEvaluation(
+      runId,
+      evaluation,
+      [
+        { imageId: ids[0], classId: byKey('2').id, confidence: 0.9 },
+        { imageId: ids[1], classId: byKey('cat').id, confidence: 0.6 },
+        { imageId: ids[2], classId: byKey('2').id, confidence: 0.3 }
+      ],
+      metrics
+    )
     const page = await b.handlers['library:query']({
       filter: { classIds: [byKey('2').id] },
       runId,
@@ -214,11 +237,7 @@ describe('library service', () => {
       limit: 10
     })
     expect(wrong.items.map((i) => i.id)).toEqual([ids[1]])
-    expect(lib.listRuns()[0]).toMatchObject({
-      id: runId,
-      strategy: 'feature-extraction',
-      settings: { epochs: 1 }
-    })
+    expect(runs.get(runId)).toMatchObject({ id: runId, strategy: 'feature-extraction', testAccuracy: 2 / 3 })
   })
 
   it('splits labelled images by class and track, deterministically; unlabelled get none', async () => {
