@@ -4,6 +4,21 @@
 import type { ImageFormat } from '../../shared/types'
 
 /** Largest side we accept; bigger headers are almost always corrupt (and would exhaust memory later). */
+/** File extensions of images the studio reads (the importer's walker and folder data); others are ignored. */
+export const IMAGE_EXTENSIONS = new Set([
+  '.ppm',
+  '.pgm',
+  '.pnm',
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.jfif',
+  '.webp',
+  '.bmp',
+  '.dib',
+  '.gif'
+])
+
 export const MAX_SIDE = 20_000
 
 export class ImageFormatError extends Error {

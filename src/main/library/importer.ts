@@ -14,33 +14,17 @@ import type {
   Roi
 } from '../../shared/types'
 import { transaction, type Db } from '../db/database'
-import { ImageFormatError, readImageHeader } from '../image/format'
+import { IMAGE_EXTENSIONS, ImageFormatError, readImageHeader } from '../image/format'
+import { scaleRoi, type GtsrbAnnotation } from '../image/roi'
 import {
   compareClassKeys,
   folderLabelOf,
   groupKeyOf,
   isGtsrbCsvHeader,
   parseGtsrbCsv,
-  parseNamesCsv,
-  scaleRoi,
-  type GtsrbAnnotation
+  parseNamesCsv
 } from './labelSources'
 import type { NewImage, Repository } from '../db/libraryRepo'
-
-/** File extensions the walker picks up; anything else (CSV, README, ...) is ignored, not reported. */
-export const IMAGE_EXTENSIONS = new Set([
-  '.ppm',
-  '.pgm',
-  '.pnm',
-  '.png',
-  '.jpg',
-  '.jpeg',
-  '.jfif',
-  '.webp',
-  '.bmp',
-  '.dib',
-  '.gif'
-])
 
 export interface ImportOptions {
   importId: number

@@ -1,7 +1,7 @@
 // Where labels come from at import: folder names, a `ClassId,SignName` names CSV, GTSRB annotation CSVs.
 // Pure functions over text and paths, so they are tested without touching the database.
 import { basename, dirname, resolve } from 'node:path'
-import type { Roi } from '../../shared/types'
+import type { GtsrbAnnotation } from '../image/roi'
 
 /** Numeric keys in numeric order (GTSRB folders 0..42), then the rest alphabetically. */
 export function compareClassKeys(a: string, b: string): number {
@@ -63,13 +63,6 @@ export function parseNamesCsv(text: string): Map<string, string> {
   return out
 }
 
-export interface GtsrbAnnotation {
-  width: number
-  height: number
-  roi: Roi
-  classId: string
-}
-
 /**
  * A GTSRB annotation CSV (`Filename` or `Path`;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId), keyed by the
  * absolute path of each image: relative names are resolved against `baseDir`.
@@ -125,14 +118,6 @@ export function parseGtsrbCsv(text: string, baseDir: string): Map<string, GtsrbA
 export function isGtsrbCsvHeader(firstLine: string): boolean {
   const h = splitCsvLine(firstLine.replace(/^\uFEFF/, ''), ';').map((c) => c.toLowerCase())
   return h.includes('roi.x1') && h.includes('classid') && (h.includes('filename') || h.includes('path'))
-}
-
-/** Scale an ROI from original-image coordinates to the stored file (GTSRB was resized to 32x32). */
-export function scaleRoi(ann: GtsrbAnnotation, storedWidth: number, storedHeight: number): Roi {
-  const sx = storedWidth / ann.width
-  const sy = storedHeight / ann.height
-  const r = (n: number): number => Math.round(n * 1000) / 1000
-  return { x1: r(ann.roi.x1 * sx), y1: r(ann.roi.y1 * sy), x2: r(ann.roi.x2 * sx), y2: r(ann.roi.y2 * sy) }
 }
 
 /** The folder label of a file: its immediate parent folder, or null for files directly in the import root. */

@@ -16,9 +16,9 @@ import {
   folderLabelOf,
   groupKeyOf,
   parseGtsrbCsv,
-  parseNamesCsv,
-  scaleRoi
+  parseNamesCsv
 } from '../../../src/main/library/labelSources'
+import { scaleRoi } from '../../../src/main/image/roi'
 import { tempDir } from '../../helpers'
 
 describe('openDatabase', () => {

@@ -6,24 +6,9 @@
 import { createHash } from 'node:crypto'
 import { readFile, readdir } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
-import { readImageHeader } from '../../image/format'
-import { scaleRoi, type GtsrbAnnotation } from '../../library/labelSources'
+import { IMAGE_EXTENSIONS, readImageHeader } from '../../image/format'
+import { scaleRoi, type GtsrbAnnotation } from '../../image/roi'
 import type { Example } from './types'
-
-/** Same list as the importer's walker (kept here so the engine does not load the database layer). */
-const IMAGE_EXTENSIONS = new Set([
-  '.ppm',
-  '.pgm',
-  '.pnm',
-  '.png',
-  '.jpg',
-  '.jpeg',
-  '.jfif',
-  '.webp',
-  '.bmp',
-  '.dib',
-  '.gif'
-])
 
 export interface FolderClass {
   /** Class key, e.g. '14'. */
