@@ -1,18 +1,7 @@
 // Train/val/test assignment: stratified by class, whole groups (GTSRB tracks) kept in one split, and
 // deterministic for a seed. Pure, so it is tested without a database.
+import { mulberry32 } from '../../shared/random'
 import type { Split } from '../../shared/types'
-
-/** mulberry32: a tiny seeded PRNG with good enough statistics for shuffling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface SplitItem {
   id: number

@@ -1,6 +1,7 @@
 // Split assignment: deterministic by seed, stratified by class, groups never cut.
 import { describe, expect, it } from 'vitest'
-import { assignSplits, mulberry32, type SplitItem } from '../../../src/main/library/split'
+import { assignSplits, type SplitItem } from '../../../src/main/library/split'
+import { mulberry32 } from '../../../src/shared/random'
 
 /** `classes` classes, each with `groups` groups of `size` items. */
 function makeItems(classes: number, groups: number, size: number): SplitItem[] {

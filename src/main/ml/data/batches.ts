@@ -10,7 +10,8 @@
 // worker pool would only pay off for large JPEGs on a GPU backend.
 import type { Preprocessing } from '../../../shared/training'
 import { decodeImage } from '../../image/decode'
-import { augmentInto, mixSeed, mulberry32, sampleAugmentParams } from './augment'
+import { mixSeed, mulberry32 } from '../../../shared/random'
+import { augmentInto, sampleAugmentParams } from './augment'
 import { cropImage, inputLength, preprocessInto, validatePreprocessing, type Img } from './preprocess'
 import type { Batch, BatchSource, BatchSourceOptions, Example } from './types'
 

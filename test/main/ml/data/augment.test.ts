@@ -4,10 +4,9 @@ import {
   augment,
   augmentInto,
   IDENTITY_PARAMS,
-  mixSeed,
-  mulberry32,
   sampleAugmentParams
 } from '../../../../src/main/ml/data/augment'
+import { mixSeed, mulberry32 } from '../../../../src/shared/random'
 import type { Img } from '../../../../src/main/ml/data/preprocess'
 
 const AUG: Augmentation = {

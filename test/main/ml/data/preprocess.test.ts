@@ -11,7 +11,7 @@ import {
   roiWindow,
   type Img
 } from '../../../../src/main/ml/data/preprocess'
-import { mulberry32 } from '../../../../src/main/ml/data/augment'
+import { mulberry32 } from '../../../../src/shared/random'
 
 function randomImage(w: number, h: number, seed: number): Img {
   const rng = mulberry32(seed)
