@@ -5,7 +5,8 @@
 // --ab (wasm): also times train steps with tfjs's own wasm kernels, interleaved with the fast paths.
 // Timings on a machine shared with other work are indicative only.
 import * as tf from '@tensorflow/tfjs'
-import { initBackend, type BackendName } from '../src/main/ml/tfjs/backend'
+import { initBackend } from '../src/main/ml/tfjs/backend'
+import type { BackendName } from '../src/shared/training'
 import { createAlexNet } from '../src/main/ml/models/alexnet'
 import { useWasmFastPaths } from '../src/main/ml/tfjs/kernels/wasmKernels'
 

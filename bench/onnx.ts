@@ -5,7 +5,8 @@
 // Run: npx jiti bench/onnx.ts [--batch 32] [--threads 2] [--input 227] [--width 1] [--reps 3] [--spin 0] [--tf wasm]
 // Timings on a machine shared with other work are indicative only.
 import * as tf from '@tensorflow/tfjs'
-import { initBackend, type BackendName } from '../src/main/ml/tfjs/backend'
+import { initBackend } from '../src/main/ml/tfjs/backend'
+import type { BackendName } from '../src/shared/training'
 import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'

@@ -8,9 +8,9 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import type { BackendName } from '../../../shared/training'
 import { registerWasmTrainingKernels } from './kernels/wasmKernels'
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
 export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']
 
 export interface BackendInfo {
