@@ -2,7 +2,9 @@
 // scripts/build-wasm-kernels.sh) onto tfjs-backend-wasm's own memory: each module imports that memory, so a
 // kernel computes on tensors where they are, given their byte offsets, with no copy. One instance per module
 // and heap (each thread has its own backend and heap). Where a module cannot be instantiated (no wasm SIMD,
-// or a backend without the expected internals), callers get null and keep their portable path.
+// or a backend without the expected internals), callers get null and keep their portable path; a module
+// that fails to instantiate is said once on the console and kept in `simdKernelFailures()`, because a silent
+// fallback made a broken build look like a slow machine.
 import type { TensorInfo } from '@tensorflow/tfjs'
 
 /** The parts of the wasm backend the kernels use. */
@@ -22,6 +24,8 @@ interface WasmApi {
 const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
 
 const modules = new Map<string, object | null>()
+/** Why a module could not be instantiated, by module name. */
+const failures = new Map<string, string>()
 const instances = new WeakMap<object, Map<string, Record<string, unknown> | null>>()
 let enabled = true
 
@@ -48,12 +52,24 @@ export function heapExports(backend: unknown, name: string, base64: string): Rec
     let module = modules.get(name)
     if (module === undefined) modules.set(name, (module = new WASM.Module(Buffer.from(base64, 'base64'))))
     exports = module ? new WASM.Instance(module, { env: { memory } }).exports : null
-  } catch {
+  } catch (err) {
     modules.set(name, null)
     exports = null
+    if (!failures.has(name)) {
+      const reason = err instanceof Error ? err.message : String(err)
+      failures.set(name, reason)
+      console.warn(
+        `SIMD kernel ${name} could not be instantiated (${reason}); its portable path runs instead`
+      )
+    }
   }
   perHeap.set(name, exports)
   return exports
+}
+
+/** The SIMD modules that failed to instantiate in this process, with the reason (for diagnostics). */
+export function simdKernelFailures(): Record<string, string> {
+  return Object.fromEntries(failures)
 }
 
 /** Where a tensor's values start in the wasm heap (read after every makeOutput: it may grow the heap). */
