@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { heapExports, simdKernelFailures } from '../../../../src/main/ml/tfjs/kernels/native/heap'
 
+/** The WebAssembly API (the Node tsconfig has no DOM types that declare it). */
+const WASM = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => object } })
+  .WebAssembly
+
 /** The one part of a wasm backend that heapExports reads: its WebAssembly memory. */
-const backendWithHeap = (): unknown => ({
-  wasm: { asm: { memory: new WebAssembly.Memory({ initial: 256 }) } }
-})
+const backendWithHeap = (): unknown => ({ wasm: { asm: { memory: new WASM.Memory({ initial: 256 }) } } })
 
 describe('SIMD kernel loader', () => {
   afterEach(() => vi.restoreAllMocks())
