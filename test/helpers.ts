@@ -6,8 +6,19 @@ import { join, resolve } from 'node:path'
 /** `../shared/data` beside the checkout (CI lays a copy of shared/ there too). */
 export const SHARED_DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
 
-export function sharedDataAvailable(): boolean {
-  return existsSync(join(SHARED_DATA, 'gtsrb-train'))
+/**
+ * Whether the real GTSRB images are beside the checkout. Tests that need them are skipped on a developer's
+ * machine without them, but under CI (`CI` set) a missing folder is an error: a green run that skipped a
+ * third of the suite would prove nothing.
+ */
+export function sharedDataAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  const found = existsSync(join(SHARED_DATA, 'gtsrb-train'))
+  if (!found && env.CI && env.CI !== 'false') {
+    throw new Error(
+      `the shared GTSRB data is missing (looked in ${SHARED_DATA}); CI needs it: put it there or set TS_SHARED_DATA`
+    )
+  }
+  return found
 }
 
 /** A fresh temporary folder and its remover; each test owns its own. */
