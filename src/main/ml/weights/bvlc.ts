@@ -6,8 +6,11 @@
 // Weights keep the file's layouts: conv W is (kh, kw, inChannelsPerGroup, outChannels) (TF's HWIO;
 // conv2/4/5 have two groups, hence 48/192), fc W is (in, out), b is (out). fc8 is the 1000-class
 // ImageNet head, which transfer learning replaces, so it can be skipped.
+//
+// `readBvlcLayout` gives the same layers with shapes and dtypes only, from a few positioned reads: what a
+// base check on the backend's event loop needs, without reading or converting the 244 MB of floats.
 import { readFile } from 'node:fs/promises'
-import { NpyError, parseNpy, toFloat32 } from './npy'
+import { NpyError, parseNpy, readNpyStructure, toFloat32, withRegularFile } from './npy'
 import { NdArray, describe, type PyKey, type PyValue } from './pickle'
 
 export interface Float32Tensor {
@@ -23,6 +26,15 @@ export interface BvlcLayer {
 
 /** Layer name -> weights. A null-prototype object, so any layer name from a file is safe as a key. */
 export type BvlcWeights = Record<string, BvlcLayer>
+
+/** A layer's arrays as far as a shape check needs them; `BvlcLayer` fits it too. */
+export interface BvlcLayerLayout {
+  W: { shape: number[] }
+  b: { shape: number[] }
+}
+
+/** Layer name -> shapes (null prototype, as `BvlcWeights`). */
+export type BvlcLayout = Record<string, BvlcLayerLayout>
 
 export interface BvlcLayerShape {
   W: number[]
@@ -67,13 +79,30 @@ export async function readBvlcWeights(path: string, options: BvlcReadOptions = {
   return parseBvlcWeights(buf, { ...options, source: path })
 }
 
+/**
+ * The layers of a BVLC weights file with their shapes, without reading the array data (a regular file only;
+ * the same checks and messages as `readBvlcWeights`, except values that only a full read can see).
+ */
+export async function readBvlcLayout(path: string, options: BvlcReadOptions = {}): Promise<BvlcLayout> {
+  const bad = (msg: string): never => {
+    throw new BvlcWeightsError(`${path}: ${msg}`)
+  }
+  let value: PyValue
+  try {
+    value = (await withRegularFile(path, readNpyStructure)).value
+  } catch (e) {
+    if (e instanceof NpyError) return bad(e.message)
+    throw new BvlcWeightsError(`cannot read weights file ${path}: ${(e as Error).message}`)
+  }
+  return layers(value, options, bad, (v, what) => ({ shape: [...checkedArray(v, what, bad).shape] }))
+}
+
 /** Parses the bytes of a BVLC weights file; `source` names it in error messages. */
 export function parseBvlcWeights(
   buf: Uint8Array,
   options: BvlcReadOptions & { source?: string } = {}
 ): BvlcWeights {
   const source = options.source ?? 'weights file'
-  const skip = new Set(options.skip ?? [])
   const bad = (msg: string): never => {
     throw new BvlcWeightsError(`${source}: ${msg}`)
   }
@@ -84,36 +113,55 @@ export function parseBvlcWeights(
     if (e instanceof NpyError) return bad(e.message)
     throw e
   }
+  return layers(value, options, bad, (v, what) => tensor(v, what, bad))
+}
+
+type Bad = (msg: string) => never
+
+/** The {name: [W, b]} dict of a parsed file, each array turned into a T by `array`. */
+function layers<T>(
+  value: PyValue,
+  options: BvlcReadOptions,
+  bad: Bad,
+  array: (v: PyValue, what: string) => T
+): Record<string, { W: T; b: T }> {
+  const skip = new Set(options.skip ?? [])
   const dict = layerDict(value, bad)
-  const out = Object.create(null) as BvlcWeights
+  const out = Object.create(null) as Record<string, { W: T; b: T }>
   for (const [name, entry] of dict) {
     if (typeof name !== 'string') return bad(`layer names must be strings, found ${String(name)}`)
     if (!Array.isArray(entry) || entry.length !== 2) {
       return bad(`layer '${name}': expected [W, b] (a list of two numpy arrays), found ${describe(entry)}`)
     }
     if (skip.has(name)) continue
-    out[name] = {
-      W: tensor(entry[0], `layer '${name}' W`, bad),
-      b: tensor(entry[1], `layer '${name}' b`, bad)
-    }
+    out[name] = { W: array(entry[0], `layer '${name}' W`), b: array(entry[1], `layer '${name}' b`) }
   }
   return out
 }
-
-type Bad = (msg: string) => never
 
 /** np.save(dict) stores a 0-d object array holding the dict; a bare pickled dict is accepted too. */
 function layerDict(value: PyValue, bad: Bad): Map<PyKey, PyValue> {
   let v = value
   if (v instanceof NdArray && v.objects && v.shape.length === 0) v = v.objects[0]
   if (v instanceof Map) return v
-  if (v instanceof NdArray && v.raw) {
+  if (v instanceof NdArray && (v.raw || v.unreadAt !== null)) {
     return bad(
       `holds a single ${v.dtype.str} array of shape (${v.shape.join(', ')}), not a dict of layers ` +
         `{name: [W, b]}`
     )
   }
   return bad(`expected a dict of layers {name: [W, b]} (np.save of a Python dict), found ${describe(v)}`)
+}
+
+/** A numeric array of a float dtype, with or without its data (the dtype rule of `toFloat32`). */
+function checkedArray(v: PyValue, what: string, bad: Bad): NdArray {
+  if (!(v instanceof NdArray) || (!v.raw && v.unreadAt === null))
+    return bad(`${what}: expected a numeric numpy array, found ${describe(v)}`)
+  const dt = v.dtype
+  if (dt.kind !== 'f' || (dt.itemsize !== 2 && dt.itemsize !== 4 && dt.itemsize !== 8)) {
+    return bad(`${what}: unsupported dtype ${dt.str}; weights must be float32, float64 or float16`)
+  }
+  return v
 }
 
 function tensor(v: PyValue, what: string, bad: Bad): Float32Tensor {
@@ -135,7 +183,7 @@ const fmt = (shape: readonly number[]): string => `(${shape.join(', ')}${shape.l
  * anyway, a warning says they were left out.
  */
 export function checkBvlcShapes(
-  weights: BvlcWeights,
+  weights: BvlcLayout,
   expected: Readonly<BvlcShapes>,
   options: { skip?: readonly string[] } = {}
 ): { warnings: string[] } {

@@ -4,8 +4,19 @@
 // 'shape'), and the array bytes; for object arrays ('descr': '|O', how `bvlc-alexnet.npy` stores its dict
 // of layers) the body is a pickle, which `pickle.ts` reads without executing anything. `toFloat32` turns
 // numeric arrays of any float dtype, byte order or memory order into C-ordered float32 copies.
-import { readFile } from 'node:fs/promises'
-import { NdArray, PickleError, dtypeFromDescr, unpickle, type PyValue } from './pickle'
+// `readNpyStructure` reads only the header and the pickle's structure, by position, for checks that need
+// shapes and not values (the backend's event loop must not parse 244 MB to say whether a file fits).
+import { constants } from 'node:fs'
+import { open, readFile } from 'node:fs/promises'
+import {
+  NdArray,
+  PickleError,
+  dtypeFromDescr,
+  readPickleSkeleton,
+  unpickle,
+  type ByteSource,
+  type PyValue
+} from './pickle'
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
 
@@ -136,6 +147,82 @@ export function parseNpy(buf: Uint8Array): NpyContent {
 /** Reads and parses an NPY file (the file is read into memory once; array data is not copied). */
 export async function readNpy(path: string): Promise<NpyContent> {
   return parseNpy(await readFile(path))
+}
+
+/** The largest NPY header a structure read accepts (numpy writes well under 1 KB). */
+const MAX_HEADER_BYTES = 1 << 20
+
+/**
+ * Runs `fn` on a positioned-read view of the regular file at `path` (FIFOs, devices and folders are refused
+ * before anything is read; opened non-blocking so a FIFO swapped in cannot hang the open).
+ */
+export async function withRegularFile<T>(path: string, fn: (src: ByteSource) => Promise<T>): Promise<T> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const st = await handle.stat()
+    if (!st.isFile()) throw new NpyError(`${path} is not a regular file`)
+    return await fn({
+      size: st.size,
+      async read(offset, length) {
+        const buf = Buffer.alloc(Math.max(0, Math.min(length, st.size - offset)))
+        let got = 0
+        while (got < buf.length) {
+          const { bytesRead } = await handle.read(buf, got, buf.length - got, offset + got)
+          if (bytesRead === 0) break
+          got += bytesRead
+        }
+        return buf.subarray(0, got)
+      }
+    })
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * The header of an NPY file and its structure without array data: a numeric array comes back with `raw`
+ * null and `unreadAt` set (after checking that the file holds all its bytes); an object array's pickle is
+ * read as a skeleton (`readPickleSkeleton`), so its arrays carry shapes and dtypes only.
+ */
+export async function readNpyStructure(src: ByteSource): Promise<NpyContent> {
+  const preamble = await src.read(0, 12)
+  let headerEnd = preamble.length
+  if (preamble.length >= 10 && preamble[6] === 1) headerEnd = 10 + (preamble[8] | (preamble[9] << 8))
+  else if (preamble.length >= 12 && (preamble[6] === 2 || preamble[6] === 3)) {
+    headerEnd = 12 + new DataView(preamble.buffer, preamble.byteOffset, 12).getUint32(8, true)
+  }
+  if (headerEnd > MAX_HEADER_BYTES) {
+    throw new NpyError(`bad NPY header: it claims ${headerEnd} bytes (numpy writes under 1 KB)`)
+  }
+  const header = parseNpyHeader(await src.read(0, headerEnd))
+  let dtype
+  try {
+    dtype = dtypeFromDescr(header.descr)
+  } catch (e) {
+    throw new NpyError((e as Error).message)
+  }
+  if (dtype.kind === 'O') {
+    try {
+      const skeleton = await readPickleSkeleton(src, header.dataOffset)
+      return { header, value: unpickle(skeleton.bytes, 0, { skeleton }).value }
+    } catch (e) {
+      if (e instanceof PickleError) throw new NpyError(e.message)
+      throw e
+    }
+  }
+  const arr = new NdArray()
+  arr.shape = header.shape
+  arr.dtype = dtype
+  arr.fortranOrder = header.fortranOrder
+  const bytes = arr.size * dtype.itemsize
+  if (header.dataOffset + bytes > src.size) {
+    throw new NpyError(
+      `truncated file: array (${arr.shape.join(', ')}) ${header.descr} needs ${bytes} bytes of data from ` +
+        `offset ${header.dataOffset} but the file has ${src.size - header.dataOffset}`
+    )
+  }
+  arr.unreadAt = header.dataOffset
+  return { header, value: arr }
 }
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1

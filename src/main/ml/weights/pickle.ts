@@ -12,10 +12,24 @@
 // file is one linear pass. Python 2 `str` (BINSTRING) is kept as `PyBytes`, because it is both the text of
 // dict keys and the raw bytes of arrays; `asText` and `asBytes` read it either way, as Python 3 does with
 // `encoding='latin1'`.
+//
+// A base check needs only the structure (names, shapes, dtypes), not the floats: `readPickleSkeleton` walks
+// the opcodes of a pickle in a file with positioned reads and copies everything except the large byte
+// payloads, which it replaces by a private SKIPPED opcode (length and file offset); `unpickle(skeleton, 0,
+// { skeleton })` then rebuilds arrays without data (`NdArray.unreadAt`). Offsets in its messages are file
+// offsets.
 
 /** Python 2 `str` or Python 3 `bytes`: a view into the pickle buffer, never a copy. */
 export class PyBytes {
   constructor(readonly bytes: Uint8Array) {}
+}
+
+/** A byte string left in the file by a shapes-only read: its length (-1 when unknown) and where it starts. */
+export class PySkipped {
+  constructor(
+    readonly length: number,
+    readonly offset: number
+  ) {}
 }
 
 /** A global the pickle named and that we allow (see ALLOWED_GLOBALS); a marker, never a function. */
@@ -55,6 +69,8 @@ export class NdArray {
   raw: Uint8Array | null = null
   /** Object arrays: the elements in C order. */
   objects: PyValue[] | null = null
+  /** Shapes-only reads: numeric data left unread in the file at this offset (`raw` stays null). */
+  unreadAt: number | null = null
 
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1)
@@ -63,7 +79,17 @@ export class NdArray {
 
 export type PyKey = string | number | boolean | null
 export type PyValue =
-  null | boolean | number | string | PyBytes | PyValue[] | Map<PyKey, PyValue> | NdArray | NpDtype | PyGlobal
+  | null
+  | boolean
+  | number
+  | string
+  | PyBytes
+  | PyValue[]
+  | Map<PyKey, PyValue>
+  | NdArray
+  | NpDtype
+  | PyGlobal
+  | PySkipped
 
 /** A pickle we refuse to read: malformed, truncated, or asking for something we do not allow. */
 export class PickleError extends Error {
@@ -168,6 +194,7 @@ export function describe(v: PyValue): string {
   if (v instanceof Map) return `dict with ${v.size} keys`
   if (v instanceof NdArray) return `ndarray ${v.dtype.str} shape (${v.shape.join(', ')})`
   if (v instanceof NpDtype) return `dtype ${v.str}`
+  if (v instanceof PySkipped) return `bytes of length ${v.length < 0 ? 'unknown' : v.length} (not read)`
   return `global ${v.module}.${v.name}`
 }
 
@@ -177,11 +204,31 @@ export interface UnpickleResult {
   end: number
 }
 
+/** The private opcode of a skeleton: u64 length, u64 file offset of a payload left unread. */
+const SKIPPED = 0xf5
+
+/** A pickle's structure without its large payloads, from `readPickleSkeleton`. */
+export interface PickleSkeleton {
+  bytes: Uint8Array
+  /** Size of the file it was read from. */
+  fileSize: number
+  /** File offset of a position in `bytes`. */
+  offsetOf(pos: number): number
+}
+
+export interface UnpickleOptions {
+  /** `buf` is a skeleton: SKIPPED opcodes are allowed and messages give file offsets. */
+  skeleton?: PickleSkeleton
+}
+
 /**
  * Reads one pickle from `buf` starting at `start` (offsets in messages are offsets in `buf`, so pass
  * the whole file to get file offsets). Throws PickleError on anything it does not understand.
  */
-export function unpickle(buf: Uint8Array, start = 0): UnpickleResult {
+export function unpickle(buf: Uint8Array, start = 0, options: UnpickleOptions = {}): UnpickleResult {
+  const skeleton = options.skeleton
+  const at = (p: number): number =>
+    !skeleton ? p : p === Infinity ? skeleton.fileSize : skeleton.offsetOf(p)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const stack: PyValue[] = []
   const marks: number[] = []
@@ -191,14 +238,15 @@ export function unpickle(buf: Uint8Array, start = 0): UnpickleResult {
   let opName = ''
 
   const fail = (msg: string): never => {
-    throw new PickleError(`${msg} (pickle opcode ${opName} at byte offset ${opStart})`, opStart)
+    throw new PickleError(`${msg} (pickle opcode ${opName} at byte offset ${at(opStart)})`, at(opStart))
   }
-  const need = (n: number): void => {
-    if (n < 0 || pos + n > buf.length) {
+  const need = (n: number, end = buf.length): void => {
+    // In a skeleton, a FRAME (end Infinity) counts payloads that were left in the file.
+    if (n < 0 || (end !== Infinity && pos + n > buf.length) || at(pos) + n > at(end)) {
       throw new PickleError(
-        `truncated file: ${opName} at byte offset ${opStart} needs ${n} more bytes at offset ${pos} ` +
-          `but the data ends at ${buf.length}`,
-        pos
+        `truncated file: ${opName} at byte offset ${at(opStart)} needs ${n} more bytes at offset ${at(pos)} ` +
+          `but the data ends at ${at(end)}`,
+        at(pos)
       )
     }
   }
@@ -298,18 +346,24 @@ export function unpickle(buf: Uint8Array, start = 0): UnpickleResult {
     if (pos >= buf.length) {
       opName = 'STOP'
       throw new PickleError(
-        `truncated file: the pickle ends at byte offset ${pos} before its STOP opcode`,
-        pos
+        `truncated file: the pickle ends at byte offset ${at(pos)} before its STOP opcode`,
+        at(pos)
       )
     }
     const op = buf[pos++]
+    if (op === SKIPPED && skeleton) {
+      opName = 'BINSTRING'
+      const length = u64()
+      stack.push(new PySkipped(length, u64()))
+      continue
+    }
     const name = OPCODES[op]
     if (!name) {
       const ch = op >= 0x20 && op < 0x7f ? ` '${String.fromCharCode(op)}'` : ''
       throw new PickleError(
-        `unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${ch} at byte offset ${opStart}: ` +
+        `unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${ch} at byte offset ${at(opStart)}: ` +
           `not a numpy weights pickle, or a kind this reader does not handle`,
-        opStart
+        at(opStart)
       )
     }
     opName = name
@@ -319,9 +373,13 @@ export function unpickle(buf: Uint8Array, start = 0): UnpickleResult {
         if (proto > 5) fail(`pickle protocol ${proto} is newer than this reader knows`)
         break
       }
-      case 0x95: // FRAME: only a read-ahead hint; the whole buffer is here already.
-        need(u64())
+      case 0x95: {
+        // FRAME: only a read-ahead hint; the whole buffer is here already (a skeleton lacks the payloads).
+        const n = u64()
+        if (skeleton) need(n, Infinity)
+        else need(n)
         break
+      }
       case 0x63: {
         const module = line()
         stack.push(global(module, line()))
@@ -534,6 +592,8 @@ function reduce(fn: PyGlobal, args: PyValue[], fail: Fail): PyValue {
       const encoding = asText(args[1] ?? 'utf-8')
         ?.toLowerCase()
         .replace('_', '-')
+      // A skipped text's byte count is not known without decoding it: the array's length check is skipped.
+      if (text instanceof PySkipped) return new PySkipped(-1, text.offset)
       if (typeof text !== 'string') return fail(`_codecs.encode of ${describe(text ?? null)}`)
       if (encoding === 'latin1' || encoding === 'latin-1' || encoding === 'iso-8859-1') {
         const b = latin1Encode(text)
@@ -618,6 +678,15 @@ function setArrayState(
       return fail(`object array of shape (${arr.shape.join(', ')}) has data ${describe(data)}`)
     }
     arr.objects = data
+  } else if (data instanceof PySkipped) {
+    const expected = size * dtype.itemsize
+    if (data.length >= 0 && data.length !== expected) {
+      return fail(
+        `array of shape (${arr.shape.join(', ')}) and dtype ${dtype.str} needs ${expected} bytes ` +
+          `but the pickle holds ${data.length}`
+      )
+    }
+    arr.unreadAt = data.offset
   } else {
     const raw = asBytes(data)
     if (!raw) return fail(`array data is ${describe(data)}, not bytes`)
@@ -629,5 +698,154 @@ function setArrayState(
       )
     }
     arr.raw = raw
+  }
+}
+
+/** Positioned reads of a file whose size is known (a `fs.promises` FileHandle, or a buffer in tests). */
+export interface ByteSource {
+  size: number
+  read(offset: number, length: number): Promise<Uint8Array>
+}
+
+/** Argument bytes after each fixed-size opcode (the others take none, or are handled below). */
+const FIXED_ARGS: Record<number, number> = {
+  0x80: 1,
+  0x95: 8,
+  0x4a: 4,
+  0x4b: 1,
+  0x4d: 2,
+  0x47: 8,
+  0x71: 1,
+  0x72: 4,
+  0x68: 1,
+  0x6a: 4
+}
+/** Opcodes followed by a length (of 1, 4 or 8 bytes) and that many bytes. */
+const SIZED: Record<number, 1 | 4 | 8> = {
+  0x8a: 1,
+  0x55: 1,
+  0x8c: 1,
+  0x43: 1,
+  0x54: 4,
+  0x58: 4,
+  0x42: 4,
+  0x8d: 8,
+  0x8e: 8,
+  0x96: 8
+}
+
+/**
+ * The pickle starting at `start` in `src` without its byte payloads over `maxInline` bytes: each becomes a
+ * SKIPPED opcode, so reading a 244 MB weights file costs a few small reads. The walk stops at STOP, at an
+ * opcode it does not know, or at the end of the file (then `unpickle` reports the problem, with file
+ * offsets); nothing beyond `src.size` is read.
+ */
+export async function readPickleSkeleton(
+  src: ByteSource,
+  start: number,
+  opts: { maxInline?: number } = {}
+): Promise<PickleSkeleton> {
+  const maxInline = opts.maxInline ?? 64 * 1024
+  const out: Uint8Array[] = []
+  let outLength = 0
+  /** [skeleton position, file position] where each run of copied bytes starts. */
+  const segments: [number, number][] = []
+  let pos = start
+  let window: Uint8Array = new Uint8Array(0)
+  let windowAt = start
+  const WINDOW = 64 * 1024
+
+  /** Up to `n` bytes at `pos` (fewer at the end of the file). */
+  const peek = async (n: number): Promise<Uint8Array> => {
+    const end = Math.min(src.size, pos + n)
+    if (pos < windowAt || end > windowAt + window.length) {
+      windowAt = pos
+      window = await src.read(pos, Math.max(end - pos, Math.min(WINDOW, src.size - pos)))
+    }
+    return window.subarray(pos - windowAt, end - windowAt)
+  }
+  const emit = (b: Uint8Array, filePos: number): void => {
+    const last = segments[segments.length - 1]
+    if (!last || last[1] + (outLength - last[0]) !== filePos) segments.push([outLength, filePos])
+    out.push(b.slice())
+    outLength += b.length
+  }
+  /** Copies `n` bytes at `pos` (fewer at the end of the file); false when the file ended first. */
+  const copy = async (n: number): Promise<boolean> => {
+    const b = await peek(n)
+    emit(b, pos)
+    pos += b.length
+    return b.length === n
+  }
+  const le = (b: Uint8Array): number => {
+    let v = 0
+    for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i]
+    return v
+  }
+
+  /** Whether the walk ended at STOP or an unknown opcode, rather than at the end of the file. */
+  let stopped = false
+  walk: while (pos < src.size) {
+    const op = (await peek(1))[0]
+    if (op === 0x2e || !OPCODES[op]) {
+      await copy(1)
+      stopped = true
+      break
+    }
+    if (op === 0x63) {
+      // GLOBAL: two newline-terminated names, each at most 1024 bytes (as unpickle allows).
+      await copy(1)
+      for (let i = 0; i < 2; i++) {
+        const b = await peek(1025)
+        const nl = b.indexOf(0x0a)
+        if (nl < 0) {
+          await copy(b.length)
+          break walk
+        }
+        await copy(nl + 1)
+      }
+      continue
+    }
+    const sized = SIZED[op]
+    if (sized) {
+      const head = await peek(1 + sized)
+      if (head.length < 1 + sized) {
+        await copy(head.length)
+        break
+      }
+      const n = le(head.subarray(1))
+      if (n > maxInline && pos + 1 + sized + n <= src.size) {
+        // A payload that is there in full but not needed: its length and place stand in for it.
+        const skipped = new Uint8Array(17)
+        const view = new DataView(skipped.buffer)
+        skipped[0] = SKIPPED
+        view.setBigUint64(1, BigInt(n), true)
+        view.setBigUint64(9, BigInt(pos + 1 + sized), true)
+        emit(skipped, pos)
+        pos += 1 + sized + n
+        continue
+      }
+      if (!(await copy(Math.min(1 + sized + n, 1 + sized + maxInline + 1)))) break
+      if (n > maxInline) break // truncated: unpickle reports it
+      continue
+    }
+    if (!(await copy(1 + (FIXED_ARGS[op] ?? 0)))) break
+  }
+  const bytes = new Uint8Array(outLength)
+  let o = 0
+  for (const b of out) {
+    bytes.set(b, o)
+    o += b.length
+  }
+  return {
+    bytes,
+    fileSize: src.size,
+    offsetOf(p: number): number {
+      // A walk cut short by the end of the file: the skeleton's end is the file's.
+      if (p >= outLength && !stopped) return src.size
+      let i = segments.length - 1
+      while (i > 0 && segments[i][0] > p) i--
+      return segments.length ? segments[i][1] + (p - segments[i][0]) : start + p
+    }
   }
 }
