@@ -1,5 +1,5 @@
 // Build config for the three Electron bundles (main, preload, renderer). The main bundle also carries the
-// CLI entry and the training worker, which run under plain Node with the same code.
+// CLI entry and the training and inference workers, which run under plain Node with the same code.
 import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import vue from '@vitejs/plugin-vue'
@@ -15,6 +15,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli/index.ts'),
           trainWorker: resolve(__dirname, 'src/main/ml/worker/trainWorker.ts'),
+          inferenceWorker: resolve(__dirname, 'src/main/ml/worker/inferenceWorker.ts'),
           gradWorker: resolve(__dirname, 'src/main/ml/train/gradWorker.ts')
         }
       }

@@ -82,6 +82,8 @@ app.whenReady().then(
       dataDir: app.getPath('userData'),
       // Training runs in this forked worker (built beside this bundle), never on the main process's loop.
       workerEntry: join(__dirname, 'trainWorker.js'),
+      // Prediction (image decoding, onnxruntime or TF.js) runs in this forked worker, kept between calls.
+      inferenceWorker: { entry: join(__dirname, 'inferenceWorker.js') },
       desktop: true,
       dialogs: { open: openDialog },
       appVersion: app.getVersion()

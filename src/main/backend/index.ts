@@ -15,7 +15,10 @@ import type {
 import { LibraryService } from '../library/libraryService'
 import { MediaService, type Media } from '../library/mediaService'
 import { ProjectService } from '../project/projectService'
-import { StudioService, type PredictFile } from '../training/studio'
+import { BaseCheckService } from '../training/baseCheck'
+import { EstimateService } from '../training/estimate'
+import { exportPreview } from '../training/exportPreview'
+import { PredictionService, type InferenceWorkerOptions, type PredictFile } from '../training/prediction'
 import { TrainingService, defaultRunner, type JobRunner } from '../training/trainingService'
 import { createTrainingHandlers } from './training'
 import { Check, ValidationError } from './validate'
@@ -37,7 +40,9 @@ export interface Backend {
     projects: ProjectService
     media: MediaService
     training: TrainingService
-    studio: StudioService
+    baseCheck: BaseCheckService
+    estimates: EstimateService
+    prediction: PredictionService
   }
   /** Stop a running import and a running training job (waits for both) and close the project. */
   dispose(): Promise<void>
@@ -55,6 +60,11 @@ export interface BackendOptions {
   runner?: JobRunner
   /** The built worker, e.g. `join(__dirname, 'trainWorker.js')` in out/main. */
   workerEntry?: string
+  /**
+   * The inference worker that decodes images and runs classifiers for `training:predict`, e.g.
+   * `{ entry: join(__dirname, 'inferenceWorker.js') }` in out/main. Without it prediction runs in process.
+   */
+  inferenceWorker?: InferenceWorkerOptions
   /** True inside the Electron app. */
   desktop?: boolean
   /** Native file dialogs (the desktop app); without them `dialog:open` answers `supported: false`. */
@@ -96,7 +106,9 @@ export function createBackend(opts: BackendOptions): Backend {
   projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
   const training = new TrainingService(projects, { runner: opts.runner ?? defaultRunner(opts.workerEntry) })
   const offTraining = training.onEvent((e) => emit('training-progress', e))
-  const studio = new StudioService(projects, training)
+  const baseCheck = new BaseCheckService(training)
+  const estimates = new EstimateService(projects, training)
+  const prediction = new PredictionService(training, opts.inferenceWorker)
   const trainingHandlers = createTrainingHandlers(training)
   if (opts.projectPath) {
     if (existsSync(opts.projectPath)) projects.openProject(opts.projectPath)
@@ -166,7 +178,7 @@ export function createBackend(opts: BackendOptions): Backend {
       return result
     },
     'system:info': async () => ({
-      backend: studio.backend(),
+      backend: estimates.backend(),
       onnxRuntime: onnxRuntimeAvailable(),
       cpus: cpus().length,
       platform: platform(),
@@ -175,17 +187,18 @@ export function createBackend(opts: BackendOptions): Backend {
     }),
     'library:undoState': async () => library.undoState(),
     'training:validateBase': async (args) =>
-      studio.validateBase(baseOf(new Check('training:validateBase', args))),
-    'training:estimate': async (args) => studio.estimate(await configOf('training:estimate', args)),
+      baseCheck.validateBase(baseOf(new Check('training:validateBase', args))),
+    'training:estimate': async (args) => estimates.estimate(await configOf('training:estimate', args)),
     'training:predict': async (args) => {
       const c = new Check('training:predict', args)
       const runId = c.int('runId', { min: 1 })
       const top = c.int('top', { min: 1, max: 100, optional: true }) ?? 5
-      return studio.predict(runId, predictFilesOf(c, args), top)
+      return prediction.predict(runId, predictFilesOf(c, args), top)
     },
     'training:exportPreview': async (args) => {
       const c = new Check('training:exportPreview', args)
-      return studio.exportPreview(
+      return exportPreview(
+        training,
         c.int('runId', { min: 1 }),
         c.string('outDir', { nonEmpty: true, max: 4096 })
       )
@@ -324,11 +337,12 @@ export function createBackend(opts: BackendOptions): Backend {
         throw new Error(`media: id must be a positive integer, got ${String(id)}`)
       return media.get(kind, id)
     },
-    services: { library, projects, media, training, studio },
+    services: { library, projects, media, training, baseCheck, estimates, prediction },
     async dispose() {
       await library.stopImport()
       await training.dispose()
-      await studio.dispose()
+      await prediction.dispose()
+      estimates.dispose()
       offTraining()
       projects.close()
       listeners.clear()

@@ -61,17 +61,19 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function createContext(io: CliIo): CliContext {
+  // `serve` answers training:predict from this worker (built beside cli.js), off the server's event loop.
+  const inferenceWorker = { entry: join(__dirname, 'inferenceWorker.js') }
   async function openProject(
     projectPath: string | undefined,
     opts: { create?: boolean } = {}
   ): Promise<Backend> {
-    if (projectPath === undefined) return createBackend({ dataDir: io.dataDir })
+    if (projectPath === undefined) return createBackend({ dataDir: io.dataDir, inferenceWorker })
     const path = resolve(projectPath)
     const exists = existsSync(path)
     if (!exists && !opts.create) {
       throw new UserError(`project file not found: ${path} (\`import\` creates one)`)
     }
-    const backend = createBackend({ dataDir: io.dataDir })
+    const backend = createBackend({ dataDir: io.dataDir, inferenceWorker })
     try {
       if (exists) await backend.handlers['project:open']({ path })
       else await backend.handlers['project:create']({ path })

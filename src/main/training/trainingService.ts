@@ -411,7 +411,7 @@ export class TrainingService {
   }
 
   /** Copies a completed run's model to an export folder (which must be new or empty). */
-  exportRun(runId: number, outDir: string): ExportResult {
+  exportRun(runId: number, outDir: string): Promise<ExportResult> {
     const run = this.get(runId)
     return copyExportFolder(this.modelDir(run), outDir, {
       metrics: { valAccuracy: run.valAccuracy, testAccuracy: run.testAccuracy }

@@ -72,6 +72,10 @@ run('backend: training and studio channels end to end', () => {
       dataDir: join(tmp.dir, 'data'),
       projectPath: join(tmp.dir, 'signs.tsproj'),
       runner: worker,
+      inferenceWorker: {
+        entry: resolve(__dirname, '../../../src/main/ml/worker/inferenceWorker.ts'),
+        execArgv: ['--import', 'jiti/register']
+      },
       dialogs: {
         async open(args) {
           dialogCalls.push(args)

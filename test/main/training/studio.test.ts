@@ -1,9 +1,12 @@
-// StudioService's pure parts: the per-image cost model the estimate rests on (checked against AlexNet's
-// published ~0.72 G multiply-adds), the work of a run per strategy, and the export-folder checks.
+// The studio jobs' pure parts: the per-image cost model the estimate rests on (checked against AlexNet's
+// published ~0.72 G multiply-adds), the work of a run per strategy, the export-folder checks, and the
+// export preview's description of each file an export writes.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { exportProblem, modelCost, runWork } from '../../../src/main/training/studio'
+import { modelCost } from '../../../src/main/ml/models/shapes'
+import { runWork } from '../../../src/main/training/estimate'
+import { describeExportFile, exportProblem } from '../../../src/main/training/exportPreview'
 import { baseConfig, smallAlexConfig } from '../ml/train/trainerFixtures'
 import { tempDir } from '../../helpers'
 
@@ -45,21 +48,34 @@ describe('estimate cost model', () => {
 })
 
 describe('exportProblem', () => {
-  it('accepts an empty or creatable folder and names what is wrong otherwise', () => {
+  it('accepts an empty or creatable folder and names what is wrong otherwise', async () => {
     const tmp = tempDir()
     try {
       const empty = join(tmp.dir, 'empty')
       mkdirSync(empty)
-      expect(exportProblem(empty)).toBeNull()
-      expect(exportProblem(join(tmp.dir, 'a', 'b', 'c'))).toBeNull()
+      expect(await exportProblem(empty)).toBeNull()
+      expect(await exportProblem(join(tmp.dir, 'a', 'b', 'c'))).toBeNull()
       writeFileSync(join(empty, 'x.txt'), 'x')
-      expect(exportProblem(empty)).toMatch(/not empty/)
+      expect(await exportProblem(empty)).toMatch(/not empty/)
       const file = join(tmp.dir, 'file.txt')
       writeFileSync(file, 'x')
-      expect(exportProblem(file)).toMatch(/is a file/)
-      expect(exportProblem(join(file, 'sub', 'deeper'))).toMatch(/file\.txt is a file, so no folder/)
+      expect(await exportProblem(file)).toMatch(/is a file/)
+      expect(await exportProblem(join(file, 'sub', 'deeper'))).toMatch(/file\.txt is a file, so no folder/)
     } finally {
       tmp.remove()
     }
+  })
+})
+
+describe('export preview descriptions', () => {
+  it('describes each file the export writes as what it is (labels.json, not labels.txt)', () => {
+    // The files of src/main/ml/export/folder.ts's export folder.
+    const written = ['README.md', 'labels.json', 'metadata.json', 'model.json', 'model.onnx', 'weights.bin']
+    const generic = describeExportFile('something-else')
+    for (const name of written) expect(describeExportFile(name), name).not.toBe(generic)
+    expect(describeExportFile('labels.json')).toMatch(/output index to class/i)
+    expect(describeExportFile('labels.json')).not.toMatch(/per line/)
+    expect(describeExportFile('metadata.json')).toMatch(/preprocessing/)
+    expect(describeExportFile('labels.txt')).toBe(generic)
   })
 })

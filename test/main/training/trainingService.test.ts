@@ -95,14 +95,14 @@ run('TrainingService', () => {
 
   it('exports a run to a new folder and refuses a non-empty one', async () => {
     const out = join(tmp.dir, 'export')
-    const r = service.exportRun(runId, out)
+    const r = await service.exportRun(runId, out)
     expect(r.files).toEqual(
       expect.arrayContaining(['README.md', 'labels.json', 'metadata.json', 'model.json', 'weights.bin'])
     )
     const busy = join(tmp.dir, 'busy')
     mkdirSync(busy)
     writeFileSync(join(busy, 'keep.txt'), 'mine')
-    expect(() => service.exportRun(runId, busy)).toThrow(/not empty/)
+    await expect(service.exportRun(runId, busy)).rejects.toThrow(/not empty/)
     expect(readdirSync(busy)).toEqual(['keep.txt'])
   })
 

@@ -18,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
       const r = await ctx.withProject(opts.project, {}, async (backend) => {
         const service = new TrainingService(backend.services.projects, { runner: inProcessRunner() })
         try {
-          return service.exportRun(runId, resolve(opts.out))
+          return await service.exportRun(runId, resolve(opts.out))
         } catch (err) {
           throw new UserError((err as Error).message)
         }

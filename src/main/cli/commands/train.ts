@@ -223,7 +223,7 @@ export function register(program: Command, ctx: CliContext): void {
           let testAccuracy: number | null = null
           if (stats.splits.test > 0) testAccuracy = (await service.evaluate(runId)).accuracy
           run = service.get(runId)
-          const out = opts.out ? service.exportRun(runId, resolve(opts.out)).dir : null
+          const out = opts.out ? (await service.exportRun(runId, resolve(opts.out))).dir : null
           return { run, testAccuracy, out }
         } finally {
           off()

@@ -1,8 +1,11 @@
 // Running a trained classifier: the `Classifier` interface with an onnxruntime and a TF.js implementation,
 // loading an export folder (preferring ONNX, falling back to TF.js), top-k predictions, and the loop that
-// feeds BatchSource batches through a classifier for evaluation and prediction.
+// feeds BatchSource batches through a classifier for evaluation and prediction. The app runs prediction in
+// the inference worker process (ml/worker/inferenceWorker.ts), never on the backend's event loop.
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { EvaluationResult, ModelMetadata, Prediction, Preprocessing } from '../../../shared/training'
 import { backendInfo, initBackend } from '../tfjs/backend'
@@ -327,6 +330,44 @@ export async function predictFiles(
   const r = await classifyExamples(loaded.classifier, examples, opts)
   const tops = predictTopK(r.probabilities, opts.k ?? 5, loaded.labels)
   return { predictions: r.examples.map((e, i) => ({ path: e.path, top: tops[i] })), failed: r.failed }
+}
+
+/** What a prediction file is: a path on this machine, or bytes from a browser drop. */
+export type PredictFile = { path: string } | { name: string; dataBase64: string }
+
+/**
+ * Top-`top` per file, in the order given; a file that cannot be read gets an entry with `error` (dropped
+ * bytes are named by their file name, and the temporary folder they were decoded from is not shown).
+ */
+export async function predictFileList(
+  loaded: Pick<LoadedClassifier, 'classifier' | 'labels'>,
+  files: PredictFile[],
+  top: number
+): Promise<Prediction[]> {
+  const tmp = await mkdtemp(join(tmpdir(), 'ts-predict-'))
+  try {
+    // Dropped bytes go to a temporary file each, so paths and bytes share one decode path.
+    const paths = await Promise.all(
+      files.map(async (f, i) => {
+        if ('path' in f) return resolve(f.path)
+        const p = join(tmp, `${i}-${basename(f.name).replace(/[^\w.-]/g, '_') || 'image'}`)
+        await writeFile(p, Buffer.from(f.dataBase64, 'base64'))
+        return p
+      })
+    )
+    const out = await predictFiles(loaded, paths, { k: Math.min(top, loaded.labels.length) })
+    const byPath = new Map(out.predictions.map((p) => [p.path, p]))
+    const failed = new Map(out.failed.map((f) => [f.path, f.reason]))
+    return files.map((f, i) => {
+      const shown = 'path' in f ? f.path : f.name
+      const p = byPath.get(paths[i])
+      if (p) return { path: shown, top: p.top }
+      const reason = failed.get(paths[i]) ?? 'the image could not be read'
+      return { path: shown, top: [], error: reason.replaceAll(tmp + '/', '') }
+    })
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
 }
 
 /** Runs labelled examples through a loaded classifier and computes the metrics (CLI `evaluate`, test split). */

@@ -8,17 +8,8 @@
 //
 // The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
 // error never leaves a half-written export behind. TF.js is imported lazily: copying an export needs none.
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../../shared/training'
@@ -178,35 +169,50 @@ export async function exportModelFolder(
 
 /**
  * Copies an existing export folder (a run's `model/`) to `dir` with the same all-or-nothing rule, updating
- * metadata.json with `patch` (e.g. the test accuracy measured after training). Needs no TF.js.
+ * metadata.json with `patch` (e.g. the test accuracy measured after training). Needs no TF.js; every file
+ * operation is asynchronous, because it runs on the backend's event loop and a model can be 250 MB.
  */
-export function copyExportFolder(
+export async function copyExportFolder(
   from: string,
   dir: string,
   patch: Partial<ModelMetadata> = {}
-): ExportResult {
+): Promise<ExportResult> {
   const source = resolve(from)
-  if (!existsSync(join(source, 'metadata.json')))
+  const isFile = (p: string): Promise<boolean> =>
+    stat(p).then(
+      (s) => s.isFile(),
+      () => false
+    )
+  if (!(await isFile(join(source, 'metadata.json'))))
     throw new Error(`${source} is not an export folder (no metadata.json)`)
   const target = resolve(dir)
-  checkExportTarget(target)
+  const existing = await stat(target).catch(() => null)
+  if (existing) {
+    if (!existing.isDirectory())
+      throw new Error(`export target ${target} exists and is a file; choose a new folder`)
+    if ((await readdir(target)).length > 0) {
+      throw new Error(
+        `export target ${target} is not empty; choose a new or empty folder (nothing was written)`
+      )
+    }
+  }
   const parent = dirname(target)
-  mkdirSync(parent, { recursive: true })
+  await mkdir(parent, { recursive: true })
   const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`)
   try {
-    cpSync(source, tmp, { recursive: true })
+    await cp(source, tmp, { recursive: true })
     const metaPath = join(tmp, 'metadata.json')
-    const meta = { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMetadata), ...patch }
-    writeFileSync(metaPath, JSON.stringify(meta, null, 2))
-    const onnxError = existsSync(join(tmp, 'model.onnx'))
+    const meta = { ...(JSON.parse(await readFile(metaPath, 'utf8')) as ModelMetadata), ...patch }
+    await writeFile(metaPath, JSON.stringify(meta, null, 2))
+    const onnxError = (await isFile(join(tmp, 'model.onnx')))
       ? null
       : 'model.onnx was not written at training time'
-    writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
-    if (existsSync(target)) rmSync(target, { recursive: true })
-    renameSync(tmp, target)
-    return { dir: target, files: readdirSync(target).sort(), onnxError }
+    await writeFile(join(tmp, 'README.md'), readmeText(meta, onnxError))
+    if (existing) await rm(target, { recursive: true })
+    await rename(tmp, target)
+    return { dir: target, files: (await readdir(target)).sort(), onnxError }
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true })
+    await rm(tmp, { recursive: true, force: true })
     throw err
   }
 }

@@ -10,22 +10,16 @@
 // `width` and `fcUnits` shrink the net for tests and CPU experiments; 1 and 4096 give the real one.
 import * as tf from '@tensorflow/tfjs'
 import { ALEXNET_LRN, GroupedConv2D, LocalResponseNormalization, registerCustomLayers } from '../layers'
+import { resolveAlexNet, type AlexNetConfig } from './shapes'
 
-export interface AlexNetConfig {
-  numClasses: number
-  /** Input height = width in pixels; 227 for the BVLC weights. */
-  inputSize?: number
-  /** Multiplier of every conv filter count (1 = full AlexNet); counts are rounded to even numbers. */
-  width?: number
-  /** Units of fc6 and fc7 (4096 in AlexNet). */
-  fcUnits?: number
-  /** Dropout rate after fc6 and fc7 (0 disables; tutorial/Caffe training uses 0.5). */
-  dropout?: number
-  /** Whether lrn1/lrn2 are present (true in AlexNet). */
-  includeLrn?: boolean
-  /** Seed of the weight initialisers, for reproducible models. */
-  seed?: number
-}
+// The TF-free arithmetic lives in shapes.ts; these stay importable from here for the engine's callers.
+export {
+  ALEXNET_WEIGHT_LAYERS,
+  alexnetWeightShapes,
+  spatialSizes,
+  type AlexNetConfig,
+  type AlexNetWeightLayer
+} from './shapes'
 
 export const ALEXNET_LAYER_NAMES = [
   'conv1',
@@ -46,93 +40,9 @@ export const ALEXNET_LAYER_NAMES = [
   'fc8'
 ] as const
 
-/** Layers that carry [kernel, bias] weights, in order. */
-export const ALEXNET_WEIGHT_LAYERS = [
-  'conv1',
-  'conv2',
-  'conv3',
-  'conv4',
-  'conv5',
-  'fc6',
-  'fc7',
-  'fc8'
-] as const
-export type AlexNetWeightLayer = (typeof ALEXNET_WEIGHT_LAYERS)[number]
-
-interface Resolved {
-  numClasses: number
-  inputSize: number
-  filters: { conv1: number; conv2: number; conv3: number; conv4: number; conv5: number }
-  fcUnits: number
-  dropout: number
-  includeLrn: boolean
-  seed: number | undefined
-}
-
-function resolve(config: AlexNetConfig): Resolved {
-  const { numClasses } = config
-  if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new Error(`AlexNet: numClasses must be an integer >= 2, got ${numClasses}`)
-  }
-  const width = config.width ?? 1
-  if (!(width > 0)) throw new Error(`AlexNet: width must be > 0, got ${width}`)
-  const inputSize = config.inputSize ?? 227
-  const fcUnits = config.fcUnits ?? 4096
-  const dropout = config.dropout ?? 0.5
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`AlexNet: dropout must be in [0, 1), got ${dropout}`)
-  if (!Number.isInteger(fcUnits) || fcUnits < 1) throw new Error(`AlexNet: bad fcUnits ${fcUnits}`)
-  // Even counts keep the two groups of conv2/4/5 equal.
-  const f = (n: number) => Math.max(2, 2 * Math.round((n * width) / 2))
-  const filters = { conv1: f(96), conv2: f(256), conv3: f(384), conv4: f(384), conv5: f(256) }
-  const r = {
-    numClasses,
-    inputSize,
-    filters,
-    fcUnits,
-    dropout,
-    includeLrn: config.includeLrn ?? true,
-    seed: config.seed
-  }
-  const pool5 = spatialSizes(inputSize).pool5
-  if (pool5 < 1)
-    throw new Error(`AlexNet: inputSize ${inputSize} is too small (pool5 would be empty); use >= 35`)
-  return r
-}
-
-/** Spatial size after each stage (SAME conv1 stride 4, 3/2 VALID pools). */
-export function spatialSizes(inputSize: number): {
-  conv1: number
-  pool1: number
-  pool2: number
-  pool5: number
-} {
-  const pool = (n: number) => Math.floor((n - 3) / 2) + 1
-  const conv1 = Math.ceil(inputSize / 4)
-  const pool1 = pool(conv1)
-  const pool2 = pool(pool1)
-  return { conv1, pool1, pool2, pool5: pool(pool2) }
-}
-
-/** Expected [kernel, bias] shapes per weight layer, in the BVLC layout (conv [kh, kw, cin/groups, out]). */
-export function alexnetWeightShapes(config: AlexNetConfig): Record<AlexNetWeightLayer, [number[], number[]]> {
-  const r = resolve(config)
-  const { filters: c, fcUnits } = r
-  const flat = spatialSizes(r.inputSize).pool5 ** 2 * c.conv5
-  return {
-    conv1: [[11, 11, 3, c.conv1], [c.conv1]],
-    conv2: [[5, 5, c.conv1 / 2, c.conv2], [c.conv2]],
-    conv3: [[3, 3, c.conv2, c.conv3], [c.conv3]],
-    conv4: [[3, 3, c.conv3 / 2, c.conv4], [c.conv4]],
-    conv5: [[3, 3, c.conv4 / 2, c.conv5], [c.conv5]],
-    fc6: [[flat, fcUnits], [fcUnits]],
-    fc7: [[fcUnits, fcUnits], [fcUnits]],
-    fc8: [[fcUnits, r.numClasses], [r.numClasses]]
-  }
-}
-
 export function createAlexNet(config: AlexNetConfig): tf.LayersModel {
   registerCustomLayers()
-  const r = resolve(config)
+  const r = resolveAlexNet(config)
   const { filters: c } = r
   const seed = (i: number) => (r.seed === undefined ? undefined : r.seed + i)
   const glorot = (i: number) => tf.initializers.glorotUniform({ seed: seed(i) })

@@ -110,11 +110,13 @@ describe('export folder', () => {
   it('copies an export with updated metrics', async () => {
     const from = join(tmp.dir, 'out', 'signs-model')
     const to = join(tmp.dir, 'copy')
-    const r = copyExportFolder(from, to, { metrics: { valAccuracy: 0.5, testAccuracy: 0.75 } })
+    const r = await copyExportFolder(from, to, { metrics: { valAccuracy: 0.5, testAccuracy: 0.75 } })
     expect(r.files).toContain('model.onnx')
     expect(JSON.parse(readFileSync(join(to, 'metadata.json'), 'utf8')).metrics.testAccuracy).toBe(0.75)
     expect(readFileSync(join(to, 'README.md'), 'utf8')).toMatch(/test accuracy: 0.75/)
-    expect(() => copyExportFolder(from, to)).toThrow(/not empty/)
-    expect(() => copyExportFolder(resolve(tmp.dir), join(tmp.dir, 'x'))).toThrow(/not an export folder/)
+    await expect(copyExportFolder(from, to)).rejects.toThrow(/not empty/)
+    await expect(copyExportFolder(resolve(tmp.dir), join(tmp.dir, 'x'))).rejects.toThrow(
+      /not an export folder/
+    )
   })
 })

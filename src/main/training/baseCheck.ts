@@ -1,0 +1,153 @@
+// Checking a base model on the spot (`training:validateBase`): a BVLC weights file by its header and pickle
+// structure (a few positioned reads, never the 244 MB of floats), a studio model folder by its model.json
+// and metadata.json (read asynchronously, with a size cap), or a run of this project by its model folder.
+// It runs on the backend's event loop, so nothing here parses weights or loads TF.js.
+import { open, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import type { BaseModel, ModelMetadata } from '../../shared/training'
+import { ALEXNET_BVLC_SHAPES, checkBvlcShapes, readBvlcLayout } from '../ml/weights/bvlc'
+import { alexnetWeightShapes } from '../ml/models/shapes'
+import type { TrainingService } from './trainingService'
+import { trainedModelDir } from './runModel'
+
+/** Result of `training:validateBase`. */
+export interface BaseCheck {
+  ok: boolean
+  message: string
+  layers?: string[]
+}
+
+/** A base chosen by run id (the contract's `{ kind: 'run' }`), accepted before and after it joins BaseModel. */
+type RunBase = { kind: 'run'; runId: number }
+
+/** model.json and metadata.json of a studio model are a few KB to a few MB; anything larger is refused. */
+const MAX_JSON_BYTES = 32 << 20
+
+export class BaseCheckService {
+  constructor(private readonly training: TrainingService) {}
+
+  /** Never throws for a bad file: the message says what is wrong with it. */
+  async validateBase(base: BaseModel | RunBase): Promise<BaseCheck> {
+    if (base.kind === 'none') {
+      return { ok: true, message: 'No base model: the network starts from random weights.' }
+    }
+    if (base.kind === 'run') {
+      const run = this.training.get(base.runId)
+      if (run.status !== 'completed') {
+        return {
+          ok: false,
+          message: `Run ${run.id} has not completed (status: ${run.status}), so it has no model to start from.`
+        }
+      }
+      let dir: string
+      try {
+        dir = await trainedModelDir(run)
+      } catch (err) {
+        return { ok: false, message: (err as Error).message }
+      }
+      return this.guard(dir, () => checkStudioModel(dir))
+    }
+    const path = resolve(base.path)
+    return this.guard(path, () => (base.kind === 'bvlc-npy' ? checkBvlc(path) : checkStudioModel(path)))
+  }
+
+  private async guard(path: string, check: () => Promise<BaseCheck>): Promise<BaseCheck> {
+    const st = await stat(path).catch(() => null)
+    if (!st) return { ok: false, message: `Nothing found at ${path}.` }
+    try {
+      return await check()
+    } catch (err) {
+      return { ok: false, message: `${basename(path)} cannot be used: ${(err as Error).message}` }
+    }
+  }
+}
+
+async function checkBvlc(path: string): Promise<BaseCheck> {
+  if ((await stat(path)).isDirectory()) {
+    return { ok: false, message: `${path} is a folder; choose a bvlc-alexnet.npy file.` }
+  }
+  const weights = await readBvlcLayout(path)
+  const layers = Object.keys(weights)
+  try {
+    checkBvlcShapes(weights, ALEXNET_BVLC_SHAPES)
+    return {
+      ok: true,
+      layers,
+      message: 'The full BVLC AlexNet weights (conv1-conv5, fc6-fc8 with 4096 units), for 227 px input.'
+    }
+  } catch (fullError) {
+    // A reduced AlexNet (the width multiplier and fc units the engine allows) fits when its conv layers do.
+    const conv1 = weights.conv1?.W.shape
+    const fc7 = weights.fc7?.b.shape
+    if (!conv1 || conv1.length !== 4) throw fullError
+    const width = conv1[3] / 96
+    const fcUnits = fc7?.[0] ?? 4096
+    const want = alexnetWeightShapes({ numClasses: 2, width, fcUnits })
+    const convs = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const
+    const expected = Object.fromEntries(convs.map((n) => [n, { W: want[n][0], b: want[n][1] }]))
+    const extra = layers.filter((n) => !(convs as readonly string[]).includes(n))
+    try {
+      checkBvlcShapes(weights, expected, { skip: extra })
+    } catch {
+      throw fullError
+    }
+    const fcs = ['fc6', 'fc7', 'fc8'].filter((n) => layers.includes(n))
+    const fcText = fcs.length ? `${fcs.join('/')} of ${fcUnits} units` : 'no fc layers'
+    const message =
+      width === 1
+        ? `Full-width AlexNet conv layers with ${fcText}, not the complete BVLC file; conv1-conv5 can be used.`
+        : `A reduced AlexNet (width ${+width.toFixed(4)}: conv1 has ${conv1[3]} filters, ${fcText}), ` +
+          `not the full BVLC weights; set the model's width to match.`
+    return { ok: true, layers, message }
+  }
+}
+
+/** A JSON file of a model folder: regular files only, at most MAX_JSON_BYTES; null when absent. */
+async function readJson(path: string): Promise<unknown> {
+  const st = await stat(path).catch(() => null)
+  if (!st) return null
+  if (!st.isFile()) throw new Error(`${basename(path)} is not a regular file`)
+  if (st.size > MAX_JSON_BYTES) {
+    throw new Error(`${basename(path)} is ${st.size} bytes, more than a model description can be`)
+  }
+  const handle = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(st.size)
+    const { bytesRead } = await handle.read(buf, 0, st.size, 0)
+    return JSON.parse(buf.subarray(0, bytesRead).toString('utf8'))
+  } finally {
+    await handle.close()
+  }
+}
+
+async function checkStudioModel(path: string): Promise<BaseCheck> {
+  if (!(await stat(path)).isDirectory()) {
+    return { ok: false, message: `${path} is a file; choose the folder that holds model.json.` }
+  }
+  const model = (await readJson(join(path, 'model.json'))) as {
+    modelTopology?: { config?: { layers?: { name?: string; config?: { name?: string } }[] } }
+  } | null
+  if (model === null) {
+    return { ok: false, message: `${path} has no model.json, so it is not a Transfer Studio model folder.` }
+  }
+  const layers = (model.modelTopology?.config?.layers ?? [])
+    .map((l) => l.config?.name ?? l.name)
+    .filter((n): n is string => typeof n === 'string')
+  const meta = (await readJson(join(path, 'metadata.json'))) as ModelMetadata | null
+  if (meta === null) {
+    return { ok: true, layers, message: `A TF.js model with ${layers.length} layers but no metadata.json.` }
+  }
+  if (meta.format !== 'transfer-studio-model' || !Array.isArray(meta.labels)) {
+    return { ok: false, message: `${path}/metadata.json is not a Transfer Studio model description.` }
+  }
+  const arch = meta.model?.architecture === 'alexnet' ? 'AlexNet' : 'compact CNN'
+  const width =
+    meta.model?.width !== undefined && meta.model.width !== 1 ? ` (width ${meta.model.width})` : ''
+  return {
+    ok: true,
+    layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers],
+    message:
+      `A Transfer Studio ${arch}${width} trained with ${meta.strategy} on ${meta.labels.length} classes, ` +
+      `${meta.preprocessing?.inputSize ?? '?'} px input.`
+  }
+}

@@ -1,0 +1,104 @@
+// Estimating a run's duration (`training:estimate`) from the cost of its model (TF-free arithmetic in
+// ml/models/shapes.ts) and the rate measured on this project's last completed run, else an assumed rate
+// per backend. It runs on the backend's event loop, so it never loads TF.js. Also remembers the TF.js
+// backend the last run reported, for `system:info`.
+import type { BackendName, TrainConfig } from '../../shared/training'
+import { modelCost, type ModelCost } from '../ml/models/shapes'
+import type { ProjectService } from '../project/projectService'
+import type { TrainingService } from './trainingService'
+
+/**
+ * Multiply-accumulates per second assumed per backend before any run has been measured in this project.
+ * wasm: measured (about 1 G/s) by the compact-CNN run of test/main/studio.integration.test.ts on the shared
+ * 2-core development machine; the others are not measured here and are scaled by an order of magnitude per
+ * step (pure-JS cpu slower, native tfjs-node and CUDA faster). The estimate's basis says they are assumed.
+ */
+const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
+  'tfjs-node-gpu': 1e11,
+  'tfjs-node': 1e10,
+  wasm: 1e9,
+  cpu: 1e8
+}
+
+/** Training work of a run in multiply-accumulates: backward ~ 2x forward, validation forward only. */
+export function runWork(
+  config: TrainConfig,
+  cost: ModelCost,
+  counts: { train: number; val: number }
+): number {
+  if (config.strategy === 'feature-extraction') {
+    // The frozen base runs once per image (features are cached); only the head trains per epoch.
+    return cost.base * (counts.train + counts.val) + config.epochs * 3 * cost.head * counts.train
+  }
+  return config.epochs * (3 * cost.forward * counts.train + cost.forward * counts.val)
+}
+
+/** The image counts a run trained on, from its row (runs recorded before the counts were kept have none). */
+function runCounts(run: object): { train: number; val: number } | null {
+  const r = run as { trainImages?: unknown; valImages?: unknown }
+  return typeof r.trainImages === 'number' && typeof r.valImages === 'number'
+    ? { train: r.trainImages, val: r.valImages }
+    : null
+}
+
+export class EstimateService {
+  /** The backend the last run of this process reported. */
+  private lastBackend: BackendName | null = null
+  private readonly off: () => void
+
+  constructor(
+    private readonly projects: ProjectService,
+    private readonly training: TrainingService
+  ) {
+    this.off = training.onEvent((e) => {
+      if (e.type === 'started') this.lastBackend = e.backend
+    })
+  }
+
+  /** The TF.js backend of the last run (this process's worker, else the newest recorded run), or null. */
+  backend(): BackendName | null {
+    if (this.lastBackend) return this.lastBackend
+    if (!this.projects.current()) return null
+    return this.training.list().find((r) => r.backend)?.backend ?? null
+  }
+
+  /** Seconds a run with `config` would take here, from the last measured run of this project or the table. */
+  async estimate(config: TrainConfig): Promise<{ seconds: number; trainImages: number; basis: string }> {
+    const open = this.projects.require()
+    const train = open.repo.trainingImages({ split: 'train' }).filter((i) => i.classId !== null)
+    const val = open.repo.trainingImages({ split: 'val' }).filter((i) => i.classId !== null)
+    const numClasses = Math.max(2, new Set(train.map((i) => i.classId)).size)
+    const counts = { train: train.length, val: val.length }
+    const work = runWork(config, modelCost(config.model, config.preprocessing.inputSize, numClasses), counts)
+
+    let rate: number | null = null
+    let basis = ''
+    const measured = this.training
+      .list()
+      .find((r) => r.status === 'completed' && r.seconds && r.seconds > 0 && r.epochsDone > 0)
+    if (measured) {
+      const c = runCounts(measured) ?? counts
+      const cfg = { ...measured.config, epochs: measured.epochsDone }
+      const mCost = modelCost(cfg.model, cfg.preprocessing.inputSize, numClasses)
+      rate = runWork(cfg, mCost, c) / (measured.seconds as number)
+      basis =
+        `Measured on run ${measured.id} (${measured.backend ?? 'unknown backend'}): ` +
+        `${(rate / 1e9).toFixed(2)} G multiply-adds/s, times this config's ${(work / 1e9).toFixed(1)} G ` +
+        `for ${counts.train} training images x ${config.epochs} epochs.`
+    }
+    if (!rate || !Number.isFinite(rate)) {
+      const backend = this.backend() ?? 'wasm'
+      rate = ASSUMED_MACS_PER_SECOND[backend]
+      basis =
+        `No run measured in this project yet: assumes ${(rate / 1e9).toFixed(1)} G multiply-adds/s on ` +
+        `${backend}, times this config's ${(work / 1e9).toFixed(1)} G for ${counts.train} training images ` +
+        `x ${config.epochs} epochs.`
+    }
+    // Tenths of a second: tiny test runs take under a second, and the estimate must still scale with them.
+    return { seconds: Math.max(0.1, Math.round((work / rate) * 10) / 10), trainImages: counts.train, basis }
+  }
+
+  dispose(): void {
+    this.off()
+  }
+}
