@@ -150,6 +150,8 @@ run('the backend event loop stays free during studio operations', () => {
     const { lag, result } = await lagDuring(b, () => b.handlers['training:predict']({ runId, files, top: 2 }))
     expect(result).toHaveLength(files.length)
     expect(result.every((p) => p.top.length === 2)).toBe(true)
+    // Decoding and inference ran in the inference worker, not in this process.
+    expect(b.services.prediction.workerPid()).toBeGreaterThan(0)
     check('predict (96 images, first call)', lag)
   })
 
