@@ -743,9 +743,12 @@ const SIZED: Record<number, 1 | 4 | 8> = {
 export async function readPickleSkeleton(
   src: ByteSource,
   start: number,
-  opts: { maxInline?: number } = {}
+  opts: { maxInline?: number; maxStructure?: number } = {}
 ): Promise<PickleSkeleton> {
   const maxInline = opts.maxInline ?? 64 * 1024
+  // A weights pickle's structure is a few KB; a huge one (millions of small opcodes) would only make the
+  // unpickling of the skeleton block the loop, so it is refused.
+  const maxStructure = opts.maxStructure ?? 16 << 20
   const out: Uint8Array[] = []
   let outLength = 0
   /** [skeleton position, file position] where each run of copied bytes starts. */
@@ -765,6 +768,13 @@ export async function readPickleSkeleton(
     return window.subarray(pos - windowAt, end - windowAt)
   }
   const emit = (b: Uint8Array, filePos: number): void => {
+    if (outLength + b.length > maxStructure) {
+      throw new PickleError(
+        `the pickle's structure (without array data) passes ${maxStructure} bytes at byte offset ` +
+          `${filePos}; a weights file's is a few KB`,
+        filePos
+      )
+    }
     const last = segments[segments.length - 1]
     if (!last || last[1] + (outLength - last[0]) !== filePos) segments.push([outLength, filePos])
     out.push(b.slice())

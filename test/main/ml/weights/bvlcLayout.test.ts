@@ -73,6 +73,18 @@ describe('readBvlcLayout', () => {
     await expect(readBvlcLayout(big)).rejects.toThrow(/truncated file/)
   })
 
+  it('refuses a pickle whose structure alone is huge', async () => {
+    const p = join(tmp.dir, 'marks.npy')
+    const head = "{'descr': '|O', 'fortran_order': False, 'shape': (), }".padEnd(117, ' ') + '\n'
+    const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, head.length, 0])
+    // PROTO 2, then 17 MB of MARK opcodes: nothing to skip, all structure.
+    writeFileSync(
+      p,
+      Buffer.concat([pre, Buffer.from(head), Buffer.from([0x80, 2]), Buffer.alloc(17 << 20, 0x28)])
+    )
+    await expect(readBvlcLayout(p)).rejects.toThrow(/structure .* passes 16777216 bytes/)
+  })
+
   it('refuses a folder and a FIFO without blocking on it', async () => {
     await expect(readBvlcLayout(tmp.dir)).rejects.toThrow(/not a regular file|EISDIR/)
     const fifo = join(tmp.dir, 'fifo.npy')
