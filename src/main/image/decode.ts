@@ -4,21 +4,11 @@
 import { readFile } from 'node:fs/promises'
 import sharp from 'sharp'
 import type { Roi } from '../../shared/types'
-import {
-  bmpHeader,
-  ImageFormatError,
-  parsePnmHeader,
-  checkPnmComplete,
-  sniffFormat,
-  type PnmHeader
-} from './format'
+import { decodePnm, ImageFormatError, type RgbPixels } from '../../shared/netpbm'
+import { bmpHeader, sniffFormat } from './format'
 
 /** Interleaved RGB, row-major, `data.length === width * height * 3`. */
-export interface RgbImage {
-  width: number
-  height: number
-  data: Uint8Array
-}
+export type RgbImage = RgbPixels
 
 export interface DecodeOptions {
   /** Crop to this region (stored-file pixel coordinates; rounded outwards, clamped to the image). */
@@ -61,48 +51,6 @@ export async function decodeImageBytes(bytes: Uint8Array, opts: DecodeOptions = 
     )
   } else throw new ImageFormatError('not a supported image')
   return opts.crop ? cropRgb(image, opts.crop) : image
-}
-
-/** Decode P2/P3/P5/P6 with any maxval (16-bit samples are big-endian), scaled to 0..255. */
-export function decodePnm(bytes: Uint8Array): RgbImage {
-  const h: PnmHeader = parsePnmHeader(bytes)
-  checkPnmComplete(h, bytes.length)
-  const n = h.width * h.height
-  const samples = n * h.channels
-  const out = new Uint8Array(n * 3)
-  const scale = h.maxval === 255 ? null : 255 / h.maxval
-  const put = (i: number, v: number): void => {
-    if (v > h.maxval) v = h.maxval
-    const s = scale === null ? v : Math.round(v * scale)
-    if (h.channels === 3) out[i] = s
-    else out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = s
-  }
-  if (h.magic === 'P5' || h.magic === 'P6') {
-    const o = h.dataOffset
-    if (h.maxval > 255)
-      for (let i = 0; i < samples; i++) put(i, (bytes[o + 2 * i] << 8) | bytes[o + 2 * i + 1])
-    else if (scale === null && h.channels === 3) out.set(bytes.subarray(o, o + samples))
-    else for (let i = 0; i < samples; i++) put(i, bytes[o + i])
-  } else {
-    // ASCII forms: whitespace-separated decimal samples; comments are allowed here too.
-    let pos = h.dataOffset
-    for (let i = 0; i < samples; i++) {
-      for (;;) {
-        while (pos < bytes.length && (bytes[pos] <= 0x20 || bytes[pos] === 0x2c)) pos++
-        if (bytes[pos] === 0x23) while (pos < bytes.length && bytes[pos] !== 0x0a) pos++
-        else break
-      }
-      if (pos >= bytes.length)
-        throw new ImageFormatError(`truncated ${h.magic}: expected ${samples} samples, found ${i}`)
-      let v = 0
-      const start = pos
-      while (pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39)
-        v = v * 10 + (bytes[pos++] - 0x30)
-      if (pos === start) throw new ImageFormatError(`invalid ${h.magic}: sample ${i} is not a number`)
-      put(i, v)
-    }
-  }
-  return { width: h.width, height: h.height, data: out }
 }
 
 export function decodeBmp(bytes: Uint8Array): RgbImage {

@@ -14,7 +14,8 @@ import type {
   Roi
 } from '../../shared/types'
 import { transaction, type Db } from '../db/database'
-import { IMAGE_EXTENSIONS, ImageFormatError, readImageHeader } from '../image/format'
+import { ImageFormatError } from '../../shared/netpbm'
+import { IMAGE_EXTENSIONS, readImageHeader } from '../image/format'
 import { scaleRoi, type GtsrbAnnotation } from '../image/roi'
 import {
   compareClassKeys,

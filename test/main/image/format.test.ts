@@ -1,13 +1,9 @@
 // Header parsing and decoding of every supported format, including the broken files an import must report.
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { cropRgb, decodeImageBytes, decodePnm } from '../../../src/main/image/decode'
-import {
-  ImageFormatError,
-  parsePnmHeader,
-  readImageHeader,
-  sniffFormat
-} from '../../../src/main/image/format'
+import { cropRgb, decodeImageBytes } from '../../../src/main/image/decode'
+import { readImageHeader, sniffFormat } from '../../../src/main/image/format'
+import { decodePnm, ImageFormatError, parsePnmHeader } from '../../../src/shared/netpbm'
 
 const enc = (s: string): Buffer => Buffer.from(s, 'latin1')
 

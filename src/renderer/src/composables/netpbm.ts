@@ -1,5 +1,6 @@
-// Browsers cannot show PPM/PGM (GTSRB's format), so the Predict view decodes binary P6/P5 itself for its
-// previews. Parsing is pure (tested); drawing needs a canvas.
+// Browsers cannot show PPM/PGM (GTSRB's format), so the Predict view decodes them itself for its previews,
+// with the backend's own parser (src/shared/netpbm.ts). Decoding is pure (tested); drawing needs a canvas.
+import { decodePnm } from '@shared/netpbm'
 
 export interface DecodedImage {
   width: number
@@ -8,37 +9,25 @@ export interface DecodedImage {
   rgba: Uint8ClampedArray<ArrayBuffer>
 }
 
-/** Decode a binary PPM (P6) or PGM (P5) with maxval <= 255; header comments are skipped. Null if not one. */
+/** Decode a PPM or PGM (binary or ASCII, any maxval) to RGBA; null when it is not one or is broken. */
 export function decodeNetpbm(bytes: Uint8Array): DecodedImage | null {
-  if (bytes.length < 2 || bytes[0] !== 0x50 || (bytes[1] !== 0x36 && bytes[1] !== 0x35)) return null
-  const channels = bytes[1] === 0x36 ? 3 : 1
-  const fields: number[] = []
-  let i = 2
-  while (fields.length < 3 && i < bytes.length) {
-    const c = bytes[i]
-    if (c === 0x23) {
-      while (i < bytes.length && bytes[i] !== 0x0a) i++
-    } else if (c >= 0x30 && c <= 0x39) {
-      let n = 0
-      while (i < bytes.length && bytes[i] >= 0x30 && bytes[i] <= 0x39) n = n * 10 + bytes[i++] - 0x30
-      fields.push(n)
-      continue
-    }
-    i++
+  if (bytes.length < 2 || bytes[0] !== 0x50) return null
+  let rgb
+  try {
+    rgb = decodePnm(bytes)
+  } catch {
+    // Not a Netpbm file, or a broken one: the preview falls back to the file's name.
+    return null
   }
-  // Exactly one whitespace byte separates the header from the pixels; `i` stands on it.
-  i++
-  const [width, height, maxval] = fields
-  if (!width || !height || !maxval || maxval > 255) return null
-  const pixels = bytes.subarray(i)
-  if (pixels.length < width * height * channels) return null
-  const rgba = new Uint8ClampedArray(width * height * 4)
-  const scale = 255 / maxval
-  for (let p = 0; p < width * height; p++) {
-    for (let k = 0; k < 3; k++) rgba[p * 4 + k] = pixels[p * channels + (channels === 3 ? k : 0)] * scale
+  const n = rgb.width * rgb.height
+  const rgba = new Uint8ClampedArray(n * 4)
+  for (let p = 0; p < n; p++) {
+    rgba[p * 4] = rgb.data[p * 3]
+    rgba[p * 4 + 1] = rgb.data[p * 3 + 1]
+    rgba[p * 4 + 2] = rgb.data[p * 3 + 2]
     rgba[p * 4 + 3] = 255
   }
-  return { width, height, rgba }
+  return { width: rgb.width, height: rgb.height, rgba }
 }
 
 /** A URL an <img> can show for a PPM/PGM file (a PNG data URL), or null when it is not one. */
