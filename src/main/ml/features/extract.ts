@@ -11,7 +11,7 @@ import { epochOrder } from '../data/batches'
 import { FeatureCache } from './cache'
 import { preprocessingKey } from '../data/preprocess'
 import { exportOnnx } from '../export/onnx'
-import { OnnxRunner } from '../evaluate/onnxRuntime'
+import { OnnxRunner, onnxRuntimeAvailable } from '../evaluate/onnxRuntime'
 
 export interface FeatureSet {
   dim: number
@@ -55,7 +55,10 @@ function keyOf(e: Example): string {
 
 /**
  * A frozen forward pass of `base` over one batch (features here, validation in the trainer): ONNX when
- * available, else TF.js. `dim` is the output length per example; `close` frees the ONNX session.
+ * available, else TF.js. `dim` is the output length per example; `close` frees the ONNX session. Without
+ * onnxruntime the TF.js pass is the plan and says nothing; when onnxruntime is there but the model cannot run
+ * in it (an exporter gap or bug), the pass still falls back to TF.js, but says why on the console and in
+ * `fallbackReason`, so a slow run is never a silent one.
  */
 export async function makeForward(
   base: tf.LayersModel,
@@ -65,15 +68,21 @@ export async function makeForward(
   run: (x: Float32Array, n: number, shape: number[]) => Promise<Float32Array>
   engine: 'onnx' | 'tfjs'
   close: () => Promise<void>
+  fallbackReason?: string
 }> {
-  if (engine === 'auto') {
+  let fallbackReason: string | undefined
+  if (engine === 'auto' && onnxRuntimeAvailable()) {
     try {
       const runner = await OnnxRunner.create(exportOnnx(base))
       if (runner.outputSize !== dim)
         throw new Error(`ONNX base outputs ${runner.outputSize} floats, expected ${dim}`)
       return { run: (x, n, shape) => runner.run(x, n, shape), engine: 'onnx', close: () => runner.dispose() }
-    } catch {
-      // onnxruntime missing or a layer it cannot express: the TF.js pass gives the same features.
+    } catch (err) {
+      // A layer the exporter cannot express, or a bug in it: the TF.js pass gives the same numbers, slower.
+      fallbackReason = err instanceof Error ? err.message : String(err)
+      console.warn(
+        `[transfer-studio] frozen pass runs in TF.js: the ONNX export cannot run (${fallbackReason})`
+      )
     }
   }
   return {
@@ -84,7 +93,8 @@ export async function makeForward(
       return values
     },
     engine: 'tfjs',
-    close: async () => {}
+    close: async () => {},
+    ...(fallbackReason ? { fallbackReason } : {})
   }
 }
 
