@@ -21,7 +21,7 @@ import { runImport } from './importer'
 import type { OpenProject, ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
 import { assignSplits } from './split'
-import { NotFoundError } from '../backend/validate'
+import { NotFoundError } from '../errors'
 
 /** One undoable label change: the label set, and each image's label before it. */
 interface LabelOp {

@@ -3,7 +3,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeImage, encodePng } from '../image/decode'
-import { NotFoundError } from '../backend/validate'
+import { NotFoundError } from '../errors'
 import type { ProjectService } from '../project/projectService'
 
 export const THUMB_SIZE = 96

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { RunRecord } from '../db/runsRepo'
-import { ValidationError } from '../backend/validate'
+import { ValidationError } from '../errors'
 
 /** The run's model folder; a run that did not complete (or lost its model) is refused with its status. */
 export async function trainedModelDir(run: RunRecord): Promise<string> {

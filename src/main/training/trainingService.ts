@@ -25,7 +25,7 @@ import type { ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
 import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
 import type { Db } from '../db/database'
-import { NotFoundError } from '../backend/validate'
+import { NotFoundError } from '../errors'
 
 /** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
 export type JobRunner = (
