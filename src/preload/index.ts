@@ -1,7 +1,14 @@
 // The preload: exposes exactly one object, `window.api` (StudioApi), to the sandboxed renderer. Channels and
 // events are checked against the contract's allowlists here too, so a compromised page cannot reach more.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
-import { EVENTS, MEDIA_PROTOCOL, isChannel, type EventName, type Events, type StudioApi } from '../shared/ipc'
+import {
+  MEDIA_PROTOCOL,
+  isChannel,
+  isEventName,
+  type EventName,
+  type Events,
+  type StudioApi
+} from '../shared/ipc'
 
 // Keep in sync with src/main/ipc.ts (the preload bundle must not import main-process code).
 const IPC_INVOKE = 'studio:invoke'
@@ -19,7 +26,7 @@ const api: StudioApi = {
     throw error
   },
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
-    if (!(EVENTS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`)
+    if (!isEventName(event)) throw new Error(`unknown event: ${String(event)}`)
     // Wrap so the page never sees the IpcRendererEvent (it carries `sender`).
     const wrapped = (_e: IpcRendererEvent, message: { event: EventName; payload: unknown }): void => {
       if (message.event === event) listener(message.payload as Events[E])

@@ -1,66 +1,74 @@
 // The one IPC contract between the backend (Electron main process, or `transfer-studio serve`) and the
-// renderer. Two shapes only: `invoke(channel, args)` for request/response (Handlers), and pushed events
-// (Events) that a client listens to and unsubscribes from. Each domain declares its slice; this file
-// merges them. Arguments are one plain object; results are plain serialisable data.
+// renderer. Two shapes only: `invoke(channel, args)` for request/response, and pushed events (Events) that a
+// client listens to and unsubscribes from. Each domain declares the results of its channels here (the
+// training slice in ./trainingIpc.ts); each channel's arguments are a schema in ./contract/channels.ts,
+// from which their types are inferred. Arguments are one plain object; results are plain serialisable data.
+// Only types come from the schema module, so the preload and the renderer bundle no schema library.
 import type {
   ClassInfo,
   ImageDetail,
   ImagePage,
-  ImageQuery,
   ImportProgressEvent,
-  ImportRequest,
   ImportSummary,
   LabelChangeResult,
   LibraryStats,
   ProjectInfo,
   RecentProject,
-  SplitRequest,
   SplitSummary
 } from './types'
-import type { BaseModel, BackendName, Prediction, TrainConfig } from './training'
-import { TRAINING_CHANNELS, TRAINING_EVENTS, type TrainingEvents, type TrainingHandlers } from './trainingIpc'
+import type { BackendName, Prediction } from './training'
+import {
+  TRAINING_CHANNEL_NAMES,
+  TRAINING_EVENT_NAMES,
+  type TrainingEvents,
+  type TrainingResults
+} from './trainingIpc'
+import type { ChannelArgs, ChannelSchemas } from './contract/channels'
+import type { Assert, Same } from './contract/training'
 
-/** Project lifecycle. */
-export interface ProjectHandlers {
+/** Project lifecycle: what each channel answers (its arguments: ./contract/channels.ts). */
+export interface ProjectResults {
   /** Create a new project file (fails if it exists) and open it. */
-  'project:create': (args: { path: string }) => ProjectInfo
+  'project:create': ProjectInfo
   /** Open an existing project file (runs pending migrations). */
-  'project:open': (args: { path: string }) => ProjectInfo
+  'project:open': ProjectInfo
   /** The open project, or null. */
-  'project:current': (args: Record<string, never>) => ProjectInfo | null
+  'project:current': ProjectInfo | null
   /** Recently opened projects, newest first. */
-  'project:recent': (args: Record<string, never>) => RecentProject[]
+  'project:recent': RecentProject[]
 }
 
 /** Import, browse and label. */
-export interface LibraryHandlers {
+export interface LibraryResults {
   /** Start an import; progress arrives as `import-progress` events; resolves with the summary when done. */
-  'library:import': (args: ImportRequest) => ImportSummary
+  'library:import': ImportSummary
   /** Cancel a running import; what was committed stays. */
-  'library:cancelImport': (args: { importId: number }) => { cancelled: boolean }
+  'library:cancelImport': { cancelled: boolean }
   /** One page of images matching a filter. */
-  'library:query': (args: ImageQuery) => ImagePage
+  'library:query': ImagePage
   /** All ids matching a filter, in the query's order (for select-all-filtered and keyboard navigation). */
-  'library:queryIds': (args: Omit<ImageQuery, 'offset' | 'limit'>) => { ids: number[] }
-  'library:image': (args: { id: number }) => ImageDetail
-  'library:stats': (args: Record<string, never>) => LibraryStats
+  'library:queryIds': { ids: number[] }
+  'library:image': ImageDetail
+  'library:stats': LibraryStats
   /** Label images (classId null = remove the label). Undoable. */
-  'library:setLabel': (args: { imageIds: number[]; classId: number | null }) => LabelChangeResult
-  'library:undo': (args: Record<string, never>) => LabelChangeResult
-  'library:redo': (args: Record<string, never>) => LabelChangeResult
+  'library:setLabel': LabelChangeResult
+  'library:undo': LabelChangeResult
+  'library:redo': LabelChangeResult
+  /** Whether undo/redo are possible now (after a reload the renderer asks). */
+  'library:undoState': { canUndo: boolean; canRedo: boolean }
   /** Assign train/val/test splits, stratified by class, grouped, deterministic by seed. */
-  'library:split': (args: SplitRequest) => SplitSummary
+  'library:split': SplitSummary
 }
 
 /** The class manager. */
-export interface ClassHandlers {
-  'classes:list': (args: Record<string, never>) => ClassInfo[]
-  'classes:add': (args: { name: string; key?: string }) => ClassInfo
-  'classes:rename': (args: { id: number; name: string }) => ClassInfo
+export interface ClassResults {
+  'classes:list': ClassInfo[]
+  'classes:add': ClassInfo
+  'classes:rename': ClassInfo
   /** Move every image of `sourceId` to `targetId` and delete `sourceId`. */
-  'classes:merge': (args: { sourceId: number; targetId: number }) => ClassInfo
+  'classes:merge': ClassInfo
   /** Delete a class; its images move to `reassignTo` (a class id) or become unlabelled (null). */
-  'classes:delete': (args: { id: number; reassignTo: number | null }) => { reassigned: number }
+  'classes:delete': { reassigned: number }
 }
 
 /** What the backend runs on, for the UI's status line and the wizard's time estimate. */
@@ -78,12 +86,10 @@ export interface SystemInfo {
 }
 
 /** The studio flow beyond the engine's own channels: base validation, estimates, prediction, dialogs. */
-export interface StudioHandlers {
-  'system:info': (args: Record<string, never>) => SystemInfo
-  /** Whether undo/redo are possible now (after a reload the renderer asks). */
-  'library:undoState': (args: Record<string, never>) => { canUndo: boolean; canRedo: boolean }
+export interface SystemResults {
+  'system:info': SystemInfo
   /** Check a base model on the spot: readable, right structure and shapes. Never throws for a bad file. */
-  'training:validateBase': (args: { base: BaseModel }) => {
+  'training:validateBase': {
     ok: boolean
     /** One sentence for the user: what was found, or what is wrong. */
     message: string
@@ -91,37 +97,37 @@ export interface StudioHandlers {
     layers?: string[]
   }
   /** How long a run with this config would take on this machine's backend, from measured per-image costs. */
-  'training:estimate': (args: { config: TrainConfig }) => {
+  'training:estimate': {
     seconds: number
     trainImages: number
     /** How the estimate was made, in one sentence (backend, per-image cost). */
     basis: string
   }
   /** Top-k classes for image files (paths on the backend's machine, or bytes from a browser drop). */
-  'training:predict': (args: {
-    runId: number
-    files: ({ path: string } | { name: string; dataBase64: string })[]
-    top?: number
-  }) => Prediction[]
+  'training:predict': Prediction[]
   /** What an export would write, and whether the folder is usable (exists and empty, or creatable). */
-  'training:exportPreview': (args: { runId: number; outDir: string }) => {
+  'training:exportPreview': {
     files: { name: string; description: string }[]
     /** Null when the folder is fine; else why not (not empty, no permission, ...). */
     problem: string | null
   }
   /** A native open dialog (desktop app only; `supported: false` under serve, where the UI asks for a path). */
-  'dialog:open': (args: {
-    kind: 'file' | 'folder'
-    title?: string
-    filters?: { name: string; extensions: string[] }[]
-    multiple?: boolean
-  }) => { supported: boolean; paths: string[] }
+  'dialog:open': { supported: boolean; paths: string[] }
 }
 
-export type Handlers = ProjectHandlers & LibraryHandlers & ClassHandlers & TrainingHandlers & StudioHandlers
-export type Channel = keyof Handlers
-export type HandlerArgs<C extends Channel> = Parameters<Handlers[C]>[0]
-export type HandlerResult<C extends Channel> = ReturnType<Handlers[C]>
+/** What every channel answers. */
+export type Results = ProjectResults & LibraryResults & ClassResults & TrainingResults & SystemResults
+export type Channel = keyof Results
+/** What a client sends on `channel`: inferred from the channel's schema. */
+export type HandlerArgs<C extends Channel> = ChannelArgs<C>
+export type HandlerResult<C extends Channel> = Results[C]
+/** The contract as functions (what the backend implements, asynchronously). */
+export type Handlers = { [C in Channel]: (args: HandlerArgs<C>) => HandlerResult<C> }
+
+/** A schema map (or any record keyed by channel) with exactly one entry per channel: `true` or `false`. */
+export type CoversChannels<M> = Same<keyof M, Channel>
+/** Compile-time proof that ./contract/channels.ts has one schema per channel, and none for an unknown one. */
+export type SchemasCoverContract = Assert<CoversChannels<ChannelSchemas>>
 
 /** Events pushed from the backend to every listening client. */
 export interface Events extends TrainingEvents {
@@ -141,45 +147,55 @@ export interface StudioApi {
   imageUrl(id: number, kind: 'thumb' | 'full'): string
 }
 
-/** Every channel, for the allowlist in the preload and the WebSocket server. */
-export const CHANNELS: readonly Channel[] = [
-  'project:create',
-  'project:open',
-  'project:current',
-  'project:recent',
-  'library:import',
-  'library:cancelImport',
-  'library:query',
-  'library:queryIds',
-  'library:image',
-  'library:stats',
-  'library:setLabel',
-  'library:undo',
-  'library:redo',
-  'library:split',
-  'classes:list',
-  'classes:add',
-  'classes:rename',
-  'classes:merge',
-  'classes:delete',
-  ...TRAINING_CHANNELS,
-  'system:info',
-  'library:undoState',
-  'training:validateBase',
-  'training:estimate',
-  'training:predict',
-  'training:exportPreview',
-  'dialog:open'
-] as const
+// Allowlists as records typed by the contract: a channel or event missing here, or one the contract does not
+// know, is a compile error. Plain data, so the sandboxed preload can use them without the schema library.
+const CHANNEL_NAMES: Record<Channel, true> = {
+  ...TRAINING_CHANNEL_NAMES,
+  'project:create': true,
+  'project:open': true,
+  'project:current': true,
+  'project:recent': true,
+  'library:import': true,
+  'library:cancelImport': true,
+  'library:query': true,
+  'library:queryIds': true,
+  'library:image': true,
+  'library:stats': true,
+  'library:setLabel': true,
+  'library:undo': true,
+  'library:redo': true,
+  'library:undoState': true,
+  'library:split': true,
+  'classes:list': true,
+  'classes:add': true,
+  'classes:rename': true,
+  'classes:merge': true,
+  'classes:delete': true,
+  'system:info': true,
+  'training:validateBase': true,
+  'training:estimate': true,
+  'training:predict': true,
+  'training:exportPreview': true,
+  'dialog:open': true
+}
 
-export const EVENTS: readonly EventName[] = [
-  'import-progress',
-  'library-changed',
-  ...TRAINING_EVENTS
-] as const
+const EVENT_NAMES: Record<EventName, true> = {
+  ...TRAINING_EVENT_NAMES,
+  'import-progress': true,
+  'library-changed': true
+}
+
+/** Every channel, for the allowlist in the preload and the WebSocket server. */
+export const CHANNELS = Object.freeze(Object.keys(CHANNEL_NAMES) as Channel[])
+/** Every event name. */
+export const EVENTS = Object.freeze(Object.keys(EVENT_NAMES) as EventName[])
 
 export function isChannel(value: unknown): value is Channel {
-  return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)
+  return typeof value === 'string' && Object.hasOwn(CHANNEL_NAMES, value)
+}
+
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === 'string' && Object.hasOwn(EVENT_NAMES, value)
 }
 
 /**

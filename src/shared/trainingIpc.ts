@@ -1,64 +1,54 @@
-// The training slice of the IPC contract, ready to merge into src/shared/ipc.ts:
-//   export type Handlers = ProjectHandlers & LibraryHandlers & ClassHandlers & TrainingHandlers
-//   Events: ... & TrainingEvents;  CHANNELS: [...,...TRAINING_CHANNELS];  EVENTS: [..., ...TRAINING_EVENTS]
-// Implemented by createTrainingHandlers (src/main/services/trainingHandlers.ts) over TrainingService.
-import type {
-  EvaluationResult,
-  RunSummary,
-  Strategy,
-  TrainConfig,
-  TrainingEvent,
-  BaseModel
-} from './training'
+// The training slice of the IPC contract: what each training channel answers, and the progress event.
+// Merged into ./ipc.ts; the arguments' schemas are in ./contract/channels.ts. Implemented by
+// createTrainingHandlers (src/main/backend/training.ts) over TrainingService.
+import type { EvaluationResult, RunSummary, TrainConfig, TrainingEvent, Strategy } from './training'
 
-export interface TrainingHandlers {
+export interface TrainingResults {
   /** A default config for a strategy (real sizes), for the training form to start from. */
-  'training:defaults': (args: { strategy: Strategy; base?: BaseModel }) => TrainConfig
+  'training:defaults': TrainConfig
   /** The tutorial's recommendation; `threshold` images per class separates small from large (default 500). */
-  'training:recommend': (args: { imagesPerClass: number; similar: boolean; threshold?: number }) => {
-    strategy: Strategy
-    reason: string
-  }
+  'training:recommend': { strategy: Strategy; reason: string }
   /** Start a run on the open project's train/val split; progress arrives as `training-progress` events. */
-  'training:start': (args: { config: TrainConfig }) => { runId: number }
+  'training:start': { runId: number }
   /** Stop a running run within one batch; false when it is not running. */
-  'training:cancel': (args: { runId: number }) => { cancelled: boolean }
+  'training:cancel': { cancelled: boolean }
   /** Continue a cancelled or failed run from its last per-epoch checkpoint. */
-  'training:resume': (args: { runId: number }) => { runId: number }
+  'training:resume': { runId: number }
   /** Runs of the open project, newest first, with their curves. */
-  'training:list': (args: Record<string, never>) => RunSummary[]
-  'training:get': (args: { runId: number }) => RunSummary
+  'training:list': RunSummary[]
+  'training:get': RunSummary
   /** The run in progress, or null. */
-  'training:running': (args: Record<string, never>) => { runId: number | null }
+  'training:running': { runId: number | null }
   /** Evaluate a completed run on the test split; stores per-image predictions (library filter `disagreesWithRun`). */
-  'training:evaluate': (args: { runId: number }) => EvaluationResult
+  'training:evaluate': EvaluationResult
   /** The stored evaluation of a run, or null before `training:evaluate`. */
-  'training:evaluation': (args: { runId: number }) => EvaluationResult | null
+  'training:evaluation': EvaluationResult | null
   /** Copy a completed run's model to a new or empty folder (TF.js model, model.onnx, labels, metadata, README). */
-  'training:export': (args: { runId: number; outDir: string }) => {
-    dir: string
-    files: string[]
-    onnxError: string | null
-  }
+  'training:export': { dir: string; files: string[]; onnxError: string | null }
 }
 
-export const TRAINING_CHANNELS: readonly (keyof TrainingHandlers)[] = [
-  'training:defaults',
-  'training:recommend',
-  'training:start',
-  'training:cancel',
-  'training:resume',
-  'training:list',
-  'training:get',
-  'training:running',
-  'training:evaluate',
-  'training:evaluation',
-  'training:export'
-] as const
+export const TRAINING_CHANNEL_NAMES: Record<keyof TrainingResults, true> = {
+  'training:defaults': true,
+  'training:recommend': true,
+  'training:start': true,
+  'training:cancel': true,
+  'training:resume': true,
+  'training:list': true,
+  'training:get': true,
+  'training:running': true,
+  'training:evaluate': true,
+  'training:evaluation': true,
+  'training:export': true
+}
+
+export const TRAINING_CHANNELS = Object.freeze(
+  Object.keys(TRAINING_CHANNEL_NAMES) as (keyof TrainingResults)[]
+)
 
 export interface TrainingEvents {
   /** Every progress event of every run (batch events at most a few per second per run). */
   'training-progress': TrainingEvent
 }
 
-export const TRAINING_EVENTS: readonly (keyof TrainingEvents)[] = ['training-progress'] as const
+export const TRAINING_EVENT_NAMES: Record<keyof TrainingEvents, true> = { 'training-progress': true }
+export const TRAINING_EVENTS = Object.freeze(Object.keys(TRAINING_EVENT_NAMES) as (keyof TrainingEvents)[])

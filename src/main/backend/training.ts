@@ -1,99 +1,61 @@
-// The training channels of the IPC contract (src/shared/trainingIpc.ts) over TrainingService: argument
-// checks at the boundary, then one service call each. No logic beyond that; to be spread into backend.ts's
-// handlers, with `service.onEvent(e => emit('training-progress', e))` for the events.
-import type { BaseModel, RunSummary } from '../../shared/training'
-import type { TrainingHandlers } from '../../shared/trainingIpc'
-import { STRATEGIES } from '../../shared/training'
-import { recommendStrategy, validateTrainConfig } from '../ml/train/config'
+// The training channels (src/shared/trainingIpc.ts) over TrainingService: parse, then one call each.
+import type { Events } from '../../shared/ipc'
+import type { RunSummary } from '../../shared/training'
+import type { TrainingResults } from '../../shared/trainingIpc'
+import { recommendStrategy } from '../ml/train/config'
 import type { TrainingService } from '../training/trainingService'
-import { Check, ValidationError } from './validate'
+import { defineHandlers, type HandlerSlice } from './parse'
 
-export type TrainingHandlerImpl = {
-  [C in keyof TrainingHandlers]: (
-    args: Parameters<TrainingHandlers[C]>[0]
-  ) => Promise<ReturnType<TrainingHandlers[C]>>
+export type TrainingHandlerImpl = HandlerSlice<keyof TrainingResults>
+
+// What of a run the UI sees: an allowlist, so a server-side field (run folder, raw error) added to the run
+// record later does not leak; typed by RunSummary, so a field added to the summary must be listed here.
+const SUMMARY_FIELDS: Record<keyof RunSummary, true> = {
+  id: true,
+  strategy: true,
+  status: true,
+  createdAt: true,
+  config: true,
+  backend: true,
+  threads: true,
+  epochsDone: true,
+  valAccuracy: true,
+  testAccuracy: true,
+  seconds: true,
+  modelDir: true,
+  history: true
 }
 
-/** A run as the UI sees it (no server-side folders). */
 function summary(run: RunSummary): RunSummary {
-  const {
-    id,
-    strategy,
-    status,
-    createdAt,
-    config,
-    backend,
-    threads,
-    epochsDone,
-    valAccuracy,
-    testAccuracy,
-    seconds,
-    modelDir,
-    history
-  } = run
-  return {
-    id,
-    strategy,
-    status,
-    createdAt,
-    config,
-    backend,
-    threads,
-    epochsDone,
-    valAccuracy,
-    testAccuracy,
-    seconds,
-    modelDir,
-    history
-  }
+  const out: Partial<Record<keyof RunSummary, unknown>> = {}
+  for (const key of Object.keys(SUMMARY_FIELDS) as (keyof RunSummary)[]) out[key] = run[key]
+  return out as RunSummary
 }
 
-export function createTrainingHandlers(service: TrainingService): TrainingHandlerImpl {
-  const runId = (channel: string, args: unknown): number => new Check(channel, args).int('runId', { min: 1 })
-  return {
-    'training:defaults': async (args) => {
-      const c = new Check('training:defaults', args)
-      const strategy = c.oneOf('strategy', STRATEGIES)
-      const base = (args as { base?: unknown }).base
-      if (base !== undefined) {
-        const b = base as { kind?: unknown; path?: unknown }
-        if (!['none', 'bvlc-npy', 'studio-model'].includes(b?.kind as string))
-          c.fail('base.kind', 'must be none, bvlc-npy or studio-model')
-        if (b.kind !== 'none' && (typeof b.path !== 'string' || !b.path))
-          c.fail('base.path', 'must be a path')
-      }
-      return service.defaults(strategy, base as BaseModel | undefined)
+export interface TrainingDeps {
+  training: TrainingService
+  /** The backend's event emitter: an evaluation stores per-image predictions the library views show. */
+  emit?: <E extends keyof Events>(event: E, payload: Events[E]) => void
+}
+
+export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl {
+  const { training: service, emit } = deps
+  return defineHandlers<keyof TrainingResults>({
+    'training:defaults': ({ strategy, base }) => service.defaults(strategy, base),
+    'training:recommend': ({ imagesPerClass, similar, threshold }) =>
+      recommendStrategy({ imagesPerClass, similar }, threshold),
+    'training:start': ({ config }) => service.start(config),
+    'training:cancel': ({ runId }) => ({ cancelled: service.cancel(runId) }),
+    'training:resume': ({ runId }) => service.resume(runId),
+    'training:list': () => service.list().map(summary),
+    'training:get': ({ runId }) => summary(service.get(runId)),
+    'training:running': () => ({ runId: service.running }),
+    'training:evaluate': async ({ runId }) => {
+      const result = await service.evaluate(runId)
+      emit?.('library-changed', { reason: 'predictions' })
+      return result
     },
-    'training:recommend': async (args) => {
-      const c = new Check('training:recommend', args)
-      const imagesPerClass = c.int('imagesPerClass', { min: 0 })
-      const similar = c.bool('similar')
-      if (similar === undefined) c.fail('similar', 'must be true or false')
-      const threshold = c.int('threshold', { min: 1, optional: true })
-      return recommendStrategy({ imagesPerClass, similar: similar as boolean }, threshold ?? 500)
-    },
-    'training:start': async (args) => {
-      new Check('training:start', args)
-      let config
-      try {
-        config = validateTrainConfig((args as { config?: unknown }).config)
-      } catch (err) {
-        throw new ValidationError(`training:start: ${(err as Error).message}`)
-      }
-      return service.start(config)
-    },
-    'training:cancel': async (args) => ({ cancelled: service.cancel(runId('training:cancel', args)) }),
-    'training:resume': async (args) => service.resume(runId('training:resume', args)),
-    'training:list': async () => service.list().map(summary),
-    'training:get': async (args) => summary(service.get(runId('training:get', args))),
-    'training:running': async () => ({ runId: service.running }),
-    'training:evaluate': async (args) => service.evaluate(runId('training:evaluate', args)),
-    'training:evaluation': async (args) => service.evaluation(runId('training:evaluation', args)),
-    'training:export': async (args) => {
-      const c = new Check('training:export', args)
-      const id = c.int('runId', { min: 1 })
-      const outDir = c.string('outDir', { nonEmpty: true, max: 4096 })
-      return service.exportRun(id, outDir)
-    }
-  }
+    'training:evaluation': ({ runId }) => service.evaluation(runId),
+    'training:export': ({ runId, outDir }) => service.exportRun(runId, outDir)
+  })
 }

@@ -82,28 +82,28 @@ describe('createBackend', () => {
   it('validates arguments at the boundary', async () => {
     await b.handlers['project:create']({ path: join(tmp.dir, 'p.tsproj') })
     const h = b.handlers as unknown as Record<string, (args: unknown) => Promise<unknown>>
-    await expect(h['library:query'](null)).rejects.toThrow('library:query: arguments must be an object')
+    await expect(h['library:query'](null)).rejects.toThrow('library:query: arguments: must be an object')
     await expect(h['library:query']({ filter: {}, offset: -1, limit: 10 })).rejects.toThrow(
-      'offset must be >= 0'
+      'library:query: offset: must be >= 0'
     )
     await expect(h['library:query']({ filter: {}, offset: 0, limit: 5000 })).rejects.toThrow(
-      'limit must be <= 1000'
+      'library:query: limit: must be <= 1000'
     )
-    await expect(h['library:query']({ offset: 0, limit: 5 })).rejects.toThrow('filter must be an object')
+    await expect(h['library:query']({ offset: 0, limit: 5 })).rejects.toThrow('filter: must be an object')
     await expect(h['library:query']({ filter: { split: 'dev' }, offset: 0, limit: 5 })).rejects.toThrow(
-      'split must be one of train, val, test, none'
+      'filter.split: must be one of train, val, test, none'
     )
     await expect(
       h['library:query']({ filter: {}, sort: { key: 'size' }, offset: 0, limit: 5 })
-    ).rejects.toThrow(/sort: key must be one of/)
+    ).rejects.toThrow(/sort\.key: must be one of/)
     await expect(
       h['library:query']({ filter: {}, sort: { key: 'confidence' }, offset: 0, limit: 5 })
     ).rejects.toThrow(/needs a runId/)
     await expect(h['library:setLabel']({ imageIds: ['1'], classId: 1 })).rejects.toThrow(
-      'imageIds must be an array of non-negative integers'
+      'imageIds[0]: must be a number, got "1"'
     )
     await expect(h['library:setLabel']({ imageIds: [1], classId: 1.5 })).rejects.toThrow(
-      'classId must be an integer'
+      'classId: must be an integer'
     )
     await expect(h['library:split']({ val: 0.6, test: 0.4, groupBy: 'track', seed: 1 })).rejects.toThrow(
       /less than 1/
@@ -112,10 +112,10 @@ describe('createBackend', () => {
       /groupBy/
     )
     await expect(h['library:import']({ folder: '', labels: 'folders' })).rejects.toThrow(
-      'folder must not be empty'
+      'folder: must not be empty'
     )
     await expect(h['library:import']({ folder: tmp.dir, labels: 'magic' })).rejects.toThrow(
-      /labels must be one of/
+      /labels: must be one of/
     )
     await expect(h['library:import']({ folder: join(tmp.dir, 'missing'), labels: 'none' })).rejects.toThrow(
       /import folder not found/
@@ -123,9 +123,9 @@ describe('createBackend', () => {
     await expect(
       h['library:import']({ folder: tmp.dir, labels: 'folders', namesCsv: join(tmp.dir, 'x.csv') })
     ).rejects.toThrow(/cannot read names CSV/)
-    await expect(h['classes:add']({ name: '   ' })).rejects.toThrow('name must not be empty')
+    await expect(h['classes:add']({ name: '   ' })).rejects.toThrow('name: must not be empty')
     await expect(h['library:image']({ id: 7 })).rejects.toThrow('image 7 not found')
-    await expect(b.media('big' as 'thumb', 1)).rejects.toThrow(/kind must be/)
+    await expect(b.media('big' as 'thumb', 1)).rejects.toThrow(/kind: must be one of thumb, full/)
     // A failed import request leaves no running import behind.
     expect(b.services.library.importing).toBe(false)
   })

@@ -29,7 +29,7 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
     await backend.handlers['library:import']({ folder: src, labels: 'folders' })
     await backend.handlers['library:split']({ val: 0.2, test: 0.2, groupBy: 'track', seed: 1 })
     service = new TrainingService(backend.services.projects, { runner: inProcessRunner() })
-    h = createTrainingHandlers(service)
+    h = createTrainingHandlers({ training: service })
   })
   afterAll(async () => {
     await service?.dispose()
@@ -63,7 +63,7 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
       [{ ...baseConfig(), epochs: 0 }, /epochs/],
       [
         { ...baseConfig(), strategy: 'fine-tune', model: { architecture: 'alexnet' } },
-        /base is needed by fine-tune/
+        /config\.base: is needed by fine-tune/
       ],
       [{ ...baseConfig(), learningRate: -1 }, /learningRate/],
       [
@@ -92,7 +92,7 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
     expect(readdirSync(run.modelDir!)).toEqual(expect.arrayContaining(['model.json', 'metadata.json']))
     expect((await h['training:list']({})).map((r) => [r.id, r.modelDir])).toEqual([[runId, run.modelDir]])
     expect(await h['training:cancel']({ runId })).toEqual({ cancelled: false })
-    await expect(h['training:get']({ runId: 0 })).rejects.toThrow(/runId must be >= 1/)
+    await expect(h['training:get']({ runId: 0 })).rejects.toThrow(/training:get: runId: must be >= 1/)
   })
 
   it('defaults crop to the ROI when the import asked for it', async () => {
@@ -122,7 +122,9 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
       })
       await other.handlers['library:split']({ val: 0.2, test: 0.2, groupBy: 'track', seed: 1 })
       const roiService = new TrainingService(other.services.projects, { runner: inProcessRunner() })
-      const config = await createTrainingHandlers(roiService)['training:defaults']({ strategy: 'custom' })
+      const config = await createTrainingHandlers({ training: roiService })['training:defaults']({
+        strategy: 'custom'
+      })
       expect(config.preprocessing.cropToRoi).toBe(true)
     } finally {
       await other.dispose()

@@ -12,6 +12,8 @@
 // difference for 32 -> 227 is a sub-pixel shift and does not matter to AlexNet's features.)
 import { createHash } from 'node:crypto'
 import type { Preprocessing } from '../../../shared/training'
+import { PreprocessingSchema } from '../../../shared/contract/training'
+import { describeIssues } from '../../../shared/contract/issues'
 import type { Example } from './types'
 
 /** Interleaved 8-bit RGB, row-major (what `decodeImage` returns). */
@@ -71,26 +73,16 @@ export function defaultPreprocessing(
   }
 }
 
-/** Throws a clear message for a record that cannot be applied. */
+/**
+ * Throws a clear message for a record that cannot be applied (one read from a model's metadata.json, or
+ * handed to the engine directly): the contract's Preprocessing schema, e.g. `preprocessing.inputSize: must
+ * be <= 4096`.
+ */
 export function validatePreprocessing(prep: Preprocessing): void {
-  if (!Number.isInteger(prep.inputSize) || prep.inputSize < 1 || prep.inputSize > 4096) {
-    throw new Error(`preprocessing.inputSize must be an integer in 1..4096, got ${prep.inputSize}`)
-  }
-  if (prep.channelOrder !== 'RGB' && prep.channelOrder !== 'BGR') {
-    throw new Error(`preprocessing.channelOrder must be RGB or BGR, got ${String(prep.channelOrder)}`)
-  }
-  if (prep.resize !== 'bilinear')
-    throw new Error(`preprocessing.resize must be bilinear, got ${String(prep.resize)}`)
-  if (!Number.isFinite(prep.scale) || prep.scale === 0)
-    throw new Error(`preprocessing.scale must be a non-zero number`)
-  if (prep.meanSubtraction === 'dataset') {
-    if (!prep.mean || prep.mean.length !== 3 || prep.mean.some((m) => !Number.isFinite(m))) {
-      throw new Error(
-        'preprocessing.meanSubtraction is "dataset" but preprocessing.mean is not three numbers'
-      )
-    }
-  } else if (!['per-image', 'per-image-std', 'none'].includes(prep.meanSubtraction)) {
-    throw new Error(`preprocessing.meanSubtraction must be per-image, per-image-std, dataset or none`)
+  const result = PreprocessingSchema.safeParse(prep)
+  if (!result.success) {
+    const problems = describeIssues(result.error.issues, prep).map((p) => `preprocessing.${p}`)
+    throw new Error(problems.join('; '))
   }
 }
 

@@ -1,7 +1,10 @@
-// TrainConfig defaults per strategy, the boundary check of a config that arrives from the UI or a file,
+// TrainConfig defaults per strategy, the check of a config that arrives from a file or the CLI (the contract's
+// schema),
 // and the tutorial's strategy recommendation. No TF.js here, so the main process can use it cheaply.
-import { STRATEGIES, type BaseModel, type Strategy, type TrainConfig } from '../../../shared/training'
-import { defaultPreprocessing, validatePreprocessing } from '../data/preprocess'
+import type { BaseModel, Strategy, TrainConfig } from '../../../shared/training'
+import { TrainConfigSchema } from '../../../shared/contract/training'
+import { issuesLine } from '../../../shared/contract/issues'
+import { defaultPreprocessing } from '../data/preprocess'
 
 export interface RecommendInput {
   /** Labelled training images per class (the smallest class or the median; the caller decides). */
@@ -67,61 +70,12 @@ export function defaultTrainConfig(strategy: Strategy, base: BaseModel = { kind:
   }
 }
 
-/** Checks a config from outside (IPC, JSON); throws a message naming the field. Returns it unchanged. */
+/**
+ * Checks a config from outside (a file, the CLI's options) against the IPC contract's schema, the same check
+ * `training:start` makes; throws a message naming each bad field. Returns the parsed config.
+ */
 export function validateTrainConfig(value: unknown): TrainConfig {
-  const fail = (field: string, what: string): never => {
-    throw new Error(`training config: ${field} ${what}`)
-  }
-  if (!value || typeof value !== 'object') fail('', 'must be an object')
-  const c = value as TrainConfig
-  if (!STRATEGIES.includes(c.strategy)) fail('strategy', `must be one of ${STRATEGIES.join(', ')}`)
-  const b = c.base as BaseModel | undefined
-  if (!b || !['none', 'bvlc-npy', 'studio-model'].includes(b.kind))
-    fail('base.kind', 'must be none, bvlc-npy or studio-model')
-  if (
-    b!.kind !== 'none' &&
-    (typeof (b as { path?: unknown }).path !== 'string' || !(b as { path: string }).path)
-  ) {
-    fail('base.path', 'must name the weights file or model folder')
-  }
-  if ((c.strategy === 'fine-tune' || c.strategy === 'feature-extraction') && b!.kind === 'none') {
-    fail('base', `is needed by ${c.strategy} (a bvlc-alexnet.npy file or a studio model)`)
-  }
-  const m = c.model
-  if (!m || (m.architecture !== 'alexnet' && m.architecture !== 'compact'))
-    fail('model.architecture', 'must be alexnet or compact')
-  if ((c.strategy === 'custom') !== (m.architecture === 'compact'))
-    fail('model.architecture', `does not fit strategy ${c.strategy}`)
-  if (m.width !== undefined && !(m.width > 0 && m.width <= 4)) fail('model.width', 'must be in (0, 4]')
-  if (m.fcUnits !== undefined && !(Number.isInteger(m.fcUnits) && m.fcUnits >= 1 && m.fcUnits <= 16384))
-    fail('model.fcUnits', 'must be an integer in 1..16384')
-  if (m.dropout !== undefined && !(m.dropout >= 0 && m.dropout < 1))
-    fail('model.dropout', 'must be in [0, 1)')
-  try {
-    validatePreprocessing(c.preprocessing)
-  } catch (err) {
-    fail('preprocessing', `is invalid: ${(err as Error).message}`)
-  }
-  const int = (field: keyof TrainConfig, min: number, max: number): void => {
-    const v = c[field] as number
-    if (!Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer in ${min}..${max}`)
-  }
-  int('epochs', 1, 10_000)
-  int('batchSize', 1, 4096)
-  int('earlyStoppingPatience', 0, 10_000)
-  if (!Number.isInteger(c.seed)) fail('seed', 'must be an integer')
-  if (c.optimizer !== 'adam' && c.optimizer !== 'sgd-momentum')
-    fail('optimizer', 'must be adam or sgd-momentum')
-  if (!(c.learningRate > 0 && c.learningRate < 10)) fail('learningRate', 'must be in (0, 10)')
-  if (c.lrSchedule !== undefined && !['constant', 'cosine', 'one-cycle'].includes(c.lrSchedule))
-    fail('lrSchedule', 'must be constant, cosine or one-cycle')
-  if (!(c.pretrainedRateFactor >= 0 && c.pretrainedRateFactor <= 1))
-    fail('pretrainedRateFactor', 'must be in [0, 1]')
-  const a = c.augmentation
-  if (!a || typeof a.enabled !== 'boolean') fail('augmentation.enabled', 'must be true or false')
-  for (const k of ['shift', 'rotationDeg', 'scale', 'brightness', 'contrast'] as const) {
-    if (!(Number.isFinite(a[k]) && a[k] >= 0)) fail(`augmentation.${k}`, 'must be a number >= 0')
-  }
-  if (typeof c.classBalanced !== 'boolean') fail('classBalanced', 'must be true or false')
-  return c
+  const result = TrainConfigSchema.safeParse(value)
+  if (!result.success) throw new Error(`training config: ${issuesLine(result.error.issues, value)}`)
+  return result.data
 }

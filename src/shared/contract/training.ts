@@ -1,0 +1,135 @@
+// Schemas of the training records that cross the IPC boundary or come back from disk: TrainConfig and its
+// parts (base model, model spec, preprocessing, augmentation). The declared types in ../training.ts stay the
+// documented source; each schema is checked at compile time to describe exactly that type, so the two cannot
+// drift. No coercion ("0.003" is not a number, `true` is not a width), unknown keys are refused, and every
+// number has a range: the bounds the engine accepted before these schemas, tightened only where none existed.
+import { z } from 'zod'
+import type { Augmentation, BaseModel, ModelSpec, Preprocessing, Strategy, TrainConfig } from '../training'
+
+/** Compile-time proof that a schema's output is exactly the declared type (both ways assignable). */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export type Assert<T extends true> = T
+
+/** Longest file path accepted anywhere in the contract (PATH_MAX on Linux). */
+export const MAX_PATH = 4096
+
+/** Database ids (images, classes, runs, imports) start at 1. */
+export const Id = z.int().min(1)
+
+/** A path on the backend's machine: not blank, at most MAX_PATH characters; kept as sent (no trimming). */
+export const PathString = z
+  .string()
+  .max(MAX_PATH)
+  .refine((s) => s.trim() !== '', { message: 'must not be empty' })
+
+/** 32-bit unsigned seeds (the seeded PRNG works on 32 bits). */
+export const Seed = z
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+
+export const StrategySchema = z.enum(['fine-tune', 'retrain', 'feature-extraction', 'custom'])
+
+export const BaseModelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  /** A `bvlc-alexnet.npy` file (or a small file of the same structure). */
+  z.strictObject({ kind: z.literal('bvlc-npy'), path: PathString }),
+  /** A model folder exported or checkpointed by this studio. */
+  z.strictObject({ kind: z.literal('studio-model'), path: PathString })
+])
+
+/** Dropout rates: 1 would drop everything. */
+const Rate = z.number().min(0).lt(1)
+
+export const ModelSpecSchema = z.strictObject({
+  architecture: z.enum(['alexnet', 'compact']),
+  width: z.number().gt(0).lte(4).optional(),
+  fcUnits: z.int().min(1).max(16_384).optional(),
+  dropout: Rate.optional(),
+  flattenDropout: Rate.optional(),
+  batchNorm: z.boolean().optional()
+})
+
+export const PreprocessingSchema = z
+  .strictObject({
+    inputSize: z.int().min(1).max(4096),
+    channelOrder: z.enum(['RGB', 'BGR']),
+    meanSubtraction: z.enum(['per-image', 'per-image-std', 'dataset', 'none']),
+    /** Pixel means, 0..255 scale. */
+    mean: z
+      .tuple([z.number().min(0).max(255), z.number().min(0).max(255), z.number().min(0).max(255)])
+      .optional(),
+    // Non-zero as before; the magnitude bound only keeps inputs finite in float32 (1/64 and 1 are in use).
+    scale: z
+      .number()
+      .min(-1000)
+      .max(1000)
+      .refine((s) => s !== 0, { message: 'must not be 0' }),
+    resize: z.literal('bilinear'),
+    cropToRoi: z.boolean()
+  })
+  .superRefine((p, ctx) => {
+    if (p.meanSubtraction === 'dataset' && !p.mean)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mean'],
+        message: 'must be three numbers when meanSubtraction is "dataset"'
+      })
+  })
+
+// Amplitudes are maxima of a uniform draw around "no change": a scale or brightness change of 1 or more
+// could reach zero, a shift past half the side moves the sign out of the picture.
+export const AugmentationSchema = z.strictObject({
+  enabled: z.boolean(),
+  shift: z.number().min(0).max(0.5),
+  rotationDeg: z.number().min(0).max(180),
+  scale: z.number().min(0).max(0.9),
+  brightness: z.number().min(0).max(1),
+  contrast: z.number().min(0).max(1),
+  horizontalFlip: z.boolean()
+})
+
+const NEEDS_BASE: readonly Strategy[] = ['fine-tune', 'feature-extraction']
+
+export const TrainConfigSchema = z
+  .strictObject({
+    strategy: StrategySchema,
+    base: BaseModelSchema,
+    model: ModelSpecSchema,
+    preprocessing: PreprocessingSchema,
+    epochs: z.int().min(1).max(10_000),
+    batchSize: z.int().min(1).max(4096),
+    optimizer: z.enum(['sgd-momentum', 'adam']),
+    learningRate: z.number().gt(0).lt(10),
+    lrSchedule: z.enum(['constant', 'cosine', 'one-cycle']).optional(),
+    pretrainedRateFactor: z.number().min(0).max(1),
+    earlyStoppingPatience: z.int().min(0).max(10_000),
+    augmentation: AugmentationSchema,
+    classBalanced: z.boolean(),
+    seed: Seed
+  })
+  .superRefine((c, ctx) => {
+    if (NEEDS_BASE.includes(c.strategy) && c.base.kind === 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['base'],
+        message: `is needed by ${c.strategy} (a bvlc-alexnet.npy file, a studio model or a completed run)`
+      })
+    }
+    if ((c.strategy === 'custom') !== (c.model.architecture === 'compact')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'architecture'],
+        message: `does not fit strategy ${c.strategy}`
+      })
+    }
+  })
+
+export type SchemasMatchTypes = [
+  Assert<Same<z.output<typeof StrategySchema>, Strategy>>,
+  Assert<Same<z.output<typeof BaseModelSchema>, BaseModel>>,
+  Assert<Same<z.output<typeof ModelSpecSchema>, ModelSpec>>,
+  Assert<Same<z.output<typeof PreprocessingSchema>, Preprocessing>>,
+  Assert<Same<z.output<typeof AugmentationSchema>, Augmentation>>,
+  Assert<Same<z.output<typeof TrainConfigSchema>, TrainConfig>>
+]
