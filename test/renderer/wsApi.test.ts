@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 // The browser API client against the real backend and WebSocket server (happy-dom's WebSocket is `ws`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { join } from 'node:path'
 import { createBackend, type Backend } from '../../src/main/backend'
 import { startServer, type RunningServer } from '../../src/main/server'
@@ -54,6 +54,40 @@ describe('createWsApi', () => {
     expect(bad).toBeInstanceOf(RemoteError)
     expect((bad as Error).message).toMatch(/imageIds/)
     expect((bad as Error).name).toBe('ValidationError')
+  })
+
+  it('gets the schema refusal of a coerced or unknown argument, word for word', async () => {
+    const rate = await api
+      .invoke('library:split', { val: '0.1' as unknown as number, test: 0.1, groupBy: 'track', seed: 1 })
+      .catch((e: unknown) => e)
+    expect(rate).toMatchObject({
+      name: 'ValidationError',
+      message: 'library:split: val: must be a number, got "0.1"'
+    })
+    const extra = await api.invoke('classes:list', { all: true } as never).catch((e: unknown) => e)
+    expect(extra).toMatchObject({
+      name: 'ValidationError',
+      message: 'classes:list: all: is not a known field'
+    })
+  })
+
+  it('keeps delivering events to the other listeners when one throws, and unsubscribes', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const got: string[] = []
+    const offBroken = api.on('library-changed', () => {
+      throw new Error('broken view')
+    })
+    const off = api.on('library-changed', (e) => got.push(e.reason))
+    await api.invoke('classes:add', { name: 'Yield' })
+    await expect.poll(() => got).toEqual(['classes'])
+    expect(logged).toHaveBeenCalled()
+    off()
+    offBroken()
+    logged.mockRestore()
+    await api.invoke('classes:add', { name: 'Priority' })
+    // A later event (after a round trip) reaches no one that unsubscribed.
+    await api.invoke('classes:list', {})
+    expect(got).toEqual(['classes'])
   })
 
   it('builds token-carrying media URLs', () => {

@@ -5,6 +5,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path'
 import type { ProjectInfo, RecentProject } from '../../shared/types'
 import { openDatabase, schemaVersion, type Db } from '../db/database'
 import { createRepository, type Repository } from '../db/libraryRepo'
+import { createEmitter } from '../../shared/emitter'
 
 export const PROJECT_EXTENSION = '.tsproj'
 const MAX_RECENT = 10
@@ -18,7 +19,7 @@ export interface OpenProject {
 export class ProjectService {
   private open: OpenProject | null = null
   private readonly recentFile: string
-  private readonly listeners = new Set<(project: OpenProject | null) => void>()
+  private readonly events = createEmitter<{ change: OpenProject | null }>()
 
   constructor(private readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true })
@@ -27,8 +28,7 @@ export class ProjectService {
 
   /** Called with the new project (or null) whenever the open project changes. */
   onDidChange(listener: (project: OpenProject | null) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    return this.events.on('change', listener)
   }
 
   create(path: string): ProjectInfo {
@@ -61,7 +61,7 @@ export class ProjectService {
   close(): void {
     if (!this.open) return
     this.closeDb()
-    for (const l of this.listeners) l(null)
+    this.events.emit('change', null)
   }
 
   private closeDb(): void {
@@ -89,7 +89,7 @@ export class ProjectService {
     this.open = { info, db, repo: createRepository(db) }
     this.open.repo.markInterruptedImports()
     this.remember(info)
-    for (const l of this.listeners) l(this.open)
+    this.events.emit('change', this.open)
     return info
   }
 

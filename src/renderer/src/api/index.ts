@@ -1,7 +1,6 @@
 // Where the renderer gets its StudioApi: the preload's `window.api` inside Electron, otherwise a WebSocket
 // client to the server that served this page (token in `?token=`). Only Pinia stores call it.
 import type { StudioApi } from '@shared/ipc'
-import { MEDIA_PROTOCOL } from '@shared/ipc'
 import { createWsApi, type ConnectionState, type WsApi } from './ws'
 
 export { createWsApi, RemoteError, type WsApi, type ConnectionState } from './ws'
@@ -12,7 +11,7 @@ let current: StudioApi | null = null
 export function getApi(): StudioApi {
   if (current) return current
   if (typeof window !== 'undefined' && window.api) {
-    current = withMediaUrls(window.api)
+    current = window.api
   } else {
     const token = new URLSearchParams(location.search).get('token') ?? ''
     current = createWsApi(location.origin, token)
@@ -31,14 +30,3 @@ export function hasConnection(api: StudioApi): api is WsApi {
 }
 
 export type { ConnectionState as ApiConnectionState }
-
-// The preload may not implement imageUrl itself (functions crossing contextBridge are fine, but a
-// missing one would break every <img>), so fall back to the custom protocol the main process registers.
-function withMediaUrls(api: StudioApi): StudioApi {
-  if (typeof api.imageUrl === 'function') return api
-  return {
-    invoke: (c, a) => api.invoke(c, a),
-    on: (e, l) => api.on(e, l),
-    imageUrl: (id, kind) => `${MEDIA_PROTOCOL}://${kind}/${id}`
-  }
-}

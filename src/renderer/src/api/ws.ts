@@ -12,6 +12,7 @@ import type {
   StudioApi
 } from '@shared/ipc'
 import type { SerializedError } from '@shared/types'
+import { createEmitter } from '@shared/emitter'
 
 export type ConnectionState = 'connecting' | 'open' | 'closed'
 
@@ -43,8 +44,8 @@ export function createWsApi(url: string, token: string): WsApi {
   const wsUrl = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/api?token=${encodeURIComponent(token)}`
   const socket = new WebSocket(wsUrl)
   const pending = new Map<number, Pending>()
-  const listeners = new Map<EventName, Set<(payload: unknown) => void>>()
-  const connectionListeners = new Set<(state: ConnectionState, reason?: string) => void>()
+  const events = createEmitter<Events>()
+  const connection = createEmitter<{ change: { state: ConnectionState; reason?: string } }>()
   let state: ConnectionState = 'connecting'
   let nextId = 1
   // Calls made before the socket opens wait here instead of failing.
@@ -52,7 +53,7 @@ export function createWsApi(url: string, token: string): WsApi {
 
   function setState(next: ConnectionState, reason?: string): void {
     state = next
-    for (const l of connectionListeners) l(next, reason)
+    connection.emit('change', { state: next, reason })
   }
 
   function failAll(reason: string): void {
@@ -83,7 +84,8 @@ export function createWsApi(url: string, token: string): WsApi {
       if (msg.ok) p.resolve(msg.result)
       else p.reject(new RemoteError(msg.error))
     } else if (msg.type === 'event') {
-      for (const l of listeners.get(msg.event) ?? []) l(msg.payload)
+      // The server sends only the contract's events; the payload's type is the server's word for it.
+      events.emit(msg.event, msg.payload as Events[EventName])
     }
   })
 
@@ -104,19 +106,15 @@ export function createWsApi(url: string, token: string): WsApi {
       })
     },
     on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
-      let set = listeners.get(event)
-      if (!set) listeners.set(event, (set = new Set()))
-      const l = listener as (payload: unknown) => void
-      set.add(l)
-      return () => set.delete(l)
+      return events.on(event, listener)
     },
     imageUrl(id: number, kind: 'thumb' | 'full'): string {
       return `${base.origin}/media/${kind}/${id}?token=${encodeURIComponent(token)}`
     },
     onConnection(listener) {
-      connectionListeners.add(listener)
+      const off = connection.on('change', (c) => listener(c.state, c.reason))
       listener(state)
-      return () => connectionListeners.delete(listener)
+      return off
     },
     close() {
       socket.close()
