@@ -42,4 +42,11 @@ describe('configFromOptions', () => {
     ])
     expect(c.model.width).toBe(1)
   })
+
+  it("refuses what the flags let through but the contract's schema does not, naming the field", () => {
+    expect(() => configFromOptions(opts({ inputSize: '5000' }))).toThrow(
+      'training config: preprocessing.inputSize: must be <= 4096'
+    )
+    expect(() => configFromOptions(opts({ seed: '-1' }))).toThrow('training config: seed: must be >= 0')
+  })
 })

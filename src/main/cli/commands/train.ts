@@ -11,7 +11,7 @@ import {
   type TrainConfig,
   type TrainingEvent
 } from '../../../shared/training'
-import { defaultTrainConfig } from '../../ml/train/config'
+import { defaultTrainConfig, validateTrainConfig } from '../../ml/train/config'
 import { checkExportTarget } from '../../ml/export/folder'
 import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
@@ -100,7 +100,13 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
   if (o.augment !== undefined) c.augmentation.enabled = o.augment
   c.classBalanced = Boolean(o.balanced)
   if (o.seed) c.seed = parseNumber(o.seed, '--seed', Number.isInteger)
-  return c
+  // The same check as `training:start`, so an option the flags above let through (a 5000 px input, a
+  // negative seed) is refused here with the field named, not deep inside the trainer.
+  try {
+    return validateTrainConfig(c)
+  } catch (err) {
+    throw new UserError((err as Error).message)
+  }
 }
 
 /** One status line redrawn in place on a terminal. */
