@@ -58,6 +58,8 @@ export type BaseModel =
   | { kind: 'bvlc-npy'; path: string }
   /** A model exported or checkpointed by this studio (folder with model.json). */
   | { kind: 'studio-model'; path: string }
+  /** A completed run of the open project, by id; the backend resolves it to the run's model folder. */
+  | { kind: 'run'; runId: number }
 
 export interface ModelSpec {
   /** `alexnet` for strategies 1-3, `compact` for strategy 4. */
@@ -207,10 +209,14 @@ export interface RunSummary {
   testAccuracy: number | null
   seconds: number | null
   /**
-   * The run's exported model folder (model.json, weights.bin, metadata.json) once it completed, else null.
-   * What a later run names as its `studio-model` base; the UI never builds this path itself.
+   * Whether the run completed with a trained model, so a later run can start from it as
+   * `{ kind: 'run', runId }` (the backend finds the model folder; no server path reaches the UI).
    */
-  modelDir: string | null
+  hasModel: boolean
+  /** Train-split images the run was started with; null for runs recorded before the counts were kept. */
+  trainImages: number | null
+  /** Validation-split images the run was started with; null like `trainImages`. */
+  valImages: number | null
   /** Per-epoch history for the curves. */
   history: {
     epoch: number

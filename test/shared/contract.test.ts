@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { CHANNELS, type Channel, type CoversChannels } from '../../src/shared/ipc'
 import { CHANNEL_SCHEMAS, type ChannelSchemas } from '../../src/shared/contract/channels'
-import { TrainConfigSchema } from '../../src/shared/contract/training'
+import { BaseModelSchema, TrainConfigSchema } from '../../src/shared/contract/training'
 import { describeIssues, formatPath, issuesLine } from '../../src/shared/contract/issues'
 import { STRATEGIES } from '../../src/shared/training'
 import { defaultTrainConfig } from '../../src/main/ml/train/config'
@@ -38,9 +38,7 @@ describe('TrainConfigSchema', () => {
   it("accepts the studio's own defaults for every strategy, unchanged", () => {
     for (const s of STRATEGIES) {
       const base =
-        s === 'fine-tune' || s === 'feature-extraction'
-          ? ({ kind: 'bvlc-npy', path: '/w/bvlc-alexnet.npy' } as const)
-          : undefined
+        s === 'fine-tune' || s === 'feature-extraction' ? ({ kind: 'run', runId: 3 } as const) : undefined
       const c = defaultTrainConfig(s, base)
       expect(TrainConfigSchema.parse(c)).toEqual(c)
     }
@@ -73,6 +71,12 @@ describe('TrainConfigSchema', () => {
     expect(issuesLine(TrainConfigSchema.safeParse(arch).error!.issues, arch)).toBe(
       'model.architecture: does not fit strategy custom'
     )
+  })
+
+  it('takes a completed run as a base, by id only', () => {
+    expect(BaseModelSchema.parse({ kind: 'run', runId: 4 })).toEqual({ kind: 'run', runId: 4 })
+    expect(BaseModelSchema.safeParse({ kind: 'run', runId: '4' }).success).toBe(false)
+    expect(BaseModelSchema.safeParse({ kind: 'run', runId: 4, path: '/srv/run-4' }).success).toBe(false)
   })
 })
 

@@ -212,6 +212,9 @@ export class TrainingService {
   start(config: TrainConfig): { runId: number } {
     if (this.active)
       throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+    // Until a run base is resolved to its model folder here, say so instead of failing inside the job.
+    if (config.base.kind === 'run')
+      throw new Error(`a run as the base model (run ${config.base.runId}) is not supported yet`)
     if (config.base.kind !== 'none' && config.strategy !== 'retrain' && config.strategy !== 'custom') {
       if (!existsSync(config.base.path)) throw new Error(`base model not found: ${config.base.path}`)
     }

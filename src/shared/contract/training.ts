@@ -35,7 +35,9 @@ export const BaseModelSchema = z.discriminatedUnion('kind', [
   /** A `bvlc-alexnet.npy` file (or a small file of the same structure). */
   z.strictObject({ kind: z.literal('bvlc-npy'), path: PathString }),
   /** A model folder exported or checkpointed by this studio. */
-  z.strictObject({ kind: z.literal('studio-model'), path: PathString })
+  z.strictObject({ kind: z.literal('studio-model'), path: PathString }),
+  /** A completed run of the open project; the backend resolves it to the run's model folder. */
+  z.strictObject({ kind: z.literal('run'), runId: Id })
 ])
 
 /** Dropout rates: 1 would drop everything. */

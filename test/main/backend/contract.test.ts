@@ -129,4 +129,21 @@ describe('the contract at the backend boundary', () => {
         'groupBy: must be one of track, none; seed: must be a number, got nothing'
     )
   })
+
+  it('accepts a completed run as a base model (the backend resolves it, not the renderer)', async () => {
+    // The schema lets `{ kind: 'run' }` through to the base check, which looks for run 1 in this project.
+    const answer = await b.handlers['training:validateBase']({ base: { kind: 'run', runId: 1 } }).catch(
+      (e: Error) => e
+    )
+    expect(answer).not.toMatchObject({ name: 'ValidationError' })
+    expect((await refusal(h['training:validateBase']({ base: { kind: 'run', runId: 0 } }))).message).toBe(
+      'training:validateBase: base.runId: must be >= 1'
+    )
+    expect(
+      (await refusal(h['training:validateBase']({ base: { kind: 'run', path: '/m' } }))).message
+    ).toMatch(/base\.runId: must be a number, got nothing; base\.path: is not a known field/)
+    expect((await refusal(h['training:validateBase']({ base: { kind: 'zip' } }))).message).toBe(
+      'training:validateBase: base.kind: must be one of none, bvlc-npy, studio-model, run'
+    )
+  })
 })

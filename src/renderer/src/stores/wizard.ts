@@ -210,7 +210,7 @@ export const useWizardStore = defineStore('wizard', () => {
   let checkSeq = 0
   async function validateBase(): Promise<void> {
     const b = base.value
-    if (b.kind === 'none' || !b.path) {
+    if (b.kind === 'none' || ('path' in b && !b.path)) {
       baseCheck.value = null
       return
     }
