@@ -1,5 +1,7 @@
 // The one place where an untrusted invoke (from the WebSocket or from Electron's ipcMain) is checked and
 // routed to a backend handler. Both transports use it, so the allowlist and the error shape cannot drift.
+// Here: the channel is on the allowlist and the arguments are one plain object; the handler then parses them
+// with its channel's schema (src/main/backend/parse.ts) and refuses anything else as a ValidationError.
 import { isChannel } from '../../shared/ipc'
 import type { SerializedError } from '../../shared/types'
 import type { Backend } from '../backend'
