@@ -22,7 +22,9 @@ const SUMMARY_FIELDS: Record<keyof RunSummary, true> = {
   valAccuracy: true,
   testAccuracy: true,
   seconds: true,
-  modelDir: true,
+  hasModel: true,
+  trainImages: true,
+  valImages: true,
   history: true
 }
 

@@ -2,90 +2,9 @@
 // The schema version is SQLite's `user_version`; each migration runs in its own transaction together with
 // the version bump, so a crash leaves the file at a whole version.
 import Database from 'better-sqlite3'
-import { RUNS_MIGRATIONS } from './runsRepo'
+import { MIGRATIONS } from './migrations'
 
 export type Db = Database.Database
-
-/** Ordered migrations; index i brings the schema from version i to i + 1. Never edit a released one. */
-const MIGRATIONS: string[] = [
-  `
-  CREATE TABLE classes (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    position INTEGER NOT NULL
-  );
-  CREATE TABLE imports (
-    id INTEGER PRIMARY KEY,
-    folder TEXT NOT NULL,
-    label_source TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL DEFAULT 'running',
-    imported INTEGER NOT NULL DEFAULT 0,
-    skipped_duplicates INTEGER NOT NULL DEFAULT 0,
-    moved INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE TABLE images (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    file_name TEXT NOT NULL,
-    import_root TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE,
-    format TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
-    split TEXT CHECK (split IN ('train', 'val', 'test')),
-    group_key TEXT,
-    roi_x1 REAL, roi_y1 REAL, roi_x2 REAL, roi_y2 REAL,
-    crop_to_roi INTEGER NOT NULL DEFAULT 0,
-    imported_at TEXT NOT NULL,
-    import_id INTEGER REFERENCES imports(id)
-  );
-  -- Every sort and filter of the browser has an index ending in id, so a page is an index range scan.
-  CREATE INDEX images_class ON images (class_id, id);
-  CREATE INDEX images_split ON images (split, id);
-  CREATE INDEX images_file_name ON images (file_name, id);
-  CREATE INDEX images_imported_at ON images (imported_at, id);
-  CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    strategy TEXT NOT NULL,
-    status TEXT NOT NULL,
-    settings_json TEXT NOT NULL DEFAULT '{}',
-    metrics_json TEXT
-  );
-  CREATE TABLE predictions (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    class_id INTEGER,
-    confidence REAL,
-    PRIMARY KEY (run_id, image_id)
-  ) WITHOUT ROWID;
-  CREATE INDEX predictions_confidence ON predictions (run_id, confidence);
-  `,
-  // File-name search: a trigram index answers substring searches without scanning every name (see
-  // repository.ts `searchClause`). Triggers keep it in step with images.
-  `
-  CREATE VIRTUAL TABLE images_name_fts USING fts5(file_name, content = 'images', content_rowid = 'id', tokenize = 'trigram');
-  CREATE TRIGGER images_name_fts_insert AFTER INSERT ON images BEGIN
-    INSERT INTO images_name_fts (rowid, file_name) VALUES (new.id, new.file_name);
-  END;
-  CREATE TRIGGER images_name_fts_delete AFTER DELETE ON images BEGIN
-    INSERT INTO images_name_fts (images_name_fts, rowid, file_name) VALUES ('delete', old.id, old.file_name);
-  END;
-  CREATE TRIGGER images_name_fts_update AFTER UPDATE OF file_name ON images BEGIN
-    INSERT INTO images_name_fts (images_name_fts, rowid, file_name) VALUES ('delete', old.id, old.file_name);
-    INSERT INTO images_name_fts (rowid, file_name) VALUES (new.id, new.file_name);
-  END;
-  INSERT INTO images_name_fts (images_name_fts) VALUES ('rebuild');
-  `,
-  // Training runs (runsRepo.ts): run columns, per-epoch curves.
-  ...RUNS_MIGRATIONS
-]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 

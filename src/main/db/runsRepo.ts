@@ -1,5 +1,5 @@
 // Repository functions of training runs: every SQL statement about runs, their per-epoch curves, their
-// evaluation and their per-image predictions. The schema changes are migrations appended to db.ts's list.
+// evaluation and their per-image predictions. Its schema changes are in migrations.ts.
 import { join } from 'node:path'
 import type {
   BackendName,
@@ -10,32 +10,6 @@ import type {
   TrainConfig
 } from '../../shared/training'
 import type { Db } from './database'
-
-/**
- * Appended to db.ts's MIGRATIONS. The base schema has `runs(settings_json, metrics_json)` and
- * `predictions`; this adds what the run list, the curves and the evaluation view read.
- */
-export const RUNS_MIGRATIONS: string[] = [
-  `
-  ALTER TABLE runs ADD COLUMN backend TEXT;
-  ALTER TABLE runs ADD COLUMN run_dir TEXT;
-  ALTER TABLE runs ADD COLUMN finished_at TEXT;
-  ALTER TABLE runs ADD COLUMN error TEXT;
-  ALTER TABLE runs ADD COLUMN evaluation_json TEXT;
-  CREATE TABLE run_epochs (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    train_loss REAL NOT NULL,
-    train_accuracy REAL NOT NULL,
-    val_loss REAL,
-    val_accuracy REAL,
-    seconds REAL NOT NULL,
-    PRIMARY KEY (run_id, epoch)
-  ) WITHOUT ROWID;
-  `,
-  // The threads a train step ran on (2 when data-parallel on wasm), so a reloaded run still shows them.
-  `ALTER TABLE runs ADD COLUMN threads INTEGER;`
-]
 
 /** Final figures of a run, kept in runs.metrics_json. */
 export interface RunMetrics {
@@ -48,7 +22,10 @@ export interface RunMetrics {
   failed?: { path: string; reason: string }[]
 }
 
+/** A run as the backend sees it: the summary plus server-side paths and the raw error. */
 export interface RunRecord extends RunSummary {
+  /** `<runDir>/model` once the run completed (the training job exports there), else null. */
+  modelDir: string | null
   runDir: string | null
   finishedAt: string | null
   error: string | null
@@ -63,6 +40,8 @@ interface Row {
   metrics_json: string | null
   backend: string | null
   threads: number | null
+  train_images: number | null
+  val_images: number | null
   run_dir: string | null
   finished_at: string | null
   error: string | null
@@ -72,7 +51,9 @@ export type RunsRepo = ReturnType<typeof createRunsRepo>
 
 export function createRunsRepo(db: Db) {
   const s = {
-    insert: db.prepare('INSERT INTO runs (created_at, strategy, status, settings_json) VALUES (?, ?, ?, ?)'),
+    insert: db.prepare(
+      'INSERT INTO runs (created_at, strategy, status, settings_json, train_images, val_images) VALUES (?, ?, ?, ?, ?, ?)'
+    ),
     setDir: db.prepare('UPDATE runs SET run_dir = ? WHERE id = ?'),
     setStatus: db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?'),
     setBackend: db.prepare('UPDATE runs SET backend = ?, threads = coalesce(?, threads) WHERE id = ?'),
@@ -125,6 +106,9 @@ export function createRunsRepo(db: Db) {
       valAccuracy: metrics?.valAccuracy ?? history.at(-1)?.valAccuracy ?? null,
       testAccuracy: metrics?.testAccuracy ?? null,
       seconds: metrics?.seconds ?? null,
+      hasModel: r.status === 'completed' && r.run_dir !== null,
+      trainImages: r.train_images ?? null,
+      valImages: r.val_images ?? null,
       // The training job exports a completed run's model to <runDir>/model (MODEL_SUBDIR in ml/jobs.ts).
       modelDir: r.status === 'completed' && r.run_dir ? join(r.run_dir, 'model') : null,
       history,
@@ -135,8 +119,21 @@ export function createRunsRepo(db: Db) {
   }
 
   return {
-    create(config: TrainConfig, at: string): number {
-      return Number(s.insert.run(at, config.strategy, 'queued', JSON.stringify(config)).lastInsertRowid)
+    /** A queued run, with the train/val image counts it starts with. */
+    create(
+      config: TrainConfig,
+      at: string,
+      counts: { trainImages: number; valImages: number } | null = null
+    ): number {
+      const info = s.insert.run(
+        at,
+        config.strategy,
+        'queued',
+        JSON.stringify(config),
+        counts?.trainImages ?? null,
+        counts?.valImages ?? null
+      )
+      return Number(info.lastInsertRowid)
     },
     setRunDir: (id: number, dir: string): void => void s.setDir.run(dir, id),
     setStatus(id: number, status: RunStatus, error: string | null = null): void {

@@ -25,7 +25,7 @@ import type { ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
 import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
 import type { Db } from '../db/database'
-import { NotFoundError } from '../errors'
+import { NotFoundError, ValidationError } from '../errors'
 
 /** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
 export type JobRunner = (
@@ -212,13 +212,8 @@ export class TrainingService {
   start(config: TrainConfig): { runId: number } {
     if (this.active)
       throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
-    // Until a run base is resolved to its model folder here, say so instead of failing inside the job.
-    if (config.base.kind === 'run')
-      throw new Error(`a run as the base model (run ${config.base.runId}) is not supported yet`)
-    if (config.base.kind !== 'none' && config.strategy !== 'retrain' && config.strategy !== 'custom') {
-      if (!existsSync(config.base.path)) throw new Error(`base model not found: ${config.base.path}`)
-    }
     const { repo, projectPath } = this.repo()
+    const jobConfig = this.resolveBase(config)
     const data = this.dataset()
     if (data.classes.length < 2) {
       throw new Error(
@@ -228,14 +223,18 @@ export class TrainingService {
     }
     const trainExamples = data.split('train')
     const val = data.split('val')
-    const runId = repo.create(config, new Date().toISOString())
+    // The run keeps the base as chosen (a run id stays a run id); the job gets the resolved folder.
+    const runId = repo.create(config, new Date().toISOString(), {
+      trainImages: trainExamples.length,
+      valImages: val.length
+    })
     const runDir = join(runsRoot(projectPath), `run-${runId}`)
     mkdirSync(runDir, { recursive: true })
     repo.setRunDir(runId, runDir)
     return this.launch(runId, {
       kind: 'train',
       runId,
-      config,
+      config: jobConfig,
       train: trainExamples,
       val,
       classes: data.classes,
@@ -256,11 +255,12 @@ export class TrainingService {
         `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
       )
     }
+    const config = this.resolveBase(run.config)
     const data = this.dataset()
     return this.launch(runId, {
       kind: 'train',
       runId,
-      config: run.config,
+      config,
       train: data.split('train'),
       val: data.split('val'),
       classes: data.classes,
@@ -268,6 +268,32 @@ export class TrainingService {
       featureCacheDir: featureCacheRoot(projectPath),
       resume: true
     })
+  }
+
+  /**
+   * The config the engine runs: a `run` base becomes that run's model folder (a `studio-model` base), so
+   * the renderer names runs by id and never sends a server path back. Bases the strategy uses must exist.
+   */
+  private resolveBase(config: TrainConfig): TrainConfig {
+    const base = config.base
+    const usesBase = config.strategy !== 'retrain' && config.strategy !== 'custom'
+    if (base.kind === 'run') {
+      if (!usesBase) return { ...config, base: { kind: 'none' } }
+      const run = this.repo().repo.get(base.runId)
+      if (!run) throw new NotFoundError(`base run ${base.runId} not found in this project`)
+      if (run.status !== 'completed')
+        throw new ValidationError(
+          `run ${run.id} has not completed (status: ${run.status}), so it has no model to start from`
+        )
+      if (!run.modelDir || !existsSync(join(run.modelDir, 'metadata.json')))
+        throw new ValidationError(
+          `run ${run.id} has no trained model to start from (its model folder is missing)`
+        )
+      return { ...config, base: { kind: 'studio-model', path: run.modelDir } }
+    }
+    if (base.kind !== 'none' && usesBase && !existsSync(base.path))
+      throw new Error(`base model not found: ${base.path}`)
+    return config
   }
 
   private launch(runId: number, job: Extract<Job, { kind: 'train' }>): { runId: number } {

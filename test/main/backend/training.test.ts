@@ -83,14 +83,18 @@ describe.skipIf(!sharedDataAvailable())('training IPC handlers', () => {
     expect(await h['training:running']({})).toEqual({ runId })
     const early = await h['training:get']({ runId })
     expect(early.status).not.toBe('completed')
-    expect(early.modelDir).toBeNull()
+    expect(early.hasModel).toBe(false)
     await service.wait(runId)
     const run = await h['training:get']({ runId })
     expect(run.status).toBe('completed')
     expect(Object.keys(run)).not.toContain('runDir')
-    // The exported model's folder, for the UI to name as a later run's base without building paths.
-    expect(readdirSync(run.modelDir!)).toEqual(expect.arrayContaining(['model.json', 'metadata.json']))
-    expect((await h['training:list']({})).map((r) => [r.id, r.modelDir])).toEqual([[runId, run.modelDir]])
+    // No server path reaches the UI: a later run names this one as its base by id.
+    expect(Object.keys(run)).not.toContain('modelDir')
+    expect(run.hasModel).toBe(true)
+    expect(readdirSync(service.get(runId).modelDir!)).toEqual(
+      expect.arrayContaining(['model.json', 'metadata.json'])
+    )
+    expect((await h['training:list']({})).map((r) => [r.id, r.hasModel])).toEqual([[runId, true]])
     expect(await h['training:cancel']({ runId })).toEqual({ cancelled: false })
     await expect(h['training:get']({ runId: 0 })).rejects.toThrow(/training:get: runId: must be >= 1/)
   })

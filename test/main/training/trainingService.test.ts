@@ -152,6 +152,29 @@ run('TrainingService', () => {
     expect(final.error).toMatch(/learning rate/)
   })
 
+  it('stores the image counts on the run and resolves a run base to its model folder', async () => {
+    const first = service.get(runId)
+    const train = backend.services.projects.require().repo.trainingImages({ split: 'train' }).length
+    expect(first.trainImages).toBe(train)
+    expect(first.valImages).toBeGreaterThan(0)
+    expect(first.hasModel).toBe(true)
+    const fineTune = (base: { kind: 'run'; runId: number }) =>
+      ({ ...baseConfig({ epochs: 1 }), strategy: 'fine-tune', base }) as const
+    // A run that is not completed, or not in the project, is refused before anything starts.
+    const failed = service.list().find((r) => r.status === 'failed')!
+    expect(() => service.start(fineTune({ kind: 'run', runId: failed.id }))).toThrow(
+      new RegExp(`run ${failed.id} has not completed \\(status: failed\\)`)
+    )
+    expect(() => service.start(fineTune({ kind: 'run', runId: 9999 }))).toThrow(/base run 9999 not found/)
+    // A completed run is resolved to its model folder: the engine loads it (and refuses a compact CNN as an
+    // AlexNet base, naming the folder), while the run keeps the base as chosen.
+    const { runId: id } = service.start(fineTune({ kind: 'run', runId }))
+    const final = await service.wait(id)
+    expect(final.config.base).toEqual({ kind: 'run', runId })
+    expect(final.status).toBe('failed')
+    expect(final.error).toContain(join(first.runDir!, 'model'))
+  })
+
   it('runs the real training worker in a child process', async () => {
     const worker = new TrainingService(backend.services.projects, {
       runner: forkRunner({

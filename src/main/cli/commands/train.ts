@@ -43,6 +43,9 @@ interface TrainOptions {
 
 function baseOf(path: string | undefined): BaseModel {
   if (!path) return { kind: 'none' }
+  // `run:<id>`: a completed run of the project, resolved to its model folder by the training service.
+  const run = /^run:(\d+)$/.exec(path)
+  if (run) return { kind: 'run', runId: Number(run[1]) }
   const p = resolve(path)
   if (!existsSync(p)) throw new UserError(`--base not found: ${p}`)
   if (statSync(p).isDirectory()) {
@@ -64,7 +67,9 @@ export function configFromOptions(o: TrainOptions): TrainConfig {
     throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
   const base = baseOf(o.base)
   if ((o.strategy === 'fine-tune' || o.strategy === 'feature-extraction') && base.kind === 'none') {
-    throw new UserError(`--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder>`)
+    throw new UserError(
+      `--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder | run:<id>>`
+    )
   }
   const c = defaultTrainConfig(o.strategy, base)
   const custom = o.strategy === 'custom'
@@ -149,7 +154,10 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(
       new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
     )
-    .option('--base <path>', 'pretrained weights: bvlc-alexnet.npy or a studio model folder')
+    .option(
+      '--base <path>',
+      'pretrained weights: bvlc-alexnet.npy, a studio model folder, or run:<id> (a completed run)'
+    )
     .option('--epochs <n>', 'epochs (default 10; custom 21; feature-extraction 30)')
     .option('--batch-size <n>', 'images per batch (default 32; custom and feature-extraction 64)')
     .option('--lr <x>', 'learning rate (default 1e-3; custom and feature-extraction 3e-3)')
