@@ -3,25 +3,21 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, dialog, session, type OpenDialogOptions, type WebFrameMain } from 'electron'
-import { MEDIA_PROTOCOL } from '../shared/ipc'
 import { createBackend, type DialogOpenArgs } from './backend'
 import { bindIpc, handleMediaProtocol, registerMediaScheme } from './electron/ipc'
+import {
+  allowNavigation,
+  contentSecurityPolicy,
+  denyWindowOpen,
+  isTrustedUrl,
+  windowOptions
+} from './electron/window'
 
 /** Set by `electron-vite dev`; absent in a build, where the renderer is a file beside this bundle. */
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']
 const rendererFile = join(__dirname, '../renderer/index.html')
 
-/** The header twin of the renderer's CSP meta tag; the dev server needs its HMR socket too. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  `img-src 'self' data: blob: ${MEDIA_PROTOCOL}:`,
-  `connect-src 'self'${devServerUrl ? ' ws://localhost:* ws://127.0.0.1:*' : ''}`,
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'"
-].join('; ')
+const CSP = contentSecurityPolicy(devServerUrl)
 
 registerMediaScheme()
 
@@ -38,32 +34,16 @@ async function openDialog(args: DialogOpenArgs): Promise<string[]> {
 
 /** Only our own page may call the backend. */
 function isTrusted(frame: WebFrameMain | null): boolean {
-  if (!frame) return false
-  const url = frame.url
-  return devServerUrl ? url.startsWith(devServerUrl) : url.startsWith(pathToFileURL(rendererFile).href)
+  return frame !== null && isTrustedUrl(frame.url, devServerUrl ?? pathToFileURL(rendererFile).href)
 }
 
 function createWindow(): BrowserWindow {
-  const win = new BrowserWindow({
-    width: 1280,
-    height: 820,
-    minWidth: 900,
-    minHeight: 600,
-    show: false,
-    title: 'Transfer Studio',
-    webPreferences: {
-      preload: join(__dirname, '../preload/index.js'),
-      contextIsolation: true,
-      nodeIntegration: false,
-      sandbox: true,
-      webSecurity: true
-    }
-  })
+  const win = new BrowserWindow(windowOptions(join(__dirname, '../preload/index.js')))
   win.once('ready-to-show', () => win.show())
   // The app is a single page: no pop-ups, no navigation away from it.
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  win.webContents.setWindowOpenHandler(denyWindowOpen)
   win.webContents.on('will-navigate', (event, url) => {
-    if (url !== win.webContents.getURL()) event.preventDefault()
+    if (!allowNavigation(win.webContents.getURL(), url)) event.preventDefault()
   })
   win.webContents.on('will-attach-webview', (event) => event.preventDefault())
   void (devServerUrl ? win.loadURL(devServerUrl) : win.loadFile(rendererFile))
