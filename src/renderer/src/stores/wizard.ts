@@ -117,9 +117,9 @@ export const useWizardStore = defineStore('wizard', () => {
     if (baseChoice.value === 'bvlc' && bvlcPath.value.trim())
       return { kind: 'bvlc-npy', path: bvlcPath.value.trim() }
     if (baseChoice.value === 'run' && baseRunId.value !== null) {
-      // The backend says where a completed run's model is (RunSummary.modelDir).
-      const dir = training.runs.find((r) => r.id === baseRunId.value)?.modelDir
-      if (dir) return { kind: 'studio-model', path: dir }
+      // A run is named by its id; the backend finds its model folder (no server path reaches the page).
+      const run = training.runs.find((r) => r.id === baseRunId.value)
+      if (run?.hasModel) return { kind: 'run', runId: run.id }
     }
     return { kind: 'none' }
   })
@@ -128,7 +128,7 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!strategy.value) return false
     if (!needsBase(strategy.value)) return true
     if (baseChoice.value === 'none') return false
-    if (baseChoice.value === 'run') return base.value.kind === 'studio-model' && baseCheck.value?.ok !== false
+    if (baseChoice.value === 'run') return base.value.kind === 'run' && baseCheck.value?.ok !== false
     return baseCheck.value?.ok === true
   })
 
