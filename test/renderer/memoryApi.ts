@@ -243,7 +243,9 @@ export function createMemoryApi(
         valAccuracy: null,
         testAccuracy: null,
         seconds: null,
-        modelDir: null,
+        hasModel: false,
+        trainImages: null,
+        valImages: null,
         history: []
       })
       running = id
