@@ -155,6 +155,12 @@ export type TrainingEvent =
   | { type: 'failed'; runId: number; error: { name: string; message: string } }
   | { type: 'cancelled'; runId: number; epochsDone: number }
 
+/**
+ * What the engine reports while a run trains. A run's end (`completed | failed | cancelled`) is not among
+ * them: the engine returns its result, and the training service announces the end once the run is saved.
+ */
+export type TrainingProgress = Extract<TrainingEvent, { type: 'started' | 'phase' | 'batch' | 'epoch' }>
+
 export interface ClassMetrics {
   classId: number
   name: string

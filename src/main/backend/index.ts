@@ -89,6 +89,7 @@ export function createBackend(opts: BackendOptions): Backend {
   const offProjects = projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
   const training = new TrainingService(projects, { runner: opts.runner ?? defaultRunner(opts.workerEntry) })
   const offTraining = training.onEvent((e) => emit('training-progress', e))
+  const offTrainingLibrary = training.onLibraryChanged((reason) => emit('library-changed', { reason }))
   const baseCheck = new BaseCheckService(training)
   const estimates = new EstimateService(projects, training)
   const prediction = new PredictionService(training, opts.inferenceWorker)
@@ -101,7 +102,7 @@ export function createBackend(opts: BackendOptions): Backend {
     ...createProjectHandlers({ projects, library }),
     ...createLibraryHandlers({ library }),
     ...createClassHandlers({ library }),
-    ...createTrainingHandlers({ training, emit }),
+    ...createTrainingHandlers({ training }),
     ...createSystemHandlers({
       training,
       baseCheck,
@@ -129,6 +130,7 @@ export function createBackend(opts: BackendOptions): Backend {
       await prediction.dispose()
       estimates.dispose()
       offTraining()
+      offTrainingLibrary()
       offProjects()
       projects.close()
       events.clear()

@@ -1,5 +1,4 @@
 // The training channels (src/shared/trainingIpc.ts) over TrainingService: parse, then one call each.
-import type { Events } from '../../shared/ipc'
 import type { RunSummary } from '../../shared/training'
 import type { TrainingResults } from '../../shared/trainingIpc'
 import { recommendStrategy } from '../ml/train/config'
@@ -36,12 +35,10 @@ function summary(run: RunSummary): RunSummary {
 
 export interface TrainingDeps {
   training: TrainingService
-  /** The backend's event emitter: an evaluation stores per-image predictions the library views show. */
-  emit?: <E extends keyof Events>(event: E, payload: Events[E]) => void
 }
 
 export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl {
-  const { training: service, emit } = deps
+  const { training: service } = deps
   return defineHandlers<keyof TrainingResults>({
     'training:defaults': ({ strategy, base }) => service.defaults(strategy, base),
     'training:recommend': ({ imagesPerClass, similar, threshold }) =>
@@ -52,11 +49,8 @@ export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl 
     'training:list': () => service.list().map(summary),
     'training:get': ({ runId }) => summary(service.get(runId)),
     'training:running': () => ({ runId: service.running }),
-    'training:evaluate': async ({ runId }) => {
-      const result = await service.evaluate(runId)
-      emit?.('library-changed', { reason: 'predictions' })
-      return result
-    },
+    // The service announces the predictions it stored (onLibraryChanged, forwarded by index.ts).
+    'training:evaluate': ({ runId }) => service.evaluate(runId),
     'training:evaluation': ({ runId }) => service.evaluation(runId),
     'training:export': ({ runId, outDir }) => service.exportRun(runId, outDir)
   })

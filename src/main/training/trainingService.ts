@@ -12,8 +12,10 @@ import type {
   RunSummary,
   Strategy,
   TrainConfig,
-  TrainingEvent
+  TrainingEvent,
+  TrainingProgress
 } from '../../shared/training'
+import { createEmitter } from '../../shared/emitter'
 import { defaultTrainConfig } from '../ml/train/config'
 import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/worker/jobs'
 import type { ChildMessage, ParentMessage } from '../ml/worker/trainWorker'
@@ -27,10 +29,13 @@ import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
 import type { Db } from '../db/database'
 import { NotFoundError, ValidationError } from '../errors'
 
-/** Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). */
+/**
+ * Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). It reports
+ * progress only; the result (or the rejection) is the job's end, which the service saves and announces.
+ */
 export type JobRunner = (
   job: Job,
-  onEvent: (e: TrainingEvent) => void,
+  onEvent: (e: TrainingProgress) => void,
   signal: AbortSignal
 ) => Promise<JobResult>
 
@@ -134,7 +139,10 @@ export function runsRoot(projectPath: string): string {
 
 export class TrainingService {
   private readonly runner: JobRunner
-  private readonly listeners = new Set<(e: TrainingEvent) => void>()
+  private readonly events = createEmitter<{
+    event: TrainingEvent
+    libraryChanged: 'predictions'
+  }>()
   private readonly repos = new WeakMap<Db, RunsRepo>()
   private active: Active | null = null
 
@@ -147,23 +155,17 @@ export class TrainingService {
 
   /** Every TrainingEvent of every run; returns the unsubscribe function. */
   onEvent(listener: (e: TrainingEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    return this.events.on('event', listener)
+  }
+
+  /** What this service changed in the library's views (an evaluation stores per-image predictions). */
+  onLibraryChanged(listener: (reason: 'predictions') => void): () => void {
+    return this.events.on('libraryChanged', listener)
   }
 
   /** The run in progress, or null. */
   get running(): number | null {
     return this.active?.runId ?? null
-  }
-
-  private emit(e: TrainingEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e)
-      } catch (err) {
-        console.error('training listener failed:', err)
-      }
-    }
   }
 
   private repo(): { repo: RunsRepo; projectPath: string; db: Db } {
@@ -300,14 +302,7 @@ export class TrainingService {
     const { repo } = this.repo()
     const controller = new AbortController()
     repo.setStatus(runId, 'running')
-    // The run's end is announced only after its status and metrics are stored, so a listener that reacts
-    // to 'completed' (or 'cancelled'/'failed') by reading the run sees the final record.
-    let terminal: TrainingEvent | null = null
-    const onEvent = (e: TrainingEvent): void => {
-      if (e.type === 'completed' || e.type === 'cancelled' || e.type === 'failed') {
-        terminal = e
-        return
-      }
+    const onProgress = (e: TrainingProgress): void => {
       try {
         if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
         else if (e.type === 'epoch') repo.addEpoch(runId, e)
@@ -315,10 +310,12 @@ export class TrainingService {
         // The project may have been closed under a running job; the event still goes out.
         console.error('could not record training progress:', err)
       }
-      this.emit(e)
+      this.events.emit('event', e)
     }
-    const done = this.runner(job, onEvent, controller.signal).then(
-      (result) => {
+    // This service alone ends a run: the job returns its result (or rejects), the run is saved, and only
+    // then is its end announced, so a listener that reads the run on 'completed' sees the final record.
+    const done = this.runner(job, onProgress, controller.signal).then(
+      (result): { record: RunRecord; end: TrainingEvent } => {
         const r = result as TrainJobResult
         repo.setMetrics(runId, {
           epochsDone: r.epochsDone,
@@ -330,25 +327,36 @@ export class TrainingService {
         })
         if (r.backend) repo.setBackend(runId, r.backend)
         repo.setStatus(runId, r.status)
-        this.release(runId)
-        if (terminal) this.emit(terminal)
-        return repo.get(runId) as RunRecord
+        const end: TrainingEvent =
+          r.status === 'completed'
+            ? {
+                type: 'completed',
+                runId,
+                valAccuracy: r.valAccuracy,
+                seconds: r.seconds,
+                stoppedEarly: r.stoppedEarly
+              }
+            : { type: 'cancelled', runId, epochsDone: r.epochsDone }
+        return { record: repo.get(runId) as RunRecord, end }
       },
-      (err: unknown) => {
+      (err: unknown): { record: RunRecord; end: TrainingEvent } => {
+        // A job that threw, or a worker that died (it sends nothing itself): the run failed with that error.
         const e = err instanceof Error ? err : new Error(String(err))
         repo.setStatus(runId, 'failed', e.message)
-        this.release(runId)
-        // A worker that died sends no 'failed' event itself.
-        this.emit(
-          terminal?.type === 'failed'
-            ? terminal
-            : { type: 'failed', runId, error: { name: e.name, message: e.message } }
-        )
-        return repo.get(runId) as RunRecord
+        return {
+          record: repo.get(runId) as RunRecord,
+          end: { type: 'failed', runId, error: { name: e.name, message: e.message } }
+        }
       }
     )
-    this.active = { runId, controller, done }
-    void done.finally(() => this.release(runId))
+    const record = done.then(({ record, end }) => {
+      // Released before the end is announced, so a listener may start the next run.
+      this.release(runId)
+      this.events.emit('event', end)
+      return record
+    })
+    this.active = { runId, controller, done: record }
+    void record.finally(() => this.release(runId))
     return { runId }
   }
 
@@ -436,6 +444,7 @@ export class TrainingService {
         seconds: current.seconds
       }
     )
+    this.events.emit('libraryChanged', 'predictions')
     return result.result
   }
 

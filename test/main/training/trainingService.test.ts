@@ -1,6 +1,7 @@
 // TrainingService on a real project: import GTSRB signs, split by track, train (in process, and once in the
 // real forked worker), stream events, record curves and metrics in SQLite, cancel, evaluate on the test split
 // with per-image predictions (the "disagrees with label" filter), and export.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -70,7 +71,12 @@ run('TrainingService', () => {
   })
 
   it('evaluates on the test split and stores one prediction per image', async () => {
+    // The service announces what the evaluation changed in the library (the per-image predictions).
+    const changed: string[] = []
+    const off = service.onLibraryChanged((reason) => changed.push(reason))
     const result = await service.evaluate(runId)
+    off()
+    expect(changed).toEqual(['predictions'])
     const stats = await backend.handlers['library:stats']({})
     expect(result.images).toBe(stats.splits.test)
     console.log(`service run: test accuracy ${result.accuracy.toFixed(3)} on ${result.images} images`)
@@ -202,6 +208,44 @@ run('TrainingService', () => {
     // The cancel message may reach the child while it trains the next batch: within one batch, not zero.
     expect(events.filter((e) => e.runId === id2 && e.type === 'batch').length).toBeLessThanOrEqual(2)
     expect(events.at(-1)).toMatchObject({ type: 'cancelled', runId: id2 })
+  })
+
+  it('a training worker killed mid-run fails the run once, with a clear message, and the next run starts', async () => {
+    const worker = new TrainingService(backend.services.projects, {
+      runner: forkRunner({
+        entry: resolve(__dirname, '../../../src/main/ml/worker/trainWorker.ts'),
+        execArgv: ['--import', 'jiti/register']
+      })
+    })
+    const events: TrainingEvent[] = []
+    let killed: number | null = null
+    worker.onEvent((e) => {
+      events.push(e)
+      if (e.type === 'batch' && killed === null) {
+        // The forked child of this process that runs trainWorker: killed the way a crash or the OOM killer would.
+        const child = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], {
+          encoding: 'utf8'
+        })
+          .split('\n')
+          .find((l) => l.includes('trainWorker'))
+        killed = Number(child!.trim().split(/\s+/)[0])
+        process.kill(killed, 'SIGKILL')
+      }
+    })
+    const { runId: id } = worker.start(baseConfig({ epochs: 3 }))
+    const final = await worker.wait(id)
+    expect(killed).toBeGreaterThan(0)
+    expect(final.status).toBe('failed')
+    expect(final.error).toBe('the training process stopped unexpectedly (SIGKILL)')
+    expect(events.filter((e) => e.type === 'failed')).toEqual([
+      { type: 'failed', runId: id, error: { name: 'Error', message: final.error } }
+    ])
+    expect(events.some((e) => e.type === 'completed' || e.type === 'cancelled')).toBe(false)
+    expect(worker.running).toBeNull()
+    // The service is free again: the next run starts and completes in a fresh worker.
+    const { runId: next } = worker.start(baseConfig({ epochs: 1 }))
+    expect((await worker.wait(next)).status).toBe('completed')
+    expect(events.filter((e) => e.type === 'failed')).toHaveLength(1)
   })
 
   it('the runs schema is a migration: the project reopens at the current version', () => {

@@ -1,11 +1,12 @@
 // The training loop shared by the four strategies. It reads top to bottom: build the model, (feature
 // extraction: compute fc7 features once), then per epoch: train batches, validate, early-stop, checkpoint.
-// Progress goes out through `onEvent` only, so the loop runs the same in a child process, a worker or a test.
+// Progress goes out through `onEvent` only, so the loop runs the same in a child process, a worker or a test;
+// the run's end is the returned result (or the thrown error), which the caller saves and announces.
 //
 // Tensor ownership: every step runs in tf.tidy; what the loop keeps across steps (model, optimizer) is
 // disposed at the end, so tf.memory().numTensors is back to its starting value after each epoch and run.
 import * as tf from '@tensorflow/tfjs'
-import type { BackendName, TrainConfig, TrainingEvent } from '../../../shared/training'
+import type { BackendName, TrainConfig, TrainingProgress } from '../../../shared/training'
 import type { Batch, BatchSource, BatchSourceOptions, Example } from '../data/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
 import { buildModel, type BuiltModel } from '../models/strategies'
@@ -41,7 +42,8 @@ export interface TrainData {
 }
 
 export interface TrainOptions {
-  onEvent(e: TrainingEvent): void
+  /** Progress only (started, phase, batch, epoch); the end is the result. */
+  onEvent(e: TrainingProgress): void
   signal?: AbortSignal
   /** Folder for checkpoints (created by the caller or here). */
   runDir: string
@@ -161,7 +163,7 @@ function safeHistory(runDir: string): EpochRecord[] {
 
 export async function train(config: TrainConfig, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
   const runId = opts.runId ?? 0
-  const emit = (e: TrainingEvent): void => {
+  const emit = (e: TrainingProgress): void => {
     try {
       opts.onEvent(e)
     } catch {
@@ -476,7 +478,6 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     featureStore?.dispose()
     featureStore = null
     const seconds = secondsBefore + (Date.now() - started) / 1000
-    emit({ type: 'completed', runId, valAccuracy, seconds, stoppedEarly })
     const result: TrainResult = {
       status: 'completed',
       built,
@@ -496,7 +497,6 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     const cancelled =
       err instanceof TrainCancelled || (opts.signal?.aborted && (err as Error)?.name === 'AbortError')
     if (cancelled || opts.signal?.aborted) {
-      emit({ type: 'cancelled', runId, epochsDone })
       return {
         status: 'cancelled',
         built: null,
@@ -510,9 +510,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         failed: []
       }
     }
-    const e = err instanceof Error ? err : new Error(String(err))
-    emit({ type: 'failed', runId, error: { name: e.name, message: e.message } })
-    throw e
+    throw err instanceof Error ? err : new Error(String(err))
   } finally {
     await helper?.close()
     if (optimizer) disposeOptimizer(optimizer)

@@ -3,7 +3,7 @@
 // classify labelled images with such a folder. Inputs and results are serialisable; no tensors cross.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { BackendName, EvaluationResult, TrainConfig, TrainingEvent } from '../../../shared/training'
+import type { BackendName, EvaluationResult, TrainConfig, TrainingProgress } from '../../../shared/training'
 import type { Example } from '../data/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
 import { train, type ClassLabel, type TrainResult } from '../train/trainer'
@@ -64,17 +64,15 @@ export const MODEL_SUBDIR = 'model'
 
 async function runTrain(
   job: TrainJob,
-  onEvent: (e: TrainingEvent) => void,
+  onEvent: (e: TrainingProgress) => void,
   signal?: AbortSignal
 ): Promise<TrainJobResult> {
   if (!backendInfo()) await initBackend({ prefer: job.backend, logger: () => {} })
-  // 'completed' goes out once the model folder is written, so a listener can use it right away.
-  let completed: TrainingEvent | null = null
   const result = await train(
     job.config,
     { train: job.train, val: job.val, classes: job.classes },
     {
-      onEvent: (e) => (e.type === 'completed' ? (completed = e) : onEvent(e)),
+      onEvent,
       signal,
       runDir: job.runDir,
       runId: job.runId,
@@ -104,7 +102,6 @@ async function runTrain(
     // A completed run cannot be resumed; its weight snapshots (240 MB each at full size) are dead weight.
     for (const sub of ['checkpoint', 'best']) rmSync(join(job.runDir, sub), { recursive: true, force: true })
   }
-  if (completed) onEvent(completed)
   return {
     kind: 'train',
     status: result.status,
@@ -143,9 +140,10 @@ async function runEvaluate(job: EvaluateJob, signal?: AbortSignal): Promise<Eval
   }
 }
 
+/** Runs a job; progress goes to `onEvent`, the end is the result (or the rejection) for the caller to save. */
 export async function runJob(
   job: Job,
-  onEvent: (e: TrainingEvent) => void,
+  onEvent: (e: TrainingProgress) => void,
   signal?: AbortSignal
 ): Promise<JobResult> {
   return job.kind === 'train' ? runTrain(job, onEvent, signal) : runEvaluate(job, signal)

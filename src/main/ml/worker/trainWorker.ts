@@ -4,12 +4,12 @@
 //   parent -> child  { type: 'run', job }   { type: 'cancel' }
 //   child -> parent  { type: 'ready' }  { type: 'event', event }  { type: 'done', result }  { type: 'error', error }
 import { runJob, type Job, type JobResult } from './jobs'
-import type { TrainingEvent } from '../../../shared/training'
+import type { TrainingProgress } from '../../../shared/training'
 
 export type ParentMessage = { type: 'run'; job: Job } | { type: 'cancel' }
 export type ChildMessage =
   | { type: 'ready' }
-  | { type: 'event'; event: TrainingEvent }
+  | { type: 'event'; event: TrainingProgress }
   | { type: 'done'; result: JobResult }
   | { type: 'error'; error: { name: string; message: string } }
 

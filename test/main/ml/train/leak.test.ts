@@ -97,7 +97,8 @@ describe.skipIf(!sharedDataAvailable())('tensor leaks', () => {
         onEvent: (e) => events.push(e.type)
       })
     ).rejects.toThrow(/disk went away/)
-    expect(events.at(-1)).toBe('failed')
+    // The failure is the rejection; the trainer announces no end itself.
+    expect(events).not.toContain('failed')
     expect(tf.memory().numTensors).toBe(before)
   })
 
