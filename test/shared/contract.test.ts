@@ -103,6 +103,21 @@ describe('refusal messages', () => {
     ])
   })
 
+  it('name the first bad id of a long id list (checked in one loop, not per element)', () => {
+    const labels = CHANNEL_SCHEMAS['library:setLabel']
+    const ids = Array.from({ length: 1_000_000 }, (_, i) => i + 1)
+    expect(labels.parse({ imageIds: ids, classId: 2 }).imageIds).toBe(ids)
+    for (const [imageIds, message] of [
+      [[1, 0], 'imageIds[1]: must be an id (an integer >= 1), got 0'],
+      [[1, 2.5], 'imageIds[1]: must be an id (an integer >= 1), got 2.5'],
+      ['1,2', 'imageIds: must be an array, got "1,2"'],
+      [[...ids, 1], 'imageIds: must have at most 1000000 items']
+    ] as const) {
+      const input = { imageIds, classId: null }
+      expect(issuesLine(labels.safeParse(input).error!.issues, input)).toBe(message)
+    }
+  })
+
   it('report the closest variant of a union', () => {
     const files = CHANNEL_SCHEMAS['training:predict']
     const input = { runId: 1, files: [{ name: 'a.png', dataBase64: '***' }] }

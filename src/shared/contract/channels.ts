@@ -8,7 +8,7 @@
 // integer type and issue paths are what the boundary needs, and its size only matters in the main process.
 import { z } from 'zod'
 import { IdsQuerySchema, ImageQuerySchema, ImportRequestSchema, MAX_IDS, SplitRequestSchema } from './library'
-import { BaseModelSchema, Id, PathString, StrategySchema, TrainConfigSchema } from './training'
+import { BaseModelSchema, Id, PathString, StrategySchema, TrainConfigSchema, idList } from './training'
 
 /** Files one `training:predict` may carry. */
 export const MAX_PREDICT_FILES = 1000
@@ -48,7 +48,7 @@ export const CHANNEL_SCHEMAS = {
   'library:image': z.strictObject({ id: Id }),
   'library:stats': NoArgs,
   'library:setLabel': z.strictObject({
-    imageIds: z.array(Id).max(MAX_IDS),
+    imageIds: idList(MAX_IDS),
     classId: Id.nullable()
   }),
   'library:undo': NoArgs,

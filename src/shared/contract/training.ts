@@ -16,6 +16,39 @@ export const MAX_PATH = 4096
 /** Database ids (images, classes, runs, imports) start at 1. */
 export const Id = z.int().min(1)
 
+/**
+ * Up to `max` ids, checked in one plain loop. A schema per element costs about 100 ms for the million ids
+ * of a select-all label change, all of it on the backend's event loop; this loop takes a few.
+ */
+export function idList(max: number) {
+  return z.custom<number[]>().superRefine((v, ctx) => {
+    if (!Array.isArray(v)) {
+      ctx.addIssue({ code: 'invalid_type', expected: 'array', input: v })
+      return
+    }
+    if (v.length > max) {
+      ctx.addIssue({ code: 'too_big', origin: 'array', maximum: max, inclusive: true, input: v })
+      return
+    }
+    for (let i = 0; i < v.length; i++) {
+      const id: unknown = v[i]
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `must be an id (an integer >= 1), got ${describe(id)}`,
+          input: v
+        })
+        return
+      }
+    }
+  })
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v)
+}
+
 /** A path on the backend's machine: not blank, at most MAX_PATH characters; kept as sent (no trimming). */
 export const PathString = z
   .string()

@@ -100,7 +100,7 @@ describe('createBackend', () => {
       h['library:query']({ filter: {}, sort: { key: 'confidence' }, offset: 0, limit: 5 })
     ).rejects.toThrow(/needs a runId/)
     await expect(h['library:setLabel']({ imageIds: ['1'], classId: 1 })).rejects.toThrow(
-      'imageIds[0]: must be a number, got "1"'
+      'imageIds[0]: must be an id (an integer >= 1), got "1"'
     )
     await expect(h['library:setLabel']({ imageIds: [1], classId: 1.5 })).rejects.toThrow(
       'classId: must be an integer'
