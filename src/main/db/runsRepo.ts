@@ -1,6 +1,6 @@
 // Repository functions of training runs: every SQL statement about runs, their per-epoch curves, their
 // evaluation and their per-image predictions. Its schema changes are in migrations.ts.
-import { join } from 'node:path'
+import { runModelDir } from '../project/paths'
 import type {
   BackendName,
   EvaluationResult,
@@ -109,8 +109,8 @@ export function createRunsRepo(db: Db) {
       hasModel: r.status === 'completed' && r.run_dir !== null,
       trainImages: r.train_images ?? null,
       valImages: r.val_images ?? null,
-      // The training job exports a completed run's model to <runDir>/model (MODEL_SUBDIR in ml/jobs.ts).
-      modelDir: r.status === 'completed' && r.run_dir ? join(r.run_dir, 'model') : null,
+      // The training job exports a completed run's model into its run folder (project/paths.ts).
+      modelDir: r.status === 'completed' && r.run_dir ? runModelDir(r.run_dir) : null,
       history,
       runDir: r.run_dir,
       finishedAt: r.finished_at,

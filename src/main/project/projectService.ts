@@ -6,6 +6,7 @@ import type { ProjectInfo, RecentProject } from '../../shared/types'
 import { openDatabase, schemaVersion, type Db } from '../db/database'
 import { createRepository, type Repository } from '../db/libraryRepo'
 import { createEmitter } from '../../shared/emitter'
+import { thumbnailDir } from './paths'
 
 export const PROJECT_EXTENSION = '.tsproj'
 const MAX_RECENT = 10
@@ -78,13 +79,13 @@ export class ProjectService {
     }
     // Switching projects is one change for listeners, not a close followed by an open.
     this.closeDb()
-    const thumbnailDir = `${file}.thumbs`
-    mkdirSync(thumbnailDir, { recursive: true })
+    const thumbs = thumbnailDir(file)
+    mkdirSync(thumbs, { recursive: true })
     const info: ProjectInfo = {
       path: file,
       name: basename(file, extname(file)),
       schemaVersion: schemaVersion(db),
-      thumbnailDir
+      thumbnailDir: thumbs
     }
     this.open = { info, db, repo: createRepository(db) }
     this.open.repo.markInterruptedImports()

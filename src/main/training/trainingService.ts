@@ -22,7 +22,7 @@ import type { ChildMessage, ParentMessage } from '../ml/worker/trainWorker'
 import type { Example } from '../ml/data/types'
 import type { ClassLabel } from '../ml/train/trainer'
 import { copyExportFolder, type ExportResult } from '../ml/export/folder'
-import { featureCacheRoot } from '../ml/features/cache'
+import { featureCacheRoot, RUN_FILES, runDir as runDirOf } from '../project/paths'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
 import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
@@ -132,11 +132,6 @@ function toExample(i: TrainingImage, indexOf: Map<number, number>): Example {
   }
 }
 
-/** `<project>.runs/run-<id>`: checkpoints and the trained model of each run. */
-export function runsRoot(projectPath: string): string {
-  return `${projectPath.replace(/[\\/]+$/, '')}.runs`
-}
-
 export class TrainingService {
   private readonly runner: JobRunner
   private readonly events = createEmitter<{
@@ -230,7 +225,7 @@ export class TrainingService {
       trainImages: trainExamples.length,
       valImages: val.length
     })
-    const runDir = join(runsRoot(projectPath), `run-${runId}`)
+    const runDir = runDirOf(projectPath, runId)
     mkdirSync(runDir, { recursive: true })
     repo.setRunDir(runId, runDir)
     return this.launch(runId, {
@@ -252,7 +247,7 @@ export class TrainingService {
     const run = repo.get(runId)
     if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
-    if (!run.runDir || !existsSync(join(run.runDir, 'checkpoint.json'))) {
+    if (!run.runDir || !existsSync(join(run.runDir, RUN_FILES.checkpointJson))) {
       throw new Error(
         `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
       )

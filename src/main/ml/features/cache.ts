@@ -49,9 +49,7 @@ export interface FeatureCacheOptions {
 }
 
 /** `<project>.features`, the folder beside a project file where its feature caches live. */
-export function featureCacheRoot(projectPath: string): string {
-  return `${projectPath.replace(/[\\/]+$/, '')}.features`
-}
+export { featureCacheRoot } from '../../project/paths'
 
 /** A key as a folder/file name: safe characters kept, anything else replaced and disambiguated by a hash. */
 function safeName(key: string): string {

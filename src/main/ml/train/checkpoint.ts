@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { TrainConfig } from '../../../shared/training'
 import { loadWeightsInto, saveModel } from '../tfjs/ioHandlers'
+import { RUN_FILES } from '../../project/paths'
 
 export interface EpochRecord {
   epoch: number
@@ -36,7 +37,7 @@ export interface CheckpointRecord {
   savedAt: string
 }
 
-export const CHECKPOINT_JSON = 'checkpoint.json'
+export const CHECKPOINT_JSON = RUN_FILES.checkpointJson
 
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp`
@@ -58,20 +59,20 @@ export async function saveCheckpoint(
   record: CheckpointRecord,
   model: tf.LayersModel
 ): Promise<void> {
-  await saveModelAtomic(model, join(runDir, 'checkpoint'))
+  await saveModelAtomic(model, join(runDir, RUN_FILES.checkpoint))
   writeJsonAtomic(join(runDir, CHECKPOINT_JSON), record)
 }
 
 export async function saveBest(runDir: string, model: tf.LayersModel): Promise<void> {
-  await saveModelAtomic(model, join(runDir, 'best'))
+  await saveModelAtomic(model, join(runDir, RUN_FILES.best))
 }
 
 export function hasBest(runDir: string): boolean {
-  return existsSync(join(runDir, 'best', 'model.json'))
+  return existsSync(join(runDir, RUN_FILES.best, 'model.json'))
 }
 
 export async function restoreBest(runDir: string, model: tf.LayersModel): Promise<void> {
-  await loadWeightsInto(model, join(runDir, 'best'))
+  await loadWeightsInto(model, join(runDir, RUN_FILES.best))
 }
 
 /** The last checkpoint of `runDir`, or null when it has none. */
@@ -90,5 +91,5 @@ export function readCheckpoint(runDir: string): CheckpointRecord | null {
 }
 
 export async function restoreCheckpoint(runDir: string, model: tf.LayersModel): Promise<void> {
-  await loadWeightsInto(model, join(runDir, 'checkpoint'))
+  await loadWeightsInto(model, join(runDir, RUN_FILES.checkpoint))
 }

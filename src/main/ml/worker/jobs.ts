@@ -11,6 +11,7 @@ import { buildMetadata, exportModelFolder } from '../export/folder'
 import { classifyExamples, loadClassifier } from '../evaluate/classifier'
 import { evaluatePredictions } from '../evaluate/metrics'
 import type { EpochRecord } from '../train/checkpoint'
+import { RUN_FILES } from '../../project/paths'
 
 export interface TrainJob {
   kind: 'train'
@@ -60,7 +61,7 @@ export interface EvaluateJobResult {
 export type JobResult = TrainJobResult | EvaluateJobResult
 
 /** Folder of a run's trained model inside its run folder. */
-export const MODEL_SUBDIR = 'model'
+export const MODEL_SUBDIR = RUN_FILES.model
 
 async function runTrain(
   job: TrainJob,
@@ -100,7 +101,8 @@ async function runTrain(
   }
   if (modelDir) {
     // A completed run cannot be resumed; its weight snapshots (240 MB each at full size) are dead weight.
-    for (const sub of ['checkpoint', 'best']) rmSync(join(job.runDir, sub), { recursive: true, force: true })
+    for (const sub of [RUN_FILES.checkpoint, RUN_FILES.best])
+      rmSync(join(job.runDir, sub), { recursive: true, force: true })
   }
   return {
     kind: 'train',
