@@ -62,6 +62,8 @@ app.whenReady().then(
       dataDir: app.getPath('userData'),
       // Training runs in this forked worker (built beside this bundle), never on the main process's loop.
       workerEntry: join(__dirname, 'trainWorker.js'),
+      // Data-parallel training on wasm computes half of each batch in this worker thread.
+      gradWorkerEntry: join(__dirname, 'gradWorker.js'),
       // Prediction (image decoding, onnxruntime or TF.js) runs in this forked worker, kept between calls.
       inferenceWorker: { entry: join(__dirname, 'inferenceWorker.js') },
       desktop: true,

@@ -55,12 +55,14 @@ export interface BackendOptions {
   /** Project to open at start; created when the file does not exist. */
   projectPath?: string
   /**
-   * How training and evaluation jobs run. Default: the built worker `trainWorker` (forked, so training never
-   * blocks this process) at `workerEntry`, else beside the bundle; in process when none is found.
+   * How training and evaluation jobs run. Default: the worker at `workerEntry` (forked, so training never
+   * blocks this process); in process without one.
    */
   runner?: JobRunner
   /** The built worker, e.g. `join(__dirname, 'trainWorker.js')` in out/main. */
   workerEntry?: string
+  /** The gradient worker a train job uses on wasm, e.g. `join(__dirname, 'gradWorker.js')` in out/main. */
+  gradWorkerEntry?: string
   /**
    * The inference worker that decodes images and runs classifiers for `training:predict`, e.g.
    * `{ entry: join(__dirname, 'inferenceWorker.js') }` in out/main. Without it prediction runs in process.
@@ -87,7 +89,10 @@ export function createBackend(opts: BackendOptions): Backend {
   })
   const media = new MediaService(projects)
   const offProjects = projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
-  const training = new TrainingService(projects, { runner: opts.runner ?? defaultRunner(opts.workerEntry) })
+  const training = new TrainingService(projects, {
+    runner: opts.runner ?? defaultRunner(opts.workerEntry),
+    gradWorker: opts.gradWorkerEntry ? { file: opts.gradWorkerEntry } : undefined
+  })
   const offTraining = training.onEvent((e) => emit('training-progress', e))
   const offTrainingLibrary = training.onLibraryChanged((reason) => emit('library-changed', { reason }))
   const baseCheck = new BaseCheckService(training)

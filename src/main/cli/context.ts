@@ -61,19 +61,24 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function createContext(io: CliIo): CliContext {
-  // `serve` answers training:predict from this worker (built beside cli.js), off the server's event loop.
-  const inferenceWorker = { entry: join(__dirname, 'inferenceWorker.js') }
+  // The workers are built beside cli.js (out/main): `train` forks the training worker (which uses the gradient
+  // worker on wasm), and `serve` answers training:predict from the inference worker, off its event loop.
+  const workers = {
+    workerEntry: join(__dirname, 'trainWorker.js'),
+    gradWorkerEntry: join(__dirname, 'gradWorker.js'),
+    inferenceWorker: { entry: join(__dirname, 'inferenceWorker.js') }
+  }
   async function openProject(
     projectPath: string | undefined,
     opts: { create?: boolean } = {}
   ): Promise<Backend> {
-    if (projectPath === undefined) return createBackend({ dataDir: io.dataDir, inferenceWorker })
+    if (projectPath === undefined) return createBackend({ dataDir: io.dataDir, ...workers })
     const path = resolve(projectPath)
     const exists = existsSync(path)
     if (!exists && !opts.create) {
       throw new UserError(`project file not found: ${path} (\`import\` creates one)`)
     }
-    const backend = createBackend({ dataDir: io.dataDir, inferenceWorker })
+    const backend = createBackend({ dataDir: io.dataDir, ...workers })
     try {
       if (exists) await backend.handlers['project:open']({ path })
       else await backend.handlers['project:create']({ path })

@@ -21,6 +21,7 @@ import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/wo
 import type { ChildMessage, ParentMessage } from '../ml/worker/trainWorker'
 import type { Example } from '../ml/data/types'
 import type { ClassLabel } from '../ml/train/trainer'
+import type { WorkerEntry } from '../ml/train/dataParallel'
 import { copyExportFolder, type ExportResult } from '../ml/export/folder'
 import { featureCacheRoot, RUN_FILES, runDir as runDirOf } from '../project/paths'
 import type { ProjectService } from '../project/projectService'
@@ -99,20 +100,17 @@ export function forkRunner(opts: ForkRunnerOptions): JobRunner {
 }
 
 /**
- * The app's runner: the built worker when it is found, else in process. The composition root should pass
- * `join(__dirname, 'trainWorker.js')` (out/main); without it this module looks beside itself and one folder
- * up, because the bundler may have put this module in out/main/chunks/.
+ * The app's runner: the training worker the composition root names (`join(__dirname, 'trainWorker.js')` in
+ * out/main), forked per job; in process without one. Nothing is looked for on disk.
  */
 export function defaultRunner(entry?: string): JobRunner {
-  const candidates = entry
-    ? [entry]
-    : [join(__dirname, 'trainWorker.js'), join(__dirname, '..', 'trainWorker.js')]
-  const found = candidates.find((c) => existsSync(c))
-  return found ? forkRunner({ entry: found }) : inProcessRunner()
+  return entry ? forkRunner({ entry }) : inProcessRunner()
 }
 
 export interface TrainingServiceOptions {
   runner?: JobRunner
+  /** The gradient worker each train job uses on wasm (`join(__dirname, 'gradWorker.js')` in out/main). */
+  gradWorker?: WorkerEntry
 }
 
 interface Active {
@@ -134,6 +132,7 @@ function toExample(i: TrainingImage, indexOf: Map<number, number>): Example {
 
 export class TrainingService {
   private readonly runner: JobRunner
+  private readonly gradWorker: WorkerEntry | undefined
   private readonly events = createEmitter<{
     event: TrainingEvent
     libraryChanged: 'predictions'
@@ -146,6 +145,7 @@ export class TrainingService {
     opts: TrainingServiceOptions = {}
   ) {
     this.runner = opts.runner ?? defaultRunner()
+    this.gradWorker = opts.gradWorker
   }
 
   /** Every TrainingEvent of every run; returns the unsubscribe function. */
@@ -236,7 +236,8 @@ export class TrainingService {
       val,
       classes: data.classes,
       runDir,
-      featureCacheDir: featureCacheRoot(projectPath)
+      featureCacheDir: featureCacheRoot(projectPath),
+      gradWorker: this.gradWorker
     })
   }
 
@@ -263,6 +264,7 @@ export class TrainingService {
       classes: data.classes,
       runDir: run.runDir,
       featureCacheDir: featureCacheRoot(projectPath),
+      gradWorker: this.gradWorker,
       resume: true
     })
   }

@@ -9,6 +9,7 @@ import type { TrainingEvent } from '../../../src/shared/training'
 import { createBackend, type Backend } from '../../../src/main/backend'
 import { TrainingService, forkRunner, inProcessRunner } from '../../../src/main/training/trainingService'
 import { openDatabase } from '../../../src/main/db/database'
+import { trainThreads } from '../../../src/main/ml/train/dataParallel'
 import { initBackend } from '../../../src/main/ml/tfjs/backend'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 import { baseConfig } from '../ml/train/trainerFixtures'
@@ -186,7 +187,12 @@ run('TrainingService', () => {
       runner: forkRunner({
         entry: resolve(__dirname, '../../../src/main/ml/worker/trainWorker.ts'),
         execArgv: ['--import', 'jiti/register']
-      })
+      }),
+      // The job carries the gradient worker's entry into the child (data-parallel on wasm with 2+ cores).
+      gradWorker: {
+        file: resolve(__dirname, '../../../src/main/ml/train/gradWorker.ts'),
+        execArgv: ['--import', 'jiti/register']
+      }
     })
     const events: TrainingEvent[] = []
     worker.onEvent((e) => events.push(e))
@@ -194,7 +200,11 @@ run('TrainingService', () => {
     const final = await worker.wait(id)
     expect(final.status).toBe('completed')
     expect(final.history).toHaveLength(1)
-    expect(events.find((e) => e.type === 'started')).toMatchObject({ runId: id, backend: 'wasm' })
+    expect(events.find((e) => e.type === 'started')).toMatchObject({
+      runId: id,
+      backend: 'wasm',
+      threads: trainThreads('wasm')
+    })
     expect(existsSync(join(final.runDir!, 'model', 'model.json'))).toBe(true)
     // A completed run keeps its model and curves, not its resumable weight snapshots.
     expect(existsSync(join(final.runDir!, 'checkpoint'))).toBe(false)

@@ -4,9 +4,7 @@
 // trainable weights and the worker's part of the batch, computes its own part meanwhile, then averages the two
 // gradients (weighted by part size: the losses are means) and applies them with its one optimizer. Batch
 // norm normalises each part with that part's statistics (as PyTorch's DataParallel does without SyncBN).
-import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../../shared/training'
@@ -26,15 +24,13 @@ export function trainThreads(
   return backend === 'wasm' && availableParallelism() >= 2 ? 2 : 1
 }
 
-/** The worker entry: the built bundle (out/main, possibly from a chunk one folder down) or the TS source. */
-function workerEntry(): { file: string; execArgv: string[] } | null {
-  for (const dir of [__dirname, join(__dirname, '..')]) {
-    const built = join(dir, 'gradWorker.js')
-    if (existsSync(built)) return { file: built, execArgv: [] }
-  }
-  const source = join(__dirname, 'gradWorker.ts')
-  if (existsSync(source)) return { file: source, execArgv: ['--import', 'jiti/register'] }
-  return null
+/**
+ * The gradient worker's entry, given by the composition root: `join(__dirname, 'gradWorker.js')` in out/main,
+ * or the .ts source with `['--import', 'jiti/register']` in tests. Passed down, never looked for.
+ */
+export interface WorkerEntry {
+  file: string
+  execArgv?: string[]
 }
 
 /**
@@ -72,14 +68,14 @@ export class GradientWorker {
   }
 
   /**
-   * Starts a worker with a copy of `model` (topology and all weights), or returns null when no worker entry
-   * is found (then the trainer runs on one thread).
+   * Starts a worker with a copy of `model` (topology and all weights), or returns null without an entry
+   * (then the trainer runs on one thread).
    */
   static async start(
     model: tf.LayersModel,
-    opts: { backend: BackendName; numClasses: number; seed: number }
+    opts: { backend: BackendName; numClasses: number; seed: number; entry?: WorkerEntry }
   ): Promise<GradientWorker | null> {
-    const entry = workerEntry()
+    const entry = opts.entry
     if (!entry) return null
     let artifacts: tf.io.ModelArtifacts | null = null
     await model.save(
@@ -88,7 +84,7 @@ export class GradientWorker {
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
       })
     )
-    const w = new GradientWorker(new Worker(entry.file, { execArgv: entry.execArgv }))
+    const w = new GradientWorker(new Worker(entry.file, { execArgv: entry.execArgv ?? [] }))
     try {
       await w.request({
         type: 'init',

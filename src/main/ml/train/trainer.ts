@@ -13,7 +13,7 @@ import { buildModel, type BuiltModel } from '../models/strategies'
 import { computeFeatures, featureBatchSource, featuresAllZero, makeForward } from '../features/extract'
 import { createBatchSource } from '../data/batches'
 import { batchGradients, dropoutLayers, reseedDropout, scoreProbabilities } from './gradients'
-import { GradientWorker, trainThreads } from './dataParallel'
+import { GradientWorker, trainThreads, type WorkerEntry } from './dataParallel'
 import {
   hasBest,
   readCheckpoint,
@@ -53,6 +53,8 @@ export interface TrainOptions {
   resumeFrom?: string
   /** Where fc7 features are cached (feature extraction); default `<runDir>/features`. */
   featureCacheDir?: string
+  /** The gradient worker's entry (data-parallel training on wasm); without it a run uses one thread. */
+  gradWorker?: WorkerEntry
   /** Replaces the data pipeline (tests). */
   createBatchSource?: (opts: BatchSourceOptions) => BatchSource
   /**
@@ -295,7 +297,12 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     // Image strategies on a single-threaded backend: a second thread computes half of each batch. The head
     // of feature extraction trains on cached vectors in milliseconds per batch and stays on one thread.
     if (!built.base && trainThreads(backend) > 1 && config.batchSize >= 2) {
-      helper = await GradientWorker.start(trainable, { backend, numClasses, seed: config.seed })
+      helper = await GradientWorker.start(trainable, {
+        backend,
+        numClasses,
+        seed: config.seed,
+        entry: opts.gradWorker
+      })
     }
 
     emit({

@@ -7,6 +7,7 @@ import type { BackendName, EvaluationResult, TrainConfig, TrainingProgress } fro
 import type { Example } from '../data/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
 import { train, type ClassLabel, type TrainResult } from '../train/trainer'
+import type { WorkerEntry } from '../train/dataParallel'
 import { buildMetadata, exportModelFolder } from '../export/folder'
 import { classifyExamples, loadClassifier } from '../evaluate/classifier'
 import { evaluatePredictions } from '../evaluate/metrics'
@@ -26,6 +27,8 @@ export interface TrainJob {
   resume?: boolean
   /** Force a TF.js backend (default: the best available). */
   backend?: BackendName
+  /** The gradient worker's entry, from the composition root (data-parallel training on wasm). */
+  gradWorker?: WorkerEntry
 }
 
 export interface EvaluateJob {
@@ -78,7 +81,8 @@ async function runTrain(
       runDir: job.runDir,
       runId: job.runId,
       resumeFrom: job.resume ? job.runDir : undefined,
-      featureCacheDir: job.featureCacheDir
+      featureCacheDir: job.featureCacheDir,
+      gradWorker: job.gradWorker
     }
   )
   let modelDir: string | null = null

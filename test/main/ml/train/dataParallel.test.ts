@@ -1,6 +1,7 @@
 // Data-parallel training: the gradient worker thread computes exactly the gradients of its part of a batch,
 // the trainer's average of the two parts equals the whole batch's gradient, and a run on wasm uses two threads
 // (TS_TRAIN_THREADS=1 turns it off) and still learns.
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../../src/main/ml/tfjs/backend'
@@ -11,6 +12,12 @@ import { train } from '../../../../src/main/ml/train/trainer'
 import type { TrainingEvent } from '../../../../src/shared/training'
 import { baseConfig, FIVE, gtsrbTrainData } from './trainerFixtures'
 import { sharedDataAvailable, tempDir } from '../../../helpers'
+
+/** The gradient worker's TypeScript source, run with jiti (the app passes the built gradWorker.js). */
+const GRAD_WORKER = {
+  file: resolve(__dirname, '../../../../src/main/ml/train/gradWorker.ts'),
+  execArgv: ['--import', 'jiti/register']
+}
 
 describe('data-parallel training', () => {
   beforeAll(async () => {
@@ -44,7 +51,12 @@ describe('data-parallel training', () => {
       const r = batchGradients(model, vars, x, y, 4)
       return vars.map((v) => r.grads[v.name])
     })
-    const worker = await GradientWorker.start(model, { backend: 'wasm', numClasses: 4, seed: 1 })
+    const worker = await GradientWorker.start(model, {
+      backend: 'wasm',
+      numClasses: 4,
+      seed: 1,
+      entry: GRAD_WORKER
+    })
     expect(worker).not.toBeNull()
     try {
       const r = await worker!.gradients(
@@ -80,6 +92,7 @@ describe('data-parallel training', () => {
       let threads: number | undefined
       const r = await train(baseConfig({ epochs: 3, batchSize: 16 }), data, {
         runDir: `${tmp.dir}/${name}`,
+        gradWorker: GRAD_WORKER,
         onEvent: (e: TrainingEvent) => {
           if (e.type === 'started') threads = e.threads
         }
