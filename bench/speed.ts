@@ -106,8 +106,16 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
   // The same step split over two threads as the trainer runs it on wasm (GradientWorker: half the batch on a
   // worker thread, averaged gradients, one optimizer update here).
   const { GradientWorker } = await import('../src/main/ml/train/dataParallel')
-  const helper = await GradientWorker.start(model, { backend: 'wasm', numClasses: 43, seed: 1 })
-  if (!helper) throw new Error('no gradient worker entry (run `npx electron-vite build` or keep the sources)')
+  const helper = await GradientWorker.start(model, {
+    backend: 'wasm',
+    numClasses: 43,
+    seed: 1,
+    entry: {
+      file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
+      execArgv: ['--import', 'jiti/register']
+    }
+  })
+  if (!helper) throw new Error('the gradient worker did not start')
   const opt2 = tf.train.momentum(1e-3, 0.9)
   const parallelMs = await best(async () => {
     const r = await helper.gradients(

@@ -95,6 +95,11 @@ async function main(): Promise<void> {
       },
       {
         runDir,
+        // Data-parallel on wasm, as the app trains: the gradient worker's source, run with jiti.
+        gradWorker: {
+          file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
+          execArgv: ['--import', 'jiti/register']
+        },
         onEvent: (e) => {
           if (e.type === 'batch') {
             ips += e.imagesPerSecond
