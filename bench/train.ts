@@ -13,7 +13,9 @@ import type { BackendName, Strategy, TrainConfig } from '../src/shared/training'
 import type { Example } from '../src/main/ml/data/types'
 import { initBackend, describeBackend } from '../src/main/ml/tfjs/backend'
 import { defaultPreprocessing } from '../src/main/ml/data/preprocess'
-import { predictExamples, train } from '../src/main/ml/train/trainer'
+import { train } from '../src/main/ml/train/trainer'
+import { classifyExamples, TfjsClassifier } from '../src/main/ml/evaluate/classifier'
+import { argmaxRow } from '../src/main/ml/evaluate/metrics'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -113,13 +115,10 @@ async function main(): Promise<void> {
       }
     )
     const test = examples('gtsrb-test', classIds, 30)
-    const { probabilities } = await predictExamples(result.built!.model, test, {
-      preprocessing: result.built!.preprocessing
-    })
-    const correct = test.filter((e, i) => {
-      const p = probabilities[i]
-      return p !== null && p.indexOf(Math.max(...p)) === e.label
-    }).length
+    const model = result.built!.model
+    const n = model.outputs[0].shape[1] as number
+    const r = await classifyExamples(new TfjsClassifier(model, result.built!.preprocessing, false), test)
+    const correct = r.examples.filter((e, i) => argmaxRow(r.probabilities, i, n) === e.label).length
     console.log(
       JSON.stringify({
         strategy,

@@ -8,7 +8,6 @@ import { createRepository, type Repository } from '../db/libraryRepo'
 import { createEmitter } from '../../shared/emitter'
 import { thumbnailDir } from './paths'
 
-export const PROJECT_EXTENSION = '.tsproj'
 const MAX_RECENT = 10
 
 export interface OpenProject {

@@ -501,9 +501,11 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     built = null
     return result
   } catch (err) {
+    // Only the cancellation itself is a cancel: another error that happens to follow an abort (a disk that
+    // filled, a bug) is the run's failure and must say so.
     const cancelled =
       err instanceof TrainCancelled || (opts.signal?.aborted && (err as Error)?.name === 'AbortError')
-    if (cancelled || opts.signal?.aborted) {
+    if (cancelled) {
       return {
         status: 'cancelled',
         built: null,
@@ -524,43 +526,4 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     featureStore?.dispose()
     built?.dispose()
   }
-}
-
-/** Class probabilities for examples, in order; rows of unreadable images are null. */
-export async function predictExamples(
-  model: tf.LayersModel,
-  examples: Example[],
-  opts: {
-    preprocessing: BatchSourceOptions['preprocessing']
-    batchSize?: number
-    makeSource?: (o: BatchSourceOptions) => BatchSource
-    signal?: AbortSignal
-  }
-): Promise<{ probabilities: (Float32Array | null)[]; failed: { path: string; reason: string }[] }> {
-  const make = opts.makeSource ?? createBatchSource
-  const source = make({
-    examples,
-    preprocessing: opts.preprocessing,
-    batchSize: opts.batchSize ?? 64,
-    shuffle: false,
-    seed: 0
-  })
-  const byPath = new Map<string, Float32Array>()
-  const failed: { path: string; reason: string }[] = []
-  const side = opts.preprocessing.inputSize
-  for await (const b of source.epoch(0, { signal: opts.signal })) {
-    failed.push(...b.failed)
-    if (b.size === 0) continue
-    const p = tf.tidy(
-      () =>
-        model.predict(
-          tf.tensor(b.x.subarray(0, b.size * side * side * 3), [b.size, side, side, 3])
-        ) as tf.Tensor
-    )
-    const values = (await p.data()) as Float32Array
-    const k = p.shape[1] as number
-    p.dispose()
-    b.examples.forEach((ex, i) => byPath.set(ex.path, values.slice(i * k, (i + 1) * k)))
-  }
-  return { probabilities: examples.map((ex) => byPath.get(ex.path) ?? null), failed }
 }

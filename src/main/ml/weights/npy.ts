@@ -7,7 +7,7 @@
 // `readNpyStructure` reads only the header and the pickle's structure, by position, for checks that need
 // shapes and not values (the backend's event loop must not parse 244 MB to say whether a file fits).
 import { constants } from 'node:fs'
-import { open, readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import {
   NdArray,
   PickleError,
@@ -142,11 +142,6 @@ export function parseNpy(buf: Uint8Array): NpyContent {
   }
   arr.raw = buf.subarray(header.dataOffset, header.dataOffset + bytes)
   return { header, value: arr }
-}
-
-/** Reads and parses an NPY file (the file is read into memory once; array data is not copied). */
-export async function readNpy(path: string): Promise<NpyContent> {
-  return parseNpy(await readFile(path))
 }
 
 /** The largest NPY header a structure read accepts (numpy writes well under 1 KB). */

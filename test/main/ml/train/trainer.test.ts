@@ -7,29 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import type { TrainingEvent } from '../../../../src/shared/training'
 import { initBackend } from '../../../../src/main/ml/tfjs/backend'
-import { predictExamples, train } from '../../../../src/main/ml/train/trainer'
+import { train } from '../../../../src/main/ml/train/trainer'
+import { createBatchSource } from '../../../../src/main/ml/data/batches'
+import type { Preprocessing } from '../../../../src/shared/training'
+import { classifyExamples, TfjsClassifier } from '../../../../src/main/ml/evaluate/classifier'
 import { readCheckpoint } from '../../../../src/main/ml/train/checkpoint'
 import { sharedDataAvailable, tempDir } from '../../../helpers'
-import { FIVE, baseConfig, gtsrbExamples, gtsrbTrainData } from './trainerFixtures'
+import { FIVE, accuracyOn, baseConfig, gtsrbExamples, gtsrbTrainData } from './trainerFixtures'
 
 const run = sharedDataAvailable() ? describe : describe.skip
 /** A run's end is the trainer's result; the training service alone announces it. */
 const END: string[] = ['completed', 'failed', 'cancelled']
 
-async function testAccuracy(
-  model: tf.LayersModel,
-  prep: Parameters<typeof predictExamples>[2]['preprocessing'],
-  classIds: number[]
-) {
-  const test = gtsrbExamples('gtsrb-test', classIds)
-  const { probabilities } = await predictExamples(model, test, { preprocessing: prep })
-  let correct = 0
-  test.forEach((e, i) => {
-    const p = probabilities[i]!
-    if (p.indexOf(Math.max(...p)) === e.label) correct++
-  })
-  return correct / test.length
-}
+const testAccuracy = (model: tf.LayersModel, prep: Preprocessing, classIds: number[]): Promise<number> =>
+  accuracyOn(model, prep, gtsrbExamples('gtsrb-test', classIds))
 
 run('trainer (custom strategy, real GTSRB)', () => {
   let tmp: ReturnType<typeof tempDir>
@@ -97,6 +88,38 @@ run('trainer (custom strategy, real GTSRB)', () => {
     expect(tf.memory().numTensors).toBe(before)
   })
 
+  it('reports an error that follows a cancel as the failure it is, not as cancelled', async () => {
+    const data = gtsrbTrainData(FIVE, { perClass: 20 })
+    const ac = new AbortController()
+    // The real pipeline, with a read that fails right after the user cancelled.
+    const failing: typeof createBatchSource = (o) => {
+      const real = createBatchSource(o)
+      return {
+        numExamples: real.numExamples,
+        batchSize: real.batchSize,
+        batchesPerEpoch: real.batchesPerEpoch,
+        async *epoch(index, eo) {
+          let n = 0
+          for await (const b of real.epoch(index, eo)) {
+            if (++n === 3) {
+              ac.abort()
+              throw new Error('EIO: disk read failed')
+            }
+            yield b
+          }
+        }
+      }
+    }
+    await expect(
+      train(baseConfig({ epochs: 2, batchSize: 16 }), data, {
+        runDir: join(tmp.dir, 'abort-then-fail'),
+        signal: ac.signal,
+        createBatchSource: failing,
+        onEvent: () => {}
+      })
+    ).rejects.toThrow(/disk read failed/)
+  })
+
   it('skips and reports a corrupt image in the training set', async () => {
     const data = gtsrbTrainData(FIVE, { perClass: 20 })
     const bad = join(tmp.dir, 'truncated.ppm')
@@ -161,11 +184,12 @@ run('trainer (custom strategy, real GTSRB)', () => {
     expect(losses.length - 1 - losses.indexOf(best)).toBe(2)
     expect(result.valLoss).toBe(best)
     // The returned model is the best epoch's: re-evaluating it on val gives the best loss.
-    const { probabilities } = await predictExamples(result.built!.model, data.val, {
-      preprocessing: result.built!.preprocessing
-    })
+    const model = result.built!.model
+    const r = await classifyExamples(new TfjsClassifier(model, result.built!.preprocessing, false), data.val)
+    const n = model.outputs[0].shape[1] as number
+    expect(r.examples).toHaveLength(data.val.length)
     const ce =
-      -data.val.reduce((a, e, i) => a + Math.log(Math.max(probabilities[i]![e.label], 1e-7)), 0) /
+      -r.examples.reduce((a, e, i) => a + Math.log(Math.max(r.probabilities[i * n + e.label], 1e-7)), 0) /
       data.val.length
     expect(ce).toBeCloseTo(best, 3)
     result.built!.dispose()

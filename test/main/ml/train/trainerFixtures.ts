@@ -3,7 +3,10 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { TrainConfig } from '../../../../src/shared/training'
+import type * as tf from '@tensorflow/tfjs'
+import type { Preprocessing, TrainConfig } from '../../../../src/shared/training'
+import { classifyExamples, TfjsClassifier } from '../../../../src/main/ml/evaluate/classifier'
+import { argmaxRow } from '../../../../src/main/ml/evaluate/metrics'
 import type { Example } from '../../../../src/main/ml/data/types'
 import type { ClassLabel, TrainData } from '../../../../src/main/ml/train/trainer'
 import { defaultPreprocessing } from '../../../../src/main/ml/data/preprocess'
@@ -129,4 +132,19 @@ export function bvlcConfig(over: Partial<TrainConfig> = {}): TrainConfig {
     preprocessing: defaultPreprocessing('alexnet', { inputSize: 67 }),
     ...over
   })
+}
+
+/** Share of `examples` the model classifies right (unreadable images count as wrong); the model stays the caller's. */
+export async function accuracyOn(
+  model: tf.LayersModel,
+  prep: Preprocessing,
+  examples: Example[]
+): Promise<number> {
+  const r = await classifyExamples(new TfjsClassifier(model, prep, false), examples)
+  const n = model.outputs[0].shape[1] as number
+  let correct = 0
+  r.examples.forEach((e, i) => {
+    if (argmaxRow(r.probabilities, i, n) === e.label) correct++
+  })
+  return correct / examples.length
 }

@@ -10,12 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import type { TrainConfig, TrainingEvent } from '../../../../src/shared/training'
 import { initBackend } from '../../../../src/main/ml/tfjs/backend'
-import { predictExamples, train, type TrainData } from '../../../../src/main/ml/train/trainer'
+import { train, type TrainData } from '../../../../src/main/ml/train/trainer'
 import { buildModel } from '../../../../src/main/ml/models/strategies'
 import { buildMetadata, exportModelFolder } from '../../../../src/main/ml/export/folder'
 import { createAlexNet } from '../../../../src/main/ml/models/alexnet'
 import { sharedDataAvailable, tempDir } from '../../../helpers'
-import { FIVE, classLabels, gtsrbExamples, gtsrbTrainData, smallAlexConfig } from './trainerFixtures'
+import {
+  FIVE,
+  accuracyOn,
+  classLabels,
+  gtsrbExamples,
+  gtsrbTrainData,
+  smallAlexConfig
+} from './trainerFixtures'
 
 const run = sharedDataAvailable() ? describe : describe.skip
 
@@ -26,14 +33,7 @@ async function testAccuracy(
   built: { model: tf.LayersModel; preprocessing: TrainConfig['preprocessing'] },
   classIds: number[]
 ) {
-  const test = gtsrbExamples('gtsrb-test', classIds)
-  const { probabilities } = await predictExamples(built.model, test, { preprocessing: built.preprocessing })
-  let correct = 0
-  test.forEach((e, i) => {
-    const p = probabilities[i]!
-    if (p.indexOf(Math.max(...p)) === e.label) correct++
-  })
-  return correct / test.length
+  return accuracyOn(built.model, built.preprocessing, gtsrbExamples('gtsrb-test', classIds))
 }
 
 run('transfer strategies (reduced AlexNet, real GTSRB)', () => {
