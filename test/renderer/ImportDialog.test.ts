@@ -5,7 +5,7 @@ import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia } from 'pinia'
 import { setApi } from '@renderer/api'
 import { createAppI18n } from '@renderer/i18n'
-import ImportDialog from '@renderer/components/ImportDialog.vue'
+import ImportDialog from '@renderer/components/library/ImportDialog.vue'
 import { createMemoryApi } from './memoryApi'
 
 let wrapper: VueWrapper | null = null

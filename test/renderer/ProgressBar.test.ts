@@ -2,7 +2,7 @@
 // The shared progress bar: what screen readers are told (role, 0..100, name) and how full it is drawn.
 import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
-import ProgressBar from '@renderer/components/ProgressBar.vue'
+import ProgressBar from '@renderer/components/ui/ProgressBar.vue'
 
 describe('progress bar', () => {
   it('announces the rounded percentage under its label and fills to the fraction', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { classColor, keyForPosition, positionForKey, RESERVED_LETTERS } from '@renderer/composables/classKeys'
+import { classColor, keyForPosition, positionForKey, RESERVED_LETTERS } from '@renderer/lib/classKeys'
 
 describe('class shortcut keys', () => {
   it('maps positions to 1..9, 0, then letters without the reserved ones', () => {

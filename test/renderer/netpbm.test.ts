@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { decodeNetpbm } from '@renderer/composables/netpbm'
+import { decodeNetpbm } from '@renderer/lib/netpbm'
 import { SHARED_DATA, sharedDataAvailable } from '../helpers'
 
 describe('decodeNetpbm', () => {

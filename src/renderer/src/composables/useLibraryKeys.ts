@@ -5,7 +5,7 @@ import { useLibraryStore } from '@renderer/stores/library'
 import { useClassesStore } from '@renderer/stores/classes'
 import { useLabelsStore } from '@renderer/stores/labels'
 import { useNotifyStore } from '@renderer/stores/notify'
-import { positionForKey } from './classKeys'
+import { positionForKey } from '@renderer/lib/classKeys'
 
 export interface KeyContext {
   /** Thumbnails per grid row (for up/down). */

@@ -3,7 +3,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { ClassInfo } from '@shared/types'
 import { getApi } from '@renderer/api'
-import { positionForKey } from '@renderer/composables/classKeys'
+import { positionForKey } from '@renderer/lib/classKeys'
 import { errorMessage, useNotifyStore } from './notify'
 
 export const useClassesStore = defineStore('classes', () => {
