@@ -50,3 +50,13 @@ export interface BatchSourceOptions {
   /** Batches decoded ahead (default 2). */
   prefetch?: number
 }
+
+/** One output of a classifier: its index and the project class it stands for. */
+export interface ClassLabel {
+  /** Output index of the model. */
+  index: number
+  /** Project class id (or the folder position for folder data). */
+  classId: number
+  key: string
+  name: string
+}

@@ -15,16 +15,9 @@ import { loadModel } from '../tfjs/ioHandlers'
 import { registerCustomLayers } from '../layers'
 import { OnnxRunner } from './onnxRuntime'
 import { validatePreprocessing } from '../data/preprocess'
-import type { Example } from '../data/types'
+import type { ClassLabel, Example } from '../data/types'
 
 /** Output index -> class, as in `ModelMetadata.labels`. */
-export interface ClassLabel {
-  index: number
-  classId: number
-  key: string
-  name: string
-}
-
 /** A model that turns preprocessed NHWC batches into class probabilities. */
 export interface Classifier {
   readonly numClasses: number

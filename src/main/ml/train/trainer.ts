@@ -7,7 +7,7 @@
 // disposed at the end, so tf.memory().numTensors is back to its starting value after each epoch and run.
 import * as tf from '@tensorflow/tfjs'
 import type { BackendName, TrainConfig, TrainingProgress } from '../../../shared/training'
-import type { Batch, BatchSource, BatchSourceOptions, Example } from '../data/types'
+import type { Batch, BatchSource, BatchSourceOptions, ClassLabel, Example } from '../data/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
 import { buildModel, type BuiltModel } from '../models/strategies'
 import { computeFeatures, featureBatchSource, featuresAllZero, makeForward } from '../features/extract'
@@ -24,15 +24,6 @@ import {
   type CheckpointRecord,
   type EpochRecord
 } from './checkpoint'
-
-export interface ClassLabel {
-  /** Output index of the model. */
-  index: number
-  /** Project class id (or the folder position for folder data). */
-  classId: number
-  key: string
-  name: string
-}
 
 export interface TrainData {
   train: Example[]

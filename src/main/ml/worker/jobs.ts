@@ -4,13 +4,13 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendName, EvaluationResult, TrainConfig, TrainingProgress } from '../../../shared/training'
-import type { Example } from '../data/types'
+import type { ClassLabel, Example } from '../data/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
-import { train, type ClassLabel, type TrainResult } from '../train/trainer'
+import { train, type TrainResult } from '../train/trainer'
 import type { WorkerEntry } from '../train/dataParallel'
 import { buildMetadata, exportModelFolder } from '../export/folder'
 import { classifyExamples, loadClassifier } from '../evaluate/classifier'
-import { evaluatePredictions } from '../evaluate/metrics'
+import { argmaxRow, evaluatePredictions } from '../evaluate/metrics'
 import type { EpochRecord } from '../train/checkpoint'
 import { RUN_FILES } from '../../project/paths'
 
@@ -136,8 +136,7 @@ async function runEvaluate(job: EvaluateJob, signal?: AbortSignal): Promise<Eval
       failed: r.failed
     })
     const predictions = r.examples.map((e, i) => {
-      let best = 0
-      for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
+      const best = argmaxRow(r.probabilities, i, n)
       return { path: e.path, imageId: e.imageId, index: best, confidence: r.probabilities[i * n + best] }
     })
     return { kind: 'evaluate', result, predictions }

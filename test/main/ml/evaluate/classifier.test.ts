@@ -15,9 +15,9 @@ import {
   predictFiles,
   predictTopK,
   TfjsClassifier,
-  toProbabilities,
-  type ClassLabel
+  toProbabilities
 } from '../../../../src/main/ml/evaluate/classifier'
+import type { ClassLabel } from '../../../../src/main/ml/data/types'
 import type { Example } from '../../../../src/main/ml/data/types'
 
 const LABELS: ClassLabel[] = [

@@ -8,7 +8,8 @@ import type { Preprocessing, TrainConfig } from '../../../../src/shared/training
 import { classifyExamples, TfjsClassifier } from '../../../../src/main/ml/evaluate/classifier'
 import { argmaxRow } from '../../../../src/main/ml/evaluate/metrics'
 import type { Example } from '../../../../src/main/ml/data/types'
-import type { ClassLabel, TrainData } from '../../../../src/main/ml/train/trainer'
+import type { ClassLabel } from '../../../../src/main/ml/data/types'
+import type { TrainData } from '../../../../src/main/ml/train/trainer'
 import { defaultPreprocessing } from '../../../../src/main/ml/data/preprocess'
 import { SHARED_DATA } from '../../../helpers'
 
