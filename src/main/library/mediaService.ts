@@ -1,10 +1,11 @@
 // Image bytes for the views: PNG thumbnails made lazily and cached by content hash in the project's
 // `.thumbs` folder, and the full image as PNG.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeImage, encodePng } from '../image/decode'
 import { NotFoundError } from '../errors'
 import type { ProjectService } from '../project/projectService'
+import { writeFileAtomic } from '../project/atomicFile'
 
 export const THUMB_SIZE = 96
 
@@ -35,10 +36,7 @@ export class MediaService {
       job = (async () => {
         const png = await encodePng(await decodeImage(image.path), THUMB_SIZE)
         await mkdir(info.thumbnailDir, { recursive: true })
-        // Write then rename: a reader never sees half a PNG.
-        const tmp = `${file}.${process.pid}.tmp`
-        await writeFile(tmp, png)
-        await rename(tmp, file)
+        await writeFileAtomic(file, png)
         return png
       })().finally(() => this.pending.delete(file))
       this.pending.set(file, job)

@@ -1,12 +1,13 @@
 // Project lifecycle: create, open and close project files, and the recent-projects list (a small JSON
 // file in the app's data folder). Holds the one open database and hands it to the other services.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import type { ProjectInfo, RecentProject } from '../../shared/types'
 import { openDatabase, schemaVersion, type Db } from '../db/database'
 import { createRepository, type Repository } from '../db/libraryRepo'
 import { createEmitter } from '../../shared/emitter'
 import { thumbnailDir } from './paths'
+import { writeFileAtomicSync } from './atomicFile'
 
 const MAX_RECENT = 10
 
@@ -109,9 +110,6 @@ export class ProjectService {
   private remember(info: ProjectInfo): void {
     const list = this.readRecent().filter((r) => r.path !== info.path)
     list.unshift({ path: info.path, name: info.name, openedAt: new Date().toISOString() })
-    // Write then rename, so a crash never leaves half a JSON file.
-    const tmp = `${this.recentFile}.tmp`
-    writeFileSync(tmp, JSON.stringify(list.slice(0, MAX_RECENT), null, 2))
-    renameSync(tmp, this.recentFile)
+    writeFileAtomicSync(this.recentFile, JSON.stringify(list.slice(0, MAX_RECENT), null, 2))
   }
 }

@@ -5,12 +5,13 @@
 //   checkpoint.json          the record below, written last (atomically), so it never names missing weights
 //   checkpoint/              model.json + weights.bin of the model after `epoch`
 //   best/                    the same for the epoch with the lowest validation loss (early stopping)
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { TrainConfig } from '../../../shared/training'
 import { loadWeightsInto, saveModel } from '../tfjs/ioHandlers'
 import { RUN_FILES } from '../../project/paths'
+import { writeFileAtomicSync } from '../../project/atomicFile'
 
 export interface EpochRecord {
   epoch: number
@@ -40,9 +41,7 @@ export interface CheckpointRecord {
 export const CHECKPOINT_JSON = RUN_FILES.checkpointJson
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, JSON.stringify(value, null, 2))
-  renameSync(tmp, path)
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2))
 }
 
 /** Saves the model to a fresh folder and swaps it in, so a crash mid-write leaves the previous one. */
