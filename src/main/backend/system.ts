@@ -2,7 +2,7 @@
 // system's (what the backend runs on, native dialogs): parse, then one call each.
 import { cpus, platform } from 'node:os'
 import type { HandlerArgs, SystemResults } from '../../shared/ipc'
-import { onnxRuntimeAvailable } from '../ml/evaluate/onnxRuntime'
+import { onnxRuntimeAvailable } from '../ml'
 import type { BaseCheckService } from '../training/baseCheck'
 import type { EstimateService } from '../training/estimate'
 import { exportPreview } from '../training/exportPreview'

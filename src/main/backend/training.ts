@@ -1,7 +1,7 @@
 // The training channels (src/shared/trainingIpc.ts) over TrainingService: parse, then one call each.
 import type { RunSummary } from '../../shared/training'
 import type { TrainingResults } from '../../shared/trainingIpc'
-import { recommendStrategy } from '../ml/train/config'
+import { recommendStrategy } from '../ml'
 import type { TrainingService } from '../training/trainingService'
 import { defineHandlers, type HandlerSlice } from './parse'
 

@@ -5,8 +5,7 @@
 import { open, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { BaseModel, ModelMetadata } from '../../shared/training'
-import { ALEXNET_BVLC_SHAPES, checkBvlcShapes, readBvlcLayout } from '../ml/weights/bvlc'
-import { alexnetWeightShapes } from '../ml/models/shapes'
+import { ALEXNET_BVLC_SHAPES, alexnetWeightShapes, checkBvlcShapes, readBvlcLayout } from '../ml'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
 

@@ -3,7 +3,7 @@
 // per backend. It runs on the backend's event loop, so it never loads TF.js. Also remembers the TF.js
 // backend the last run reported, for `system:info`.
 import type { BackendName, TrainConfig } from '../../shared/training'
-import { modelCost, type ModelCost } from '../ml/models/shapes'
+import { type ModelCost, modelCost } from '../ml'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingService } from './trainingService'
 

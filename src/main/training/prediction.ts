@@ -4,13 +4,17 @@
 // (unit tests of other parts) the same code runs in this process.
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Prediction } from '../../shared/training'
-import type { PredictFile } from '../ml/evaluate/classifier'
-import type { Inference } from '../ml/worker/inference'
-import type { InferenceReply, InferenceRequest } from '../ml/worker/inferenceWorker'
+import {
+  loadEngine,
+  type Inference,
+  type InferenceReply,
+  type InferenceRequest,
+  type PredictFile
+} from '../ml'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
 
-export type { PredictFile } from '../ml/evaluate/classifier'
+export type { PredictFile } from '../ml'
 
 export interface InferenceWorkerOptions {
   /** The worker entry: out/main/inferenceWorker.js, or the .ts source with a loader in execArgv (tests). */
@@ -89,8 +93,7 @@ export function forkInference(
 /** Inference in this process (TF.js and onnxruntime load on first use). */
 function inProcessInference(): Inference & { dispose(): void; pid(): number | null } {
   let inference: Promise<Inference> | null = null
-  const get = (): Promise<Inference> =>
-    (inference ??= import('../ml/worker/inference').then((m) => m.createInference()))
+  const get = (): Promise<Inference> => (inference ??= loadEngine().then((m) => m.createInference()))
   return {
     predict: async (modelDir, files, top) => (await get()).predict(modelDir, files, top),
     forget: async () => {

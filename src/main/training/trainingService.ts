@@ -16,13 +16,21 @@ import type {
   TrainingProgress
 } from '../../shared/training'
 import { createEmitter } from '../../shared/emitter'
-import { defaultTrainConfig } from '../ml/train/config'
-import type { Job, JobResult, EvaluateJobResult, TrainJobResult } from '../ml/worker/jobs'
-import type { ChildMessage, ParentMessage } from '../ml/worker/trainWorker'
-import type { Example } from '../ml/data/types'
-import type { ClassLabel } from '../ml/data/types'
-import type { WorkerEntry } from '../ml/train/dataParallel'
-import { copyExportFolder, type ExportResult } from '../ml/export/folder'
+import {
+  copyExportFolder,
+  defaultTrainConfig,
+  type ExportResult,
+  loadEngine,
+  type ChildMessage,
+  type ClassLabel,
+  type EvaluateJobResult,
+  type Example,
+  type Job,
+  type JobResult,
+  type ParentMessage,
+  type TrainJobResult,
+  type WorkerEntry
+} from '../ml'
 import { featureCacheRoot, RUN_FILES, runDir as runDirOf } from '../project/paths'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
@@ -43,7 +51,7 @@ export type JobRunner = (
 /** Runs jobs in this process (TF.js is loaded on first use). */
 export function inProcessRunner(): JobRunner {
   return async (job, onEvent, signal) => {
-    const { runJob } = await import('../ml/worker/jobs')
+    const { runJob } = await loadEngine()
     return runJob(job, onEvent, signal)
   }
 }

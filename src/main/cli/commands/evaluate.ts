@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parseGtsrbCsv, parseNamesCsv } from '../../library/labelSources'
+import { loadEngine } from '../../ml'
 import { UserError, table, type CliContext } from '../context'
 
 /** One line on how the regions of interest were used, or null when there is nothing to say. */
@@ -55,8 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
         }
         // The engine (TF.js, onnxruntime) loads only for the commands that use it.
-        const { examplesFromFolder } = await import('../../ml/data/folder')
-        const { evaluateExamples, loadClassifier } = await import('../../ml/evaluate/classifier')
+        const { evaluateExamples, examplesFromFolder, loadClassifier } = await loadEngine()
         const loaded = await loadClassifier(modelDir, { logger: (l) => ctx.io.stderr.write(`${l}\n`) })
         try {
           const folder = await examplesFromFolder(resolve(opts.data), {

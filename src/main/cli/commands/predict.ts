@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { loadEngine } from '../../ml'
 import { UserError, parseNumber, type CliContext } from '../context'
 
 export function register(program: Command, ctx: CliContext): void {
@@ -20,7 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new UserError(`--model ${modelDir} is not an export folder (no metadata.json)`)
       const started = Date.now()
       // The engine (TF.js, onnxruntime) loads only for the commands that use it.
-      const { loadClassifier, predictFiles } = await import('../../ml/evaluate/classifier')
+      const { loadClassifier, predictFiles } = await loadEngine()
       const loaded = await loadClassifier(modelDir, { logger: (l) => ctx.io.stderr.write(`${l}\n`) })
       try {
         const { predictions, failed } = await predictFiles(

@@ -11,8 +11,7 @@ import {
   type TrainConfig,
   type TrainingEvent
 } from '../../../shared/training'
-import { defaultTrainConfig, validateTrainConfig } from '../../ml/train/config'
-import { checkExportTarget } from '../../ml/export/folder'
+import { checkExportTarget, defaultTrainConfig, validateTrainConfig } from '../../ml'
 import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
 
