@@ -112,35 +112,57 @@ function notNpyHint(buf: Uint8Array): string {
   return `it does not start with the NPY magic \\x93NUMPY (starts with ${JSON.stringify(head.toString('latin1'))})`
 }
 
-/** Parses an NPY file held in `buf` (the whole file; offsets in errors are file offsets). */
-export function parseNpy(buf: Uint8Array): NpyContent {
-  const header = parseNpyHeader(buf)
-  let dtype
+/** The dtype a header names, with numpy's own words for an unknown one. */
+function dtypeOf(header: NpyHeader): ReturnType<typeof dtypeFromDescr> {
   try {
-    dtype = dtypeFromDescr(header.descr)
+    return dtypeFromDescr(header.descr)
   } catch (e) {
     throw new NpyError((e as Error).message)
   }
-  if (dtype.kind === 'O') {
-    try {
-      return { header, value: unpickle(buf, header.dataOffset).value }
-    } catch (e) {
-      if (e instanceof PickleError) throw new NpyError(e.message)
-      throw e
-    }
+}
+
+/** A pickle problem inside an object array is the NPY file's problem. */
+function asNpyError<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof PickleError) throw new NpyError(e.message)
+    throw e
   }
+}
+
+async function asNpyErrorAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    if (e instanceof PickleError) throw new NpyError(e.message)
+    throw e
+  }
+}
+
+/** The array a (non-object) header describes, refused when the `available` bytes cannot hold its data. */
+function arrayOf(header: NpyHeader, dtype: ReturnType<typeof dtypeFromDescr>, available: number): NdArray {
   const arr = new NdArray()
   arr.shape = header.shape
   arr.dtype = dtype
   arr.fortranOrder = header.fortranOrder
   const bytes = arr.size * dtype.itemsize
-  if (header.dataOffset + bytes > buf.length) {
+  if (header.dataOffset + bytes > available) {
     throw new NpyError(
       `truncated file: array (${arr.shape.join(', ')}) ${header.descr} needs ${bytes} bytes of data from ` +
-        `offset ${header.dataOffset} but the file has ${buf.length - header.dataOffset}`
+        `offset ${header.dataOffset} but the file has ${available - header.dataOffset}`
     )
   }
-  arr.raw = buf.subarray(header.dataOffset, header.dataOffset + bytes)
+  return arr
+}
+
+/** Parses an NPY file held in `buf` (the whole file; offsets in errors are file offsets). */
+export function parseNpy(buf: Uint8Array): NpyContent {
+  const header = parseNpyHeader(buf)
+  const dtype = dtypeOf(header)
+  if (dtype.kind === 'O') return { header, value: asNpyError(() => unpickle(buf, header.dataOffset).value) }
+  const arr = arrayOf(header, dtype, buf.length)
+  arr.raw = buf.subarray(header.dataOffset, header.dataOffset + arr.size * dtype.itemsize)
   return { header, value: arr }
 }
 
@@ -190,32 +212,12 @@ export async function readNpyStructure(src: ByteSource): Promise<NpyContent> {
     throw new NpyError(`bad NPY header: it claims ${headerEnd} bytes (numpy writes under 1 KB)`)
   }
   const header = parseNpyHeader(await src.read(0, headerEnd))
-  let dtype
-  try {
-    dtype = dtypeFromDescr(header.descr)
-  } catch (e) {
-    throw new NpyError((e as Error).message)
-  }
+  const dtype = dtypeOf(header)
   if (dtype.kind === 'O') {
-    try {
-      const skeleton = await readPickleSkeleton(src, header.dataOffset)
-      return { header, value: unpickle(skeleton.bytes, 0, { skeleton }).value }
-    } catch (e) {
-      if (e instanceof PickleError) throw new NpyError(e.message)
-      throw e
-    }
+    const skeleton = await asNpyErrorAsync(() => readPickleSkeleton(src, header.dataOffset))
+    return { header, value: asNpyError(() => unpickle(skeleton.bytes, 0, { skeleton }).value) }
   }
-  const arr = new NdArray()
-  arr.shape = header.shape
-  arr.dtype = dtype
-  arr.fortranOrder = header.fortranOrder
-  const bytes = arr.size * dtype.itemsize
-  if (header.dataOffset + bytes > src.size) {
-    throw new NpyError(
-      `truncated file: array (${arr.shape.join(', ')}) ${header.descr} needs ${bytes} bytes of data from ` +
-        `offset ${header.dataOffset} but the file has ${src.size - header.dataOffset}`
-    )
-  }
+  const arr = arrayOf(header, dtype, src.size)
   arr.unreadAt = header.dataOffset
   return { header, value: arr }
 }
