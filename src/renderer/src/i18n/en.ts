@@ -1,6 +1,11 @@
 // English UI strings. Keys must match zh-CN.ts exactly (a test checks). Plurals use `a | b | c`
 // (zero | one | many) and `{n}`.
 export default {
+  /** How a run is named in pickers and lists (lib/runLabel.ts). */
+  runLabel: {
+    short: 'Run #{id} ({name})',
+    withAccuracy: 'Run #{id}: {name}, {acc} % on validation'
+  },
   app: {
     title: 'Transfer Studio',
     language: 'Language',
@@ -56,7 +61,6 @@ export default {
     descending: 'Descending',
     predictions: 'Predictions of',
     noPredictions: 'No run',
-    runOption: 'Run #{id} ({name})',
     disagrees: 'Only where the prediction disagrees with the label',
     predictionsHint: 'Sort by confidence, lowest first, to find the images worth labelling next.'
   },
@@ -356,7 +360,6 @@ export default {
       runHint: 'Continue from one of your completed runs; the new model keeps its size.',
       noRuns: 'No completed run yet.',
       pickRun: 'Choose a run…',
-      runOption: 'Run #{id}: {name}, {acc} % on validation',
       none: 'No base model',
       noneNotAllowed: 'Not possible for this strategy: it reuses pretrained layers.'
     },

@@ -1,5 +1,10 @@
 // 简体中文界面文字。键必须与 en.ts 完全一致（有测试检查）。
 export default {
+  /** How a run is named in pickers and lists (lib/runLabel.ts). */
+  runLabel: {
+    short: '运行 #{id}（{name}）',
+    withAccuracy: '运行 #{id}：{name}，验证准确率 {acc} %'
+  },
   app: {
     title: 'Transfer Studio',
     language: '语言',
@@ -55,7 +60,6 @@ export default {
     descending: '降序',
     predictions: '预测来自',
     noPredictions: '无运行',
-    runOption: '运行 #{id}（{name}）',
     disagrees: '只显示预测与标签不一致的图片',
     predictionsHint: '按置信度从低到高排序，找出最值得下一步标注的图片。'
   },
@@ -350,7 +354,6 @@ export default {
       runHint: '从你已完成的某次运行继续；新模型保持它的大小。',
       noRuns: '还没有完成的运行。',
       pickRun: '选择一次运行…',
-      runOption: '运行 #{id}：{name}，验证准确率 {acc} %',
       none: '不用基础模型',
       noneNotAllowed: '此策略不可用：它要复用预训练的层。'
     },

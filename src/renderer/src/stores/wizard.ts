@@ -71,10 +71,14 @@ export const useWizardStore = defineStore('wizard', () => {
   const baseRunId = ref<number | null>(null)
   const baseCheck = ref<{ ok: boolean; message: string } | null>(null)
   const baseChecking = ref(false)
+  /** The native file dialog said it is not there (under serve): the UI asks for a typed path instead. */
+  const browseUnsupported = ref(false)
   /** Step 4: the settings (from `training:defaults`, then the user's edits). */
   const config = ref<TrainConfig | null>(null)
   /** The strategy and base the settings were made for; a change reloads the defaults. */
   const configFor = ref('')
+  /** Whether the Advanced settings are unfolded; kept here so Back and Next leave them as they were. */
+  const advancedOpen = ref(false)
   /** Step 5. */
   const estimate = ref<{ seconds: number; trainImages: number; basis: string } | null>(null)
   const estimateError = ref<string | null>(null)
@@ -233,13 +237,17 @@ export const useWizardStore = defineStore('wizard', () => {
         kind: 'file',
         filters: [{ name: 'NumPy', extensions: ['npy'] }]
       })
-      if (!r.supported) return false
+      if (!r.supported) {
+        browseUnsupported.value = true
+        return false
+      }
       if (r.paths[0]) {
         bvlcPath.value = r.paths[0]
         await validateBase()
       }
       return true
     } catch {
+      browseUnsupported.value = true
       return false
     }
   }
@@ -337,6 +345,7 @@ export const useWizardStore = defineStore('wizard', () => {
     baseCheck.value = null
     config.value = null
     configFor.value = ''
+    advancedOpen.value = false
     estimate.value = null
     estimateError.value = null
     error.value = null
@@ -357,7 +366,9 @@ export const useWizardStore = defineStore('wizard', () => {
     baseRunId,
     baseCheck,
     baseChecking,
+    browseUnsupported,
     config,
+    advancedOpen,
     estimate,
     estimateError,
     error,
