@@ -478,6 +478,7 @@ export default {
   evalv: {
     back: 'All runs',
     title: 'Results of run #{id}',
+    trainedOn: 'trained on {train} train and {val} validation images',
     export: 'Export…',
     notYet: 'This run has not been tested yet. Testing runs the model on the Test images it never saw.',
     evaluate: 'Test the model',

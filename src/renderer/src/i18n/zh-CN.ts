@@ -471,6 +471,7 @@ export default {
   evalv: {
     back: '所有运行',
     title: '运行 #{id} 的结果',
+    trainedOn: '训练用了训练集 {train} 张、验证集 {val} 张',
     export: '导出…',
     notYet: '这次运行还没有测试。测试会在模型从未见过的测试图片上运行模型。',
     evaluate: '测试模型',

@@ -144,6 +144,8 @@ export function liveFromSummary(run: RunSummary): LiveRun {
   live.backend = run.backend
   live.threads = run.threads ?? 1
   live.totalEpochs = run.config.epochs
+  live.trainImages = run.trainImages ?? 0
+  live.valImages = run.valImages ?? 0
   live.epoch = run.epochsDone
   live.history = run.history.map((h) => ({ ...h }))
   live.valAccuracy = run.valAccuracy
