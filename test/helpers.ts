@@ -1,5 +1,5 @@
 // Shared test helpers: where the real GTSRB data lives, and per-test temporary folders.
-import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -25,4 +25,21 @@ export function sharedDataAvailable(env: NodeJS.ProcessEnv = process.env): boole
 export function tempDir(prefix = 'ts-test-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * A GTSRB-style folder (`<dir>/<class>/<file>`) of symlinks to every `n`th frame of each class of the shared
+ * gtsrb-train: with n = 7, about 21 images per class spread over all 5 tracks, so a track split leaves each
+ * split some. Returns `dir`.
+ */
+export function linkEveryNthFrame(dir: string, classes: readonly number[], n: number): string {
+  for (const c of classes) {
+    mkdirSync(join(dir, String(c)), { recursive: true })
+    const from = join(SHARED_DATA, 'gtsrb-train', String(c))
+    readdirSync(from)
+      .sort()
+      .filter((_, i) => i % n === 0)
+      .forEach((f) => symlinkSync(join(from, f), join(dir, String(c), f)))
+  }
+  return dir
 }

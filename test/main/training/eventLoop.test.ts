@@ -6,13 +6,13 @@
 // is 50 ms). Not a speed test: a blocked loop shows as lag however fast the machine is. With the trained run
 // at hand, it also checks the inference worker's life (kept between calls, restarted after it dies, ended
 // by dispose) and a run chosen as a base by its id.
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBackend, type Backend } from '../../../src/main/backend'
 import { forkRunner } from '../../../src/main/training/trainingService'
-import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
+import { SHARED_DATA, linkEveryNthFrame, sharedDataAvailable, tempDir } from '../../helpers'
 import { baseConfig, smallAlexConfig } from '../ml/train/trainerFixtures'
 import { writeBvlcFile } from '../ml/weights/bvlcWriter'
 
@@ -85,15 +85,7 @@ run('the backend event loop stays free during studio operations', () => {
 
   beforeAll(async () => {
     tmp = tempDir()
-    const src = join(tmp.dir, 'signs')
-    for (const c of CLASSES) {
-      mkdirSync(join(src, String(c)), { recursive: true })
-      const dir = join(SHARED_DATA, 'gtsrb-train', String(c))
-      readdirSync(dir)
-        .sort()
-        .filter((_, i) => i % 7 === 0)
-        .forEach((f) => symlinkSync(join(dir, f), join(src, String(c), f)))
-    }
+    const src = linkEveryNthFrame(join(tmp.dir, 'signs'), CLASSES, 7)
     b = createBackend({
       dataDir: join(tmp.dir, 'data'),
       projectPath: join(tmp.dir, 'signs.tsproj'),

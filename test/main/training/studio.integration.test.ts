@@ -3,7 +3,7 @@
 // progress events, list/get, evaluate with per-image predictions (disagreesWithRun filter, confidence sort),
 // prediction on paths and on dropped bytes, export preview and export, the studio channels, and once through
 // the real WebSocket server.
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,7 +12,7 @@ import type { TrainingEvent } from '../../../src/shared/training'
 import { createBackend, type Backend, type DialogOpenArgs } from '../../../src/main/backend'
 import { forkRunner } from '../../../src/main/training/trainingService'
 import { startServer } from '../../../src/main/server'
-import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
+import { SHARED_DATA, linkEveryNthFrame, sharedDataAvailable, tempDir } from '../../helpers'
 import { NPY, baseConfig } from '../ml/train/trainerFixtures'
 
 const CLASSES = [1, 14, 38]
@@ -58,16 +58,7 @@ run('backend: training and studio channels end to end', () => {
 
   beforeAll(async () => {
     tmp = tempDir()
-    // Every 7th frame: ~21 images per class spread over all 5 tracks, so a track split leaves each split some.
-    const src = join(tmp.dir, 'signs')
-    for (const c of CLASSES) {
-      mkdirSync(join(src, String(c)), { recursive: true })
-      const dir = join(SHARED_DATA, 'gtsrb-train', String(c))
-      readdirSync(dir)
-        .sort()
-        .filter((_, i) => i % 7 === 0)
-        .forEach((f) => symlinkSync(join(dir, f), join(src, String(c), f)))
-    }
+    const src = linkEveryNthFrame(join(tmp.dir, 'signs'), CLASSES, 7)
     b = createBackend({
       dataDir: join(tmp.dir, 'data'),
       projectPath: join(tmp.dir, 'signs.tsproj'),
