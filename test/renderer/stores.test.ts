@@ -1,7 +1,9 @@
 // @vitest-environment happy-dom
-// Store behaviour against the in-memory API: paging, stale answers, optimistic labels with rollback,
-// undo/redo, selection and import progress.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+// Store behaviour against the real backend on a temporary project: paging, stale answers, optimistic labels
+// with rollback, undo/redo, selection and import progress.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { setApi } from '@renderer/api'
 import { PAGE_SIZE, useLibraryStore } from '@renderer/stores/library'
@@ -9,22 +11,30 @@ import { useLabelsStore } from '@renderer/stores/labels'
 import { useClassesStore } from '@renderer/stores/classes'
 import { useNotifyStore } from '@renderer/stores/notify'
 import { useImportStore } from '@renderer/stores/import'
-import { createMemoryApi, progress, settle, type MemoryApi } from './memoryApi'
+import { SHARED_DATA } from '../helpers'
+import { createRealApi, labelsOf, linkSigns, seedImages, settle, type RealApi } from './backend/realApi'
 
-let api: MemoryApi
+let api: RealApi | null = null
 
-function setup(opts: Parameters<typeof createMemoryApi>[0]) {
-  api = createMemoryApi(opts)
+async function setup(seed: Parameters<typeof seedImages>[1]): Promise<RealApi> {
+  api = await createRealApi()
+  await seedImages(api, seed)
   setApi(api)
   setActivePinia(createPinia())
+  return api
 }
 
-afterEach(() => setApi(null))
+afterEach(async () => {
+  setApi(null)
+  await api?.dispose()
+  api = null
+})
 
 describe('library store', () => {
-  beforeEach(() => setup({ images: 50_000, classes: ['Stop', 'Yield'] }))
+  const big = { count: 50_000, classes: ['Stop', 'Yield'] }
 
   it('loads only the pages it is asked for, even with 50,000 images', async () => {
+    const api = await setup(big)
     const library = useLibraryStore()
     await library.refresh()
     expect(library.total).toBe(50_000)
@@ -39,6 +49,7 @@ describe('library store', () => {
   })
 
   it('keeps a bounded cache while scrolling far', async () => {
+    await setup(big)
     const library = useLibraryStore()
     await library.refresh()
     for (let p = 0; p < 60; p++) await library.ensureRange(p * PAGE_SIZE, p * PAGE_SIZE + 10)
@@ -47,21 +58,21 @@ describe('library store', () => {
   })
 
   it('ignores answers for a filter that was replaced meanwhile', async () => {
+    const api = await setup({ ...big, labelled: (i) => (i === 0 ? 1 : null) })
     const library = useLibraryStore()
-    api.images[0].classId = 1
     // The unfiltered answer (50,000 rows) arrives after the filtered one and must be dropped.
-    api.slowNext('library:query', 30)
+    api.delayNext('library:query', 60)
     void library.refresh()
     library.setFilter({ classIds: [1] })
-    await settle(80)
+    await settle(200)
     expect(library.total).toBe(1)
     expect(library.itemAt(0)?.id).toBe(1)
     expect(library.itemAt(1)).toBeUndefined()
   })
 
   it('selects a range, all filtered ids, and finds the next unlabelled image beyond loaded pages', async () => {
+    await setup({ ...big, labelled: (i) => (i < 30_000 ? 1 : null) })
     const library = useLibraryStore()
-    for (let i = 0; i < 30_000; i++) api.images[i].classId = 1
     await library.refresh()
     library.setFocus(2)
     library.moveFocus(3, { extend: true })
@@ -77,9 +88,10 @@ describe('library store', () => {
 })
 
 describe('labels store', () => {
-  beforeEach(() => setup({ images: 10, classes: ['Stop', 'Yield'] }))
+  const small = { count: 10, classes: ['Stop', 'Yield'] }
 
   it('labels the focused image optimistically, advances focus and counts', async () => {
+    const api = await setup(small)
     const library = useLibraryStore()
     const classes = useClassesStore()
     const labels = useLabelsStore()
@@ -90,18 +102,20 @@ describe('labels store', () => {
     expect(library.focusedIndex).toBe(1)
     expect(classes.list[1].count).toBe(1)
     expect(await done).toBe(true)
-    expect(api.images[0].classId).toBe(2)
+    expect(await labelsOf(api, [1])).toEqual([2])
     expect(labels.canUndo).toBe(true)
-    expect(library.stats?.labelled).toBe(1)
+    await vi.waitFor(() => expect(library.stats?.labelled).toBe(1))
   })
 
   it('rolls back and tells the user when the backend refuses', async () => {
+    const api = await setup(small)
     const library = useLibraryStore()
     const classes = useClassesStore()
     const labels = useLabelsStore()
     const notify = useNotifyStore()
     await Promise.all([library.refresh(), classes.load()])
-    api.failNext('library:setLabel', { name: 'ValidationError', message: 'class 2 does not exist' })
+    // Another client deletes class 2 after this one loaded the classes: the backend refuses the label.
+    await api.backend.handlers['classes:delete']({ id: 2, reassignTo: null })
     const done = labels.setLabel([1, 2], 2)
     expect(library.itemAt(1)?.classId).toBe(2)
     expect(await done).toBe(false)
@@ -110,10 +124,11 @@ describe('labels store', () => {
     expect(classes.list[1].count).toBe(0)
     const error = notify.notices.find((n) => n.kind === 'error')
     expect(error?.key).toBe('labels.failed')
-    expect(error?.params.message).toBe('class 2 does not exist')
+    expect(error?.params.message).toBe('class 2 not found')
   })
 
   it('labels the selection instead of the focus, then undoes and redoes', async () => {
+    const api = await setup(small)
     const library = useLibraryStore()
     const classes = useClassesStore()
     const labels = useLabelsStore()
@@ -121,7 +136,7 @@ describe('labels store', () => {
     library.toggleSelected(4)
     library.toggleSelected(6)
     await labels.labelCurrent(1)
-    expect(api.images.filter((i) => i.classId === 1).map((i) => i.id)).toEqual([4, 6])
+    expect(await labelsOf(api, [3, 4, 5, 6, 7])).toEqual([null, 1, null, 1, null])
     expect(library.selection.size).toBe(0)
     expect(library.focusedIndex).toBe(0)
     await labels.undo()
@@ -134,32 +149,50 @@ describe('labels store', () => {
 })
 
 describe('import store', () => {
-  beforeEach(() => setup({ images: 0, classes: [] }))
-
-  it('follows progress events, cancels by import id and keeps the failures', async () => {
+  it('follows progress events, cancels by import id, and counts what was imported before the cancel', async () => {
+    const api = await setup({ count: 0 })
+    // Every GTSRB training frame (6,450, read in place): long enough that the cancel lands while it runs.
+    const folder = join(SHARED_DATA, 'gtsrb-train')
     const imp = useImportStore()
     const library = useLibraryStore()
-    const running = imp.start({ folder: ' /in ', labels: 'folders', namesCsv: '' })
-    await settle()
+    const seen: number[] = []
+    api.on('import-progress', (e) => {
+      // This listener runs after the store's: the store already shows this event.
+      if (e.total > 0) seen.push(imp.fraction === Math.min(1, e.done / e.total) ? 1 : 0)
+    })
+    const running = imp.start({ folder: ` ${folder} `, labels: 'folders', namesCsv: '' })
     expect(imp.running).toBe(true)
-    api.emit(
-      'import-progress',
-      progress({ phase: 'importing', done: 5, total: 10, rate: 20, etaSeconds: 0.25 })
-    )
-    expect(imp.fraction).toBe(0.5)
+    await vi.waitFor(() => expect(imp.progress?.phase).toBe('importing'), { timeout: 20_000 })
     await imp.cancel()
-    expect(api.calls.find((c) => c.channel === 'library:cancelImport')?.args).toEqual({ importId: 7 })
+    expect(api.calls.find((c) => c.channel === 'library:cancelImport')?.args).toEqual({
+      importId: imp.progress!.importId
+    })
     expect(imp.cancelling).toBe(true)
-    api.images.push({ id: 1, fileName: 'a.ppm', classId: null, split: null, width: 32, height: 32 })
-    api.finishImport('cancelled')
     await running
     expect(imp.running).toBe(false)
     expect(imp.summary?.status).toBe('cancelled')
-    expect(imp.summary?.failed[0].reason).toBe('truncated PPM')
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((ok) => ok === 1)).toBe(true)
     expect(api.calls.find((c) => c.channel === 'library:import')?.args).toEqual({
-      folder: '/in',
+      folder,
       labels: 'folders'
     })
-    expect(library.total).toBe(1)
+    expect(imp.summary!.imported).toBeLessThan(6450)
+    expect(library.total).toBe(imp.summary!.imported)
+  })
+
+  it('keeps the files that failed and why', async () => {
+    const api = await setup({ count: 0 })
+    const folder = linkSigns(join(api.dir, 'in'), 2)
+    mkdirSync(join(folder, 'Stop'), { recursive: true })
+    writeFileSync(join(folder, 'Stop', 'bad.ppm'), 'P6\n32 32\n255\n' + 'x'.repeat(10))
+    const imp = useImportStore()
+    await imp.start({ folder, labels: 'folders' })
+    expect(imp.summary?.status).toBe('done')
+    expect(imp.summary?.imported).toBe(8)
+    expect(imp.summary?.failed).toHaveLength(1)
+    expect(imp.summary?.failed[0].path).toBe(join(folder, 'Stop', 'bad.ppm'))
+    expect(imp.summary?.failed[0].reason).toMatch(/truncated|short|expected/i)
+    expect(useLibraryStore().total).toBe(8)
   })
 })
