@@ -1,23 +1,27 @@
 // @vitest-environment happy-dom
-// The import dialog against the in-memory API: what a GTSRB annotation import asks the backend for.
+// The import dialog against the real backend: what a GTSRB annotation import asks the backend for.
 import { afterEach, describe, expect, it } from 'vitest'
 import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia } from 'pinia'
 import { setApi } from '@renderer/api'
 import { createAppI18n } from '@renderer/i18n'
 import ImportDialog from '@renderer/components/library/ImportDialog.vue'
-import { createMemoryApi } from './memoryApi'
+import { createRealApi, type RealApi } from './backend/realApi'
 
 let wrapper: VueWrapper | null = null
-afterEach(() => {
+const apis: RealApi[] = []
+afterEach(async () => {
   wrapper?.unmount()
   wrapper = null
   setApi(null)
   document.body.innerHTML = ''
+  for (const api of apis.splice(0)) await api.dispose()
 })
 
 async function importWith(setup: (w: VueWrapper) => Promise<void>): Promise<Record<string, unknown>> {
-  const api = createMemoryApi({ classes: ['Stop'] })
+  const api = await createRealApi()
+  apis.push(api)
+  await api.backend.handlers['classes:add']({ name: 'Stop' })
   setApi(api)
   wrapper = mount(ImportDialog, {
     global: { plugins: [createPinia(), createAppI18n('en')] },
