@@ -1,9 +1,12 @@
 // @vitest-environment happy-dom
-// The training UI against the in-memory API: the training store replaying a REAL recorded event sequence
-// (fixtures/recordedRun.json, captured from TrainingService on 4 GTSRB classes), the chart's series as
-// events arrive, the confusion matrix, the wizard (Back keeps answers, the recommendation is shown), and
-// relabelling a misclassified image from the keyboard.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+// The training UI against the real backend on copies of two real projects (112 labelled GTSRB frames of 4
+// signs and 8 unlabelled; one of them split and holding a completed, evaluated compact-CNN run): the training
+// store replaying a REAL recorded event sequence (fixtures/recordedRun.json, captured from TrainingService on
+// 4 GTSRB classes), the chart's series as events arrive, the confusion matrix, the wizard (Back keeps answers,
+// the recommendation is shown, a base is checked), real runs cancelled and resumed from the dashboard and the
+// runs table, and relabelling a misclassified image from the keyboard.
+import { join, resolve } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
@@ -24,7 +27,14 @@ import TrainWizard from '@renderer/components/train/TrainWizard.vue'
 import EvaluationView from '@renderer/components/runs/EvaluationView.vue'
 import recorded from './fixtures/recordedRun.json'
 import { defaultTrainConfig } from '../../src/main/ml/train/config'
-import { createMemoryApi, settle, type MemoryApi } from './memoryApi'
+import {
+  buildProject,
+  createRealApi,
+  labelsOf,
+  settle,
+  type BuiltProject,
+  type RealApi
+} from './backend/realApi'
 
 const events = recorded.events as TrainingEvent[]
 const summary = recorded.summary as unknown as RunSummary
@@ -43,26 +53,77 @@ const ChartStub = defineComponent({
   }
 })
 
+const BASE_NPY = resolve(__dirname, '../fixtures/alexnet-bvlc/reduced-alexnet.npy')
+
+let imported: BuiltProject
+let trained: BuiltProject
+beforeAll(async () => {
+  ;[imported, trained] = await Promise.all([
+    buildProject({ perClass: 28, unlabelled: 8 }),
+    buildProject({ perClass: 28, unlabelled: 8, train: {}, evaluate: true })
+  ])
+})
+afterAll(() => {
+  imported?.remove()
+  trained?.remove()
+})
+
 let wrapper: VueWrapper | null = null
-let api: MemoryApi
+let api: RealApi
 let pinia: ReturnType<typeof createPinia>
-beforeEach(() => {
-  options.length = 0
-  api = createMemoryApi({
-    images: 120,
-    classes: ['Speed limit (30km/h)', 'Yield', 'Stop', 'No entry'],
-    labelled: (i) => (i < 112 ? (i % 4) + 1 : null)
-  })
+
+/** A fresh backend on a copy of `project`, and a fresh Pinia on it. */
+async function open(project: BuiltProject): Promise<RealApi> {
+  await api?.dispose()
+  api = await createRealApi({ from: project.path })
   setApi(api)
   pinia = createPinia()
   setActivePinia(pinia)
+  return api
+}
+
+beforeEach(async () => {
+  options.length = 0
+  await open(imported)
 })
-afterEach(() => {
+afterEach(async () => {
   wrapper?.unmount()
   wrapper = null
   setApi(null)
   document.body.innerHTML = ''
+  await api.dispose()
 })
+
+/** Start a real run of the compact CNN that outlasts the test, and wait until its first epoch is saved. */
+async function startLongRun(): Promise<number> {
+  const config = { ...defaultTrainConfig('custom'), epochs: 200 }
+  const { runId } = await api.backend.handlers['training:start']({ config })
+  await untilEpoch(runId)
+  return runId
+}
+
+function untilEpoch(runId: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const off = api.backend.on('training-progress', (e) => {
+      if (e.runId !== runId) return
+      if (e.type === 'epoch') ok()
+      else if (e.type === 'failed') fail(new Error(e.error.message))
+      else return
+      off()
+    })
+  })
+}
+
+function untilEnded(runId: number): Promise<string> {
+  return new Promise((ok) => {
+    const off = api.backend.on('training-progress', (e) => {
+      if (e.runId === runId && (e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled')) {
+        off()
+        ok(e.type)
+      }
+    })
+  })
+}
 
 function mountWith<T>(component: T, props: Record<string, unknown> = {}) {
   wrapper = mount(component as never, {
@@ -185,16 +246,27 @@ describe('confusion matrix', () => {
 
 describe('wizard', () => {
   async function mountWizard() {
-    useProjectStore().current = { path: '/tmp/p.tsproj', name: 'p', schemaVersion: 1, thumbnailDir: '/tmp/t' }
+    const current = await api.invoke('project:current', {})
+    useProjectStore().current = current
     const w = mountWith(TrainWizard)
     await vi.waitFor(() => expect(w.find('[data-test="data-table"]').exists()).toBe(true))
     await settle()
     return w
   }
 
+  /** Split the library as the split dialog would; the backend's answer with its per-class counts. */
+  const split = () => api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+
+  /** The median number of training images per class, from the backend's split answer. */
+  function medianTrain(perClass: { train: number }[]): number {
+    const n = perClass.map((c) => c.train).sort((a, b) => a - b)
+    const mid = Math.floor(n.length / 2)
+    return n.length % 2 ? n[mid] : Math.round((n[mid - 1] + n[mid]) / 2)
+  }
+
   /** A split library, "similar" answered, and the recommendation (feature extraction) shown. */
   async function atRecommendation() {
-    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    await split()
     const w = await mountWizard()
     const wizard = useWizardStore()
     wizard.similar = true
@@ -210,35 +282,40 @@ describe('wizard', () => {
     expect(warnings).toContain('8 images have no label')
     expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
     await useWizardStore().loadData()
-    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const answer = await split()
     await useWizardStore().loadData()
     await flushPromises()
     expect(w.find('[data-test="warnings"]').text()).not.toContain('No split yet')
     const rows = w
       .findAll('[data-test="data-table"] tbody tr')
       .map((r) => r.findAll('td').map((c) => c.text()))
-    expect(rows[0]).toEqual(['Speed limit (30km/h)', '28', '12', '8', '8'])
+    const classes = await api.invoke('classes:list', {})
+    expect(rows).toHaveLength(classes.length)
+    for (const [i, c] of classes.entries()) {
+      const own = answer.perClass.find((p) => p.classId === c.id)!
+      expect(rows[i]).toEqual([c.name, String(c.count), String(own.train), String(own.val), String(own.test)])
+    }
     expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeUndefined()
   })
 
   it('shows the recommendation for the answers, and Back keeps every answer and setting', async () => {
-    await api.invoke('library:split', { val: 0.2, test: 0.2, groupBy: 'none', seed: 1 })
+    const median = medianTrain((await split()).perClass)
     const w = await mountWizard()
     const wizard = useWizardStore()
     await w.find('[data-test="wizard-next"]').trigger('click')
     await flushPromises()
-    expect(w.find('[data-test="step-questions"]').text()).toContain('median of 12 training images')
+    expect(w.find('[data-test="step-questions"]').text()).toContain(`median of ${median} training images`)
     await w.find('[data-test="similar-yes"]').setValue(true)
     await vi.waitFor(() => expect(w.find('[data-test="recommendation"]').exists()).toBe(true))
     const recommended = w.find('.cell.recommended')
     expect(recommended.attributes('data-strategy')).toBe('feature-extraction')
     expect(w.find('[data-test="recommendation"]').text()).toContain(
-      'Recommended: Feature extraction, because with only 12'
+      `Recommended: Feature extraction, because with only ${median}`
     )
     // Raising the count past the threshold moves the recommendation to fine-tuning.
     await w.find('[data-test="images-per-class"]').setValue('800')
     await vi.waitFor(() => expect(w.find('.cell.recommended').attributes('data-strategy')).toBe('fine-tune'))
-    await w.find('[data-test="images-per-class"]').setValue('12')
+    await w.find('[data-test="images-per-class"]').setValue(String(median))
     await vi.waitFor(() =>
       expect(w.find('.cell.recommended').attributes('data-strategy')).toBe('feature-extraction')
     )
@@ -262,9 +339,16 @@ describe('wizard', () => {
     await flushPromises()
     expect((w.find('[data-test="set-epochs"]').element as HTMLInputElement).value).toBe('3')
     await w.find('[data-test="wizard-next"]').trigger('click')
-    await vi.waitFor(() =>
-      expect(w.find('[data-test="estimate"]').text()).toContain('about 2 min on WebAssembly (SIMD), 2 cores')
-    )
+    // The review shows the backend's estimate for these settings, and this machine's cores.
+    await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:estimate')).toBe(true))
+    const asked = api.calls.filter((c) => c.channel === 'training:estimate').at(-1)!.args
+    const estimate = await api.backend.handlers['training:estimate'](asked as never)
+    const system = await api.invoke('system:info', {})
+    const duration =
+      estimate.seconds < 60 ? 'less than a minute' : `about ${Math.round(estimate.seconds / 60)} min`
+    await vi.waitFor(() => expect(w.find('[data-test="estimate"]').text()).toContain(duration))
+    expect(w.find('[data-test="estimate"]').text()).toContain(`${system.cpus} cores`)
+    expect(w.find('[data-test="estimate"]').text()).toContain(estimate.basis)
     await w.find('[data-test="wizard-start"]').trigger('click')
     await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:start')).toBe(true))
     const started = api.calls.find((c) => c.channel === 'training:start')!.args as {
@@ -272,6 +356,9 @@ describe('wizard', () => {
     }
     expect(started.config.epochs).toBe(3)
     expect(started.config.strategy).toBe('custom')
+    // And the backend is training that run.
+    const { runId } = await api.invoke('training:running', {})
+    expect((await api.invoke('training:get', { runId: runId! })).config.epochs).toBe(3)
   })
 
   it("shows no other strategy's settings while the chosen strategy's defaults load", async () => {
@@ -283,7 +370,7 @@ describe('wizard', () => {
     expect((epochs().element as HTMLInputElement).value).toBe(String(defaultTrainConfig('fine-tune').epochs))
     // Pick the compact CNN; its defaults answer slowly. Meanwhile the pane says it is loading.
     wizard.pick('custom')
-    api.slowNext('training:defaults', 200)
+    api.delayNext('training:defaults', 200)
     const entering = wizard.goTo(4)
     await flushPromises()
     expect(epochs().exists()).toBe(false)
@@ -299,16 +386,21 @@ describe('wizard', () => {
     await flushPromises()
     expect(w.find('[data-test="step-base"]').text()).toContain('needs a base model')
     expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
-    await w.find('[data-test="base-path"]').setValue('/models/weights.bin')
+    const wrong = join(api.dir, 'weights.bin')
+    await w.find('[data-test="base-path"]').setValue(wrong)
     await w.find('[data-test="base-path"]').trigger('change')
-    await vi.waitFor(() =>
-      expect(w.find('[data-test="base-message"]').text()).toBe('not a .npy file: /models/weights.bin')
-    )
+    await vi.waitFor(() => expect(w.find('[data-test="base-message"]').text()).not.toBe(''))
+    // The message on screen is the backend's answer to what the wizard asked.
+    const asked = api.calls.filter((c) => c.channel === 'training:validateBase').at(-1)!.args
+    const refused = await api.backend.handlers['training:validateBase'](asked as never)
+    expect(refused.ok).toBe(false)
+    expect(w.find('[data-test="base-message"]').text()).toBe(refused.message)
+    expect(w.find('[data-test="base-message"]').text()).toContain(wrong)
     expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeDefined()
     // Under serve there is no native dialog: no Browse button, and the hint says to type the path.
     expect(w.find('[data-test="base-browse"]').exists()).toBe(false)
     expect(w.text()).toContain('type the path there')
-    await w.find('[data-test="base-path"]').setValue('/models/bvlc-alexnet.npy')
+    await w.find('[data-test="base-path"]').setValue(BASE_NPY)
     await w.find('[data-test="base-path"]').trigger('change')
     await vi.waitFor(() => expect(w.find('[data-test="base-message"]').classes()).toContain('ok'))
     expect(w.find('[data-test="wizard-next"]').attributes('disabled')).toBeUndefined()
@@ -317,59 +409,59 @@ describe('wizard', () => {
 
 describe('evaluation view', () => {
   it('relabels the focused misclassified image with a class key, and accepts a prediction with Enter', async () => {
-    api.runs.push({ ...summary, id: 1, status: 'completed', config: defaultTrainConfig('custom') })
-    api.evaluations.set(1, {
-      images: 10,
-      accuracy: 0.8,
-      top5Accuracy: 1,
-      classIds: [1, 2],
-      confusion: [
-        [4, 1],
-        [1, 4]
-      ],
-      perClass: [
-        { classId: 1, name: 'Speed limit (30km/h)', precision: 0.8, recall: 0.8, support: 5 },
-        { classId: 2, name: 'Yield', precision: 0.8, recall: 0.8, support: 5 }
-      ],
-      misclassified: [
-        { imageId: 5, path: '/a/5.ppm', labelClassId: 1, predictedClassId: 2, confidence: 0.7 },
-        { imageId: 6, path: '/a/6.ppm', labelClassId: 2, predictedClassId: 1, confidence: 0.6 }
-      ],
-      failed: []
-    })
+    await open(trained)
+    const runId = trained.runId!
+    const evaluation = (await api.invoke('training:evaluation', { runId }))!
+    const classes = await api.invoke('classes:list', {})
     const training = useTrainingStore()
     await training.loadRuns()
     await useClassesStore().load()
-    const w = mountWith(EvaluationView, { runId: 1 })
-    await vi.waitFor(() => expect(w.findAll('[data-test="wrong"]')).toHaveLength(2))
-    expect(w.find('[data-test="accuracy"]').text()).toBe('80.0 %')
-    const first = w.find('[data-test="wrong"]').element as HTMLElement
+    const w = mountWith(EvaluationView, { runId })
+    // The fixture's one-epoch model gets most test images wrong, so there are at least two to fix.
+    expect(evaluation.misclassified.length).toBeGreaterThanOrEqual(2)
+    await vi.waitFor(() => expect(w.findAll('[data-test="wrong"]').length).toBeGreaterThanOrEqual(2))
+    expect(w.find('[data-test="accuracy"]').text()).toBe(`${(evaluation.accuracy * 100).toFixed(1)} %`)
+    const wrong = () => w.findAll('[data-test="wrong"]')
+    const first = wrong()[0].element as HTMLElement
+    const firstId = Number(first.dataset.imageId)
+    const shown = evaluation.misclassified.find((m) => m.imageId === firstId)!
+    // A class that is neither the image's label nor the model's guess, by its key.
+    const target = classes.find((c) => c.id !== shown.labelClassId && c.id !== shown.predictedClassId)!
     first.focus()
-    first.dispatchEvent(new KeyboardEvent('keydown', { key: '3', bubbles: true }))
-    await vi.waitFor(() => expect(api.images.find((i) => i.id === 5)!.classId).toBe(3))
-    await vi.waitFor(() => expect(w.find('[data-test="fixed"]').text()).toBe('Now labelled Stop'))
-    // Focus moved to the second; Enter accepts its prediction (class 1).
-    const second = w.findAll('[data-test="wrong"]')[1].element as HTMLElement
+    first.dispatchEvent(new KeyboardEvent('keydown', { key: String(target.position + 1), bubbles: true }))
+    await vi.waitFor(async () => expect(await labelsOf(api, [firstId])).toEqual([target.id]))
+    await vi.waitFor(() => expect(w.find('[data-test="fixed"]').text()).toBe(`Now labelled ${target.name}`))
+    // Focus moved to the second; Enter accepts its prediction.
+    const second = wrong()[1].element as HTMLElement
+    const secondId = Number(second.dataset.imageId)
+    const guess = evaluation.misclassified.find((m) => m.imageId === secondId)!.predictedClassId
     second.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
-    await vi.waitFor(() => expect(api.images.find((i) => i.id === 6)!.classId).toBe(1))
+    await vi.waitFor(async () => expect(await labelsOf(api, [secondId])).toEqual([guess]))
   })
 })
 
 describe('dashboard controls', () => {
   it('cancels a running run, then resumes it from the dashboard', async () => {
+    await open(trained)
     const training = useTrainingStore()
-    const runId = await training.start(defaultTrainConfig('custom'))
-    expect(runId).toBe(1)
+    const config = { ...defaultTrainConfig('custom'), epochs: 200 }
+    const runId = await training.start(config)
+    expect((await api.invoke('training:running', {})).runId).toBe(runId)
     const w = mountWith(TrainingDashboard)
-    training.onEvent({ ...(events.find((e) => e.type === 'started') as TrainingEvent), runId: 1 })
+    // Cancel once the first epoch is saved, so that there is a checkpoint to resume from.
+    await untilEpoch(runId!)
     await flushPromises()
     expect(w.find('[data-test="resume-run"]').exists()).toBe(false)
+    const ended = untilEnded(runId!)
     await w.find('[data-test="cancel-run"]').trigger('click')
+    expect(await ended).toBe('cancelled')
     await vi.waitFor(() => expect(w.find('[data-test="run-status"]').text()).toBe('Cancelled'))
     expect(w.find('[data-test="cancel-run"]').exists()).toBe(false)
     await w.find('[data-test="resume-run"]').trigger('click')
     await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:resume')).toBe(true))
-    expect(api.runs[0].status).toBe('running')
+    await vi.waitFor(async () =>
+      expect((await api.invoke('training:get', { runId: runId! })).status).toBe('running')
+    )
     await vi.waitFor(() => expect(w.find('[data-test="cancel-run"]').exists()).toBe(true))
   })
 })
@@ -379,9 +471,10 @@ describe('dashboard threads', () => {
 
   /** The dashboard's "Runs on" text after the recorded 'started' event, with `threads` set or left out. */
   async function backendText(threads?: number): Promise<string> {
-    const training = useTrainingStore()
+    const training = useTrainingStore(pinia)
     training.watchedId = started.runId
     const w = mountWith(TrainingDashboard)
+    await flushPromises()
     training.onEvent(threads === undefined ? started : { ...started, threads })
     await flushPromises()
     return w.find('[data-test="backend"]').text()
@@ -389,12 +482,12 @@ describe('dashboard threads', () => {
 
   it('shows the thread count beside the backend when training runs data-parallel', async () => {
     expect(await backendText(2)).toBe('WebAssembly (SIMD) · 2 threads')
-    expect(useTrainingStore().live.get(started.runId)!.threads).toBe(2)
+    expect(useTrainingStore(pinia).live.get(started.runId)!.threads).toBe(2)
   })
 
   it.each([1, undefined])('shows no thread count when threads is %s', async (threads) => {
     expect(await backendText(threads)).toBe('WebAssembly (SIMD)')
-    expect(useTrainingStore().live.get(started.runId)!.threads).toBe(1)
+    expect(useTrainingStore(pinia).live.get(started.runId)!.threads).toBe(1)
   })
   it("puts threads and the machine's cores in one phrase when both are known", async () => {
     const system = {
@@ -405,21 +498,23 @@ describe('dashboard threads', () => {
       appVersion: '0',
       desktop: false
     }
-    useTrainingStore().system = { ...system }
+    useTrainingStore(pinia).system = { ...system }
     expect(await backendText(2)).toBe('WebAssembly (SIMD) · 2 threads on 2 cores')
-    useTrainingStore().system = { ...system }
+    useTrainingStore(pinia).system = { ...system }
     expect(await backendText(1)).toBe('WebAssembly (SIMD) · 2 cores')
   })
 })
 
 describe('runs table actions', () => {
   it('offers Results, Watch or Resume by each run’s status, and each leads where it should', async () => {
-    for (const [id, status] of [
-      [1, 'completed'],
-      [2, 'running'],
-      [3, 'failed']
-    ] as const)
-      api.runs.push({ ...summary, id, status, config: defaultTrainConfig('custom') })
+    await open(trained)
+    const done = trained.runId!
+    // A second run cancelled after its first epoch (resumable), and a third still training.
+    const stopped = await startLongRun()
+    const stoppedEnd = untilEnded(stopped)
+    await api.backend.handlers['training:cancel']({ runId: stopped })
+    expect(await stoppedEnd).toBe('cancelled')
+    const live = await startLongRun()
     const training = useTrainingStore()
     const nav = useNavStore()
     nav.go('runs')
@@ -430,37 +525,47 @@ describe('runs table actions', () => {
       actions(id)
         .findAll('button')
         .map((b) => b.text())
-    expect(labels(1)).toEqual(['Results'])
-    expect(labels(2)).toEqual(['Watch'])
-    expect(labels(3)).toEqual(['Resume'])
-    expect(actions(1).find('button').classes()).toEqual(expect.arrayContaining(['btn', 'small', 'primary']))
+    expect(labels(done)).toEqual(['Results'])
+    expect(labels(live)).toEqual(['Watch'])
+    expect(labels(stopped)).toEqual(['Resume'])
+    expect(actions(done).find('button').classes()).toEqual(
+      expect.arrayContaining(['btn', 'small', 'primary'])
+    )
 
-    await actions(2).find('[data-test="watch-run"]').trigger('click')
-    expect(training.watchedId).toBe(2)
+    await actions(live).find('[data-test="watch-run"]').trigger('click')
+    expect(training.watchedId).toBe(live)
     expect([nav.view, nav.trainPane]).toEqual(['train', 'dashboard'])
 
+    // One run trains at a time: stop the live one, then resume the other from the table.
+    const liveEnd = untilEnded(live)
+    await api.backend.handlers['training:cancel']({ runId: live })
+    expect(await liveEnd).toBe('cancelled')
     nav.go('runs')
-    await actions(3).find('[data-test="resume-run"]').trigger('click')
+    await actions(stopped).find('[data-test="resume-run"]').trigger('click')
     await vi.waitFor(() => expect(nav.view).toBe('train'))
     expect(api.calls.filter((c) => c.channel === 'training:resume').map((c) => c.args)).toEqual([
-      { runId: 3 }
+      { runId: stopped }
     ])
-    expect(training.watchedId).toBe(3)
+    expect(training.watchedId).toBe(stopped)
+    expect((await api.invoke('training:running', {})).runId).toBe(stopped)
 
     nav.go('runs')
-    await actions(1).find('[data-test="open-run"]').trigger('click')
-    expect(nav.resultRunId).toBe(1)
+    await actions(done).find('[data-test="open-run"]').trigger('click')
+    expect(nav.resultRunId).toBe(done)
   })
 })
 
 describe('library predictions', () => {
   it('asks for a run’s predictions, the disagreement filter and confidence order, and turns them off', async () => {
-    api.images.forEach((im, i) => {
-      im.predictedClassId = i % 3 === 0 ? 2 : im.classId
-      im.confidence = (i % 10) / 10
-    })
+    await open(trained)
+    const runId = trained.runId!
+    const all = await api.backend.handlers['library:query']({ filter: {}, offset: 0, limit: 1000, runId })
+    const disagreeing = all.items.filter(
+      (im) => im.classId !== null && im.predictedClassId != null && im.predictedClassId !== im.classId
+    )
+    expect(disagreeing.length).toBeGreaterThan(0)
     const library = useLibraryStore()
-    library.showPredictions(4, true)
+    library.showPredictions(runId, true)
     library.setSort({ key: 'confidence', descending: false })
     await vi.waitFor(() => expect(library.ready).toBe(true))
     await settle()
@@ -469,14 +574,17 @@ describe('library predictions', () => {
       filter: { disagreesWithRun?: number }
       sort: { key: string }
     }
-    expect(last).toMatchObject({ runId: 4, filter: { disagreesWithRun: 4 }, sort: { key: 'confidence' } })
-    expect(library.total).toBe(api.images.filter((im) => im.predictedClassId !== im.classId).length)
+    expect(last).toMatchObject({ runId, filter: { disagreesWithRun: runId }, sort: { key: 'confidence' } })
+    await vi.waitFor(() => expect(library.total).toBe(disagreeing.length))
     expect(library.filterActive).toBe(true)
+    // Lowest confidence first.
+    const shown = Array.from({ length: library.total }, (_, i) => library.itemAt(i)?.confidence)
+    expect(shown.every((c, i) => i === 0 || (c ?? 0) >= (shown[i - 1] ?? 0))).toBe(true)
     library.showPredictions(null)
     await settle()
     const off = api.calls.filter((c) => c.channel === 'library:query').at(-1)!.args as Record<string, unknown>
     expect(off.runId).toBeUndefined()
     expect(off.sort).toEqual({ key: 'id', descending: false })
-    expect(library.total).toBe(api.images.length)
+    await vi.waitFor(() => expect(library.total).toBe(all.total))
   })
 })

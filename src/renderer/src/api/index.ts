@@ -19,7 +19,7 @@ export function getApi(): StudioApi {
   return current
 }
 
-/** Replace the API (tests feed stores an in-memory implementation). */
+/** Replace the API (tests feed stores one over the real backend, test/renderer/backend/realApi.ts). */
 export function setApi(api: StudioApi | null): void {
   current = api
 }
