@@ -142,11 +142,17 @@ async function checkStudioModel(path: string): Promise<BaseCheck> {
   const arch = meta.model?.architecture === 'alexnet' ? 'AlexNet' : 'compact CNN'
   const width =
     meta.model?.width !== undefined && meta.model.width !== 1 ? ` (width ${meta.model.width})` : ''
-  return {
-    ok: true,
-    layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers],
-    message:
-      `A Transfer Studio ${arch}${width} trained with ${meta.strategy} on ${meta.labels.length} classes, ` +
-      `${meta.preprocessing?.inputSize ?? '?'} px input.`
+  const what =
+    `A Transfer Studio ${arch}${width} trained with ${meta.strategy} on ${meta.labels.length} classes, ` +
+    `${meta.preprocessing?.inputSize ?? '?'} px input`
+  // Fine-tuning and feature extraction cut the base at fc7 (models/strategies.ts loadBase): refuse any other
+  // model here, in the base step, rather than when the run starts.
+  if (meta.model?.architecture !== 'alexnet' || !layers.includes('fc7')) {
+    return {
+      ok: false,
+      layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers],
+      message: `${what}: fine-tuning and feature extraction start from an AlexNet's fc7 layer, which it does not have.`
+    }
   }
+  return { ok: true, layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers], message: `${what}.` }
 }

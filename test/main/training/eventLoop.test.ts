@@ -173,10 +173,10 @@ run('the backend event loop stays free during studio operations', () => {
     expect(prediction.workerPid()).toBeNull()
   })
 
-  it('checks a run of this project as a base by its id', async () => {
+  it('checks a run of this project as a base by its id, and refuses a compact CNN for transfer', async () => {
     const check = await b.services.baseCheck.validateBase({ kind: 'run', runId })
-    expect(check.ok).toBe(true)
-    expect(check.message).toMatch(/compact CNN .* 3 classes/)
+    expect(check.ok).toBe(false)
+    expect(check.message).toMatch(/compact CNN .* 3 classes.*start from an AlexNet's fc7/)
   })
 
   it('while a trained run is exported', async () => {

@@ -320,10 +320,10 @@ run('backend: training and studio channels end to end', () => {
     await expect(b.handlers['training:export']({ runId, outDir: full })).rejects.toThrow(/not empty/)
     expect(readdirSync(full)).toEqual(['keep.txt'])
 
-    // The exported folder validates as a studio model base.
+    // The exported folder is read as a studio model, and refused as a transfer base: it is no AlexNet.
     const asBase = await b.handlers['training:validateBase']({ base: { kind: 'studio-model', path: empty } })
-    expect(asBase.ok).toBe(true)
-    expect(asBase.message).toMatch(/compact CNN .* 3 classes/)
+    expect(asBase.ok).toBe(false)
+    expect(asBase.message).toMatch(/compact CNN .* 3 classes.*AlexNet's fc7/)
   })
 
   it('dialog:open goes to the injected dialogs, and is unsupported without them', async () => {
