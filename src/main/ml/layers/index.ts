@@ -12,6 +12,7 @@
 // registerCustomLayers() before tf.loadLayersModel, or the model JSON names unknown classes.
 import * as tf from '@tensorflow/tfjs'
 import { registerBatchNormalization } from '../tfjs/kernels/batchNorm'
+import { HardSigmoid, HardSwish, StochasticDepth } from './torchvision'
 
 export type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0]
 
@@ -243,6 +244,10 @@ export function registerCustomLayers(): void {
   if (registered) return
   tf.serialization.registerClass(LocalResponseNormalization)
   tf.serialization.registerClass(GroupedConv2D)
+  // torchvision's MobileNetV3 and EfficientNet layers (./torchvision.ts).
+  tf.serialization.registerClass(HardSwish)
+  tf.serialization.registerClass(HardSigmoid)
+  tf.serialization.registerClass(StochasticDepth)
   registerBatchNormalization()
   registered = true
 }
