@@ -38,6 +38,7 @@ import * as tf from '@tensorflow/tfjs'
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
 import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
+import { registerWasmDepthwiseKernels } from './wasmDepthwiseKernels'
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './native/convFilterGrad.wasm'
 import { WASM_BASE64 as CONV2D_WASM } from './native/conv2d.wasm'
 import { WASM_BASE64 as GEMM_WASM } from './native/gemm.wasm'
@@ -461,6 +462,7 @@ export function registerWasmTrainingKernels(): string[] {
     })
     added.push('Conv2DBackpropFilter')
   }
+  added.push(...registerWasmDepthwiseKernels()) // depthwise conv gradients (wasmDepthwiseKernels.ts)
   const wraps: Array<[string, (original: KernelFunc) => KernelFunc]> = [
     ['Conv2DBackpropInput', makeConv2DBackpropInput],
     ['FusedConv2D', makeFusedConv2D],
