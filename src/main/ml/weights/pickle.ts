@@ -41,7 +41,7 @@ export class PyGlobal {
   ) {}
 }
 
-type GlobalRole = 'reconstruct' | 'frombuffer' | 'ndarray' | 'dtype' | 'encode'
+type GlobalRole = 'reconstruct' | 'frombuffer' | 'ndarray' | 'dtype' | 'encode' | 'custom'
 
 /** A numpy dtype as far as weight files need it: kind letter, item size and byte order. */
 export class NpDtype {
@@ -77,6 +77,17 @@ export class NdArray {
   }
 }
 
+/**
+ * An object a caller's own global made (a PyTorch tensor or storage stand-in, see UnpickleOptions): data
+ * only, tagged by what made it.
+ */
+export class PyObject {
+  constructor(
+    readonly tag: string,
+    readonly data: unknown
+  ) {}
+}
+
 export type PyKey = string | number | boolean | null
 export type PyValue =
   | null
@@ -90,6 +101,7 @@ export type PyValue =
   | NpDtype
   | PyGlobal
   | PySkipped
+  | PyObject
 
 /** A pickle we refuse to read: malformed, truncated, or asking for something we do not allow. */
 export class PickleError extends Error {
@@ -157,6 +169,7 @@ const OPCODES: Record<number, string> = {
   0x6a: 'LONG_BINGET',
   0x52: 'REDUCE',
   0x62: 'BUILD',
+  0x51: 'BINPERSID',
   0x2e: 'STOP'
 }
 
@@ -195,6 +208,7 @@ export function describe(v: PyValue): string {
   if (v instanceof NdArray) return `ndarray ${v.dtype.str} shape (${v.shape.join(', ')})`
   if (v instanceof NpDtype) return `dtype ${v.str}`
   if (v instanceof PySkipped) return `bytes of length ${v.length < 0 ? 'unknown' : v.length} (not read)`
+  if (v instanceof PyObject) return v.tag
   return `global ${v.module}.${v.name}`
 }
 
@@ -219,6 +233,15 @@ export interface PickleSkeleton {
 export interface UnpickleOptions {
   /** `buf` is a skeleton: SKIPPED opcodes are allowed and messages give file offsets. */
   skeleton?: PickleSkeleton
+  /**
+   * Further globals a caller allows, by `module.name` (PyTorch's `torch._utils._rebuild_tensor_v2`, its
+   * storage types): REDUCE calls the function with the arguments as data; null marks a global that is only
+   * ever a value (a storage type named in a persistent id). Nothing else is allowed, as before. With any of
+   * them, BUILD on a dict (an OrderedDict's `_metadata`) is accepted and its state ignored.
+   */
+  globals?: Record<string, ((args: PyValue[]) => PyValue) | null>
+  /** BINPERSID: what a persistent id stands for (PyTorch's storages); refused without it. */
+  persistentLoad?: (pid: PyValue) => PyValue
 }
 
 /**
@@ -330,8 +353,17 @@ export function unpickle(buf: Uint8Array, start = 0, options: UnpickleOptions = 
     v instanceof Map ? v : fail(`expected a dict, found ${describe(v)}`)
   const listOf = (v: PyValue): PyValue[] =>
     Array.isArray(v) ? v : fail(`expected a list, found ${describe(v)}`)
+  const extra = options.globals
   const global = (module: string, name: string): PyGlobal => {
-    const role = ALLOWED_GLOBALS[`${module}.${name}`]
+    const role: GlobalRole | undefined =
+      ALLOWED_GLOBALS[`${module}.${name}`] ??
+      (extra && Object.hasOwn(extra, `${module}.${name}`) ? 'custom' : undefined)
+    if (!role && extra) {
+      fail(
+        `refusing to load: the pickle asks for the Python global '${module}.${name}', which a weights file ` +
+          `never needs (only tensors, their storages and ordered dicts are allowed); the file may be malicious`
+      )
+    }
     if (!role) {
       fail(
         `refusing to load: the pickle asks for the Python global '${module}.${name}', which a weights file ` +
@@ -540,7 +572,27 @@ export function unpickle(buf: Uint8Array, start = 0, options: UnpickleOptions = 
         const fn = pop()
         if (!(fn instanceof PyGlobal)) return fail(`REDUCE on ${describe(fn)}, which is not callable`)
         if (!Array.isArray(args)) return fail(`REDUCE arguments must be a tuple, found ${describe(args)}`)
+        if (fn.role === 'custom') {
+          const call = extra?.[`${fn.module}.${fn.name}`]
+          if (!call) return fail(`'${fn.module}.${fn.name}' is not callable`)
+          try {
+            stack.push(call(args))
+          } catch (err) {
+            fail(`${fn.module}.${fn.name}: ${(err as Error).message}`)
+          }
+          break
+        }
         stack.push(reduce(fn, args, fail))
+        break
+      }
+      case 0x51: {
+        const pid = pop()
+        if (!options.persistentLoad) return fail('persistent ids are not allowed in this file')
+        try {
+          stack.push(options.persistentLoad(pid))
+        } catch (err) {
+          fail((err as Error).message)
+        }
         break
       }
       case 0x62: {
@@ -548,7 +600,9 @@ export function unpickle(buf: Uint8Array, start = 0, options: UnpickleOptions = 
         const target = top()
         if (target instanceof NdArray) buildArray(target, state, fail)
         else if (target instanceof NpDtype) buildDtype(target, state, fail)
-        else fail(`BUILD on ${describe(target)}, which this reader does not rebuild`)
+        else if (extra && target instanceof Map) {
+          // An OrderedDict's instance attributes (PyTorch's `_metadata`): not weights, ignored.
+        } else fail(`BUILD on ${describe(target)}, which this reader does not rebuild`)
         break
       }
       case 0x2e: {
@@ -605,6 +659,8 @@ function reduce(fn: PyGlobal, args: PyValue[], fail: Fail): PyValue {
     }
     case 'ndarray':
       return fail('calling numpy.ndarray directly is not supported')
+    case 'custom':
+      return fail(`'${fn.module}.${fn.name}' is not callable here`)
   }
 }
 
