@@ -1,12 +1,20 @@
-// Converts a TF.js LayersModel (a sequential chain of layers) into an ONNX model, so that frozen forward
-// passes (feature extraction, prediction) can run in onnxruntime, which is several times faster on the
-// CPU than TF.js's wasm or cpu backends.
+// Converts a TF.js LayersModel into an ONNX model, so that frozen forward passes (feature extraction,
+// prediction) can run in onnxruntime, which is several times faster on the CPU than TF.js's wasm or cpu
+// backends.
+//
+// Graphs: a sequential chain (the compact CNNs, AlexNet, a base model nested inside a classifier) or a
+// functional DAG with residual and squeeze-excitation merges (Add, Multiply: torchvision's ResNets,
+// MobileNets and EfficientNet). Nested models are flattened; only the layers the requested output depends
+// on are written (a feature export leaves the head out, even when the head holds a layer that would not
+// export). A layer applied more than once (shared) and multi-input models are refused.
 //
 // Layout: TF.js works in NHWC, ONNX's Conv/Pool/LRN/BatchNormalization want NCHW. The graph keeps the
 // caller's view: the input is NHWC float32 named `input` and is transposed to NCHW right after it; a
-// rank-4 output is transposed back to NHWC before `output`. Flatten transposes NCHW->NHWC first so the
-// flattened order (and therefore every following Dense kernel) is exactly TF's; the transpose costs far
-// less than a Dense layer and keeps the weights untouched.
+// rank-4 output is transposed back to NHWC before `output`. Every rank-4 tensor inside is NCHW, so merges
+// broadcast as in TF ([N,H,W,C] * [N,1,1,C] is [N,C,H,W] * [N,C,1,1]). Flatten transposes NCHW->NHWC first
+// so the flattened order (and therefore every following Dense kernel) is exactly TF's; the transpose costs
+// far less than a Dense layer and keeps the weights untouched. Reshape does the same, except to or from a
+// 1x1 map, whose NHWC and NCHW orders are the same memory.
 //
 // Weights are written as little-endian raw_data (the ONNX rule); Node on x86/arm is little-endian, and
 // a big-endian host is refused rather than writing wrong bytes.
@@ -53,7 +61,14 @@ export const SUPPORTED_LAYERS: readonly string[] = [
   'Activation',
   'ReLU',
   'Softmax',
-  'ZeroPadding2D'
+  'ZeroPadding2D',
+  'Reshape',
+  'Add',
+  'Multiply',
+  // The studio's torchvision layers (src/main/ml/layers/torchvision.ts).
+  'HardSwish',
+  'HardSigmoid',
+  'StochasticDepth'
 ]
 
 /** A layer the exporter cannot translate, or a model shape it does not handle. */
@@ -97,18 +112,20 @@ export function exportOnnx(model: tf.LayersModel, opts: OnnxExportOptions = {}):
     throw new OnnxExportError(`Only single-output models export (got ${model.outputs.length})`)
   }
 
-  const layers = chainLayers(model)
-  let stop = layers.length
+  const graph = flattenGraph(model)
+  let outKey = graph.outputs[0]
   if (opts.outputLayer !== undefined) {
-    stop = layers.findIndex((l) => l.name === opts.outputLayer) + 1
-    if (stop === 0) {
+    const op = graph.ops.find((o) => o.layer.name === opts.outputLayer)
+    if (!op) {
       throw new OnnxExportError(
-        `Layer '${opts.outputLayer}' is not in the model; layers: ${layers.map((l) => l.name).join(', ')}`
+        `Layer '${opts.outputLayer}' is not in the model; layers: ${graph.ops.map((o) => o.layer.name).join(', ')}`
       )
     }
+    outKey = op.output
   }
+  const ops = neededOps(graph.ops, outKey)
   // Check every class first so the error names the first unsupported layer before any work is done.
-  for (const layer of layers.slice(0, stop)) {
+  for (const { layer } of ops) {
     const cls = layer.getClassName()
     if (!SUPPORTED_LAYERS.includes(cls)) {
       throw new OnnxExportError(
@@ -125,17 +142,34 @@ export function exportOnnx(model: tf.LayersModel, opts: OnnxExportOptions = {}):
       `Model input must be rank 4 (NHWC images) or rank 2; got [${inShape.join(', ')}]`
     )
   }
-  const g = new GraphBuilder()
-  let flow: Flow = { name: ONNX_INPUT_NAME, shape: inShape }
-  if (inShape.length === 4) {
-    flow = {
-      name: g.node('Transpose', [ONNX_INPUT_NAME], 'input/nchw', [ints('perm', [0, 3, 1, 2])]),
-      shape: inShape
-    }
+  const g = new GraphBuilder(opset)
+  const flows = new Map<string, Flow>()
+  flows.set(
+    INPUT_KEY,
+    inShape.length === 4
+      ? {
+          name: g.node('Transpose', [ONNX_INPUT_NAME], 'input/nchw', [ints('perm', [0, 3, 1, 2])]),
+          shape: inShape
+        }
+      : { name: ONNX_INPUT_NAME, shape: inShape }
+  )
+  for (const op of ops) {
+    const xs = op.inputs.map((key) => {
+      const f = flows.get(key)
+      if (!f) {
+        const cls = op.layer.getClassName()
+        throw new OnnxExportError(
+          `Layer '${op.layer.name}' (${cls}) is fed by a tensor that does not come from the model input`,
+          op.layer.name,
+          cls
+        )
+      }
+      return f
+    })
+    flows.set(op.output, convertLayer(g, op.layer, xs, op.shape))
   }
-  for (const layer of layers.slice(0, stop)) {
-    flow = convertLayer(g, layer, flow)
-  }
+  let flow = flows.get(outKey)
+  if (!flow) throw new OnnxExportError('The output does not depend on the model input')
   if (flow.shape.length === 4) {
     flow = {
       name: g.node('Transpose', [flow.name], 'output/nhwc', [ints('perm', [0, 2, 3, 1])]),
@@ -160,55 +194,82 @@ export function exportOnnx(model: tf.LayersModel, opts: OnnxExportOptions = {}):
   return bytes
 }
 
+/** Key of the model input among the graph's tensors (see flattenGraph). */
+const INPUT_KEY = 'model-input'
+
+/** One leaf layer application: the tensors it reads and the one it writes (keys), its TF output shape. */
+interface GraphOp {
+  layer: tf.layers.Layer
+  inputs: string[]
+  output: string
+  shape: Shape
+}
+
+/** The parts of tfjs-layers' Node (engine/topology) read here. */
+interface LayerNode {
+  inputTensors: tf.SymbolicTensor[]
+  outputTensors: tf.SymbolicTensor[]
+}
+
 /**
- * The model's layers in order, with nested models (a base model used as a layer) flattened, after
- * checking that each one takes exactly the previous one's output: branches, merges and shared layers
- * are not a chain and are refused.
+ * The model's leaf layers in a topological order (tfjs's own: `layers` is sorted by depth), with nested
+ * models (a base model used as a layer) flattened: an inner model's input tensors stand for the outer
+ * tensors it is applied to. Tensors are keyed by SymbolicTensor id. Refuses a layer applied more than once
+ * within one model (its weights would be shared between two places; not written) and multi-output layers.
  */
-function chainLayers(model: tf.LayersModel): tf.layers.Layer[] {
-  const out: tf.layers.Layer[] = []
-  const visit = (m: tf.LayersModel): void => {
+function flattenGraph(model: tf.LayersModel): { ops: GraphOp[]; outputs: string[] } {
+  const ops: GraphOp[] = []
+  const alias = new Map<number, string>()
+  const keyOf = (t: tf.SymbolicTensor): string => alias.get(t.id) ?? `t${t.id}`
+  const visit = (m: tf.LayersModel, inputKeys: string[]): string[] => {
     // A Sequential builds its graph (and containerNodes) lazily, on first predict or apply.
     if (m instanceof tf.Sequential && !m.built) m.build()
-    let prev: tf.layers.Layer | undefined
+    m.inputs.forEach((t, i) => alias.set(t.id, inputKeys[i]))
     for (const layer of m.layers) {
       const cls = layer.getClassName()
       if (cls === 'InputLayer') continue
       // A layer's inbound nodes include its uses in other models (a base model is used inside the model
       // that wraps it); tfjs records which nodes belong to this model in `containerNodes`.
-      const all = (layer as unknown as { inboundNodes: { inboundLayers: tf.layers.Layer[] }[] }).inboundNodes
+      const all = (layer as unknown as { inboundNodes: LayerNode[] }).inboundNodes
       const own = (m as unknown as { containerNodes?: Set<string> }).containerNodes
       const nodes = own ? all.filter((_, i) => own.has(`${layer.name}_ib-${i}`)) : all
-      const inbound = nodes[0]?.inboundLayers ?? []
-      if (nodes.length !== 1 || inbound.length !== 1) {
+      if (nodes.length !== 1) {
         throw new OnnxExportError(
-          `Layer '${layer.name}' (${cls}) has ${inbound.length} inputs or is shared; only single-path chains export`,
+          `Layer '${layer.name}' (${cls}) is applied ${nodes.length} times (shared); shared layers do not export`,
           layer.name,
           cls
         )
       }
-      const src = inbound[0]
-      if (prev !== undefined && src !== prev) {
-        throw new OnnxExportError(
-          `Layer '${layer.name}' (${cls}) does not follow '${prev.name}'; only single-path chains export`,
-          layer.name,
-          cls
-        )
+      const node = nodes[0]
+      const ins = node.inputTensors.map(keyOf)
+      if (layer instanceof tf.LayersModel) {
+        const outs = visit(layer, ins)
+        node.outputTensors.forEach((t, i) => alias.set(t.id, outs[i]))
+        continue
       }
-      if (prev === undefined && src.getClassName() !== 'InputLayer') {
-        throw new OnnxExportError(
-          `Layer '${layer.name}' (${cls}) is first but not fed by the input`,
-          layer.name,
-          cls
-        )
+      if (node.outputTensors.length !== 1) {
+        throw new OnnxExportError(`Layer '${layer.name}' (${cls}) has several outputs`, layer.name, cls)
       }
-      if (layer instanceof tf.LayersModel) visit(layer)
-      else out.push(layer)
-      prev = layer
+      const out = node.outputTensors[0]
+      ops.push({ layer, inputs: ins, output: keyOf(out), shape: out.shape as Shape })
     }
+    return m.outputs.map(keyOf)
   }
-  visit(model)
-  return out
+  return { ops, outputs: visit(model, [INPUT_KEY]) }
+}
+
+/** The ops that `output` depends on, in their order. */
+function neededOps(ops: GraphOp[], output: string): GraphOp[] {
+  const producer = new Map(ops.map((op) => [op.output, op]))
+  const needed = new Set<GraphOp>()
+  const stack = [output]
+  while (stack.length > 0) {
+    const op = producer.get(stack.pop()!)
+    if (!op || needed.has(op)) continue
+    needed.add(op)
+    stack.push(...op.inputs)
+  }
+  return ops.filter((op) => needed.has(op))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -218,6 +279,8 @@ class GraphBuilder {
   readonly nodes: OnnxNode[] = []
   readonly initializers: OnnxTensor[] = []
   private readonly used = new Set<string>([ONNX_INPUT_NAME, ONNX_OUTPUT_NAME])
+
+  constructor(readonly opset: number) {}
 
   /** A tensor name not used yet, derived from `base`. */
   unique(base: string): string {
@@ -250,12 +313,18 @@ class GraphBuilder {
     return unique
   }
 
-  /** Makes the graph output carry the fixed name: renames the producing node's output, or adds Identity. */
+  /**
+   * Makes the graph output carry the fixed name: renames the producing node's output (and its readers, if
+   * any), or adds Identity when the output is the graph input itself.
+   */
   renameOutput(current: string, wanted: string): void {
     const producer = this.nodes.find((n) => n.output[0] === current)
-    if (producer && current !== ONNX_INPUT_NAME) producer.output[0] = wanted
-    else
+    if (producer && current !== ONNX_INPUT_NAME) {
+      producer.output[0] = wanted
+      for (const n of this.nodes) n.input = n.input.map((i) => (i === current ? wanted : i))
+    } else {
       this.nodes.push({ input: [current], output: [wanted], name: wanted, opType: 'Identity', attribute: [] })
+    }
   }
 }
 
@@ -282,24 +351,29 @@ function valueInfo(name: string, shape: Shape, symbolic: string[]): OnnxValueInf
 // ---------------------------------------------------------------------------------------------------
 // Layers
 
-function convertLayer(g: GraphBuilder, layer: tf.layers.Layer, x: Flow): Flow {
+function convertLayer(g: GraphBuilder, layer: tf.layers.Layer, xs: Flow[], outShape: Shape): Flow {
   const cls = layer.getClassName()
   const cfg = layer.getConfig() as Config
   const fail = (why: string): never => {
     throw new OnnxExportError(`Layer '${layer.name}' (${cls}): ${why}`, layer.name, cls)
   }
-  const outShape = layerOutputShape(layer, fail)
+  const n = layer.name
+  if (cls === 'Add' || cls === 'Multiply')
+    return merge(g, n, cls === 'Add' ? 'Add' : 'Mul', xs, outShape, fail)
+  if (xs.length !== 1) fail(`expects one input, got ${xs.length}`)
+  const x = xs[0]
   const rank = x.shape.length
   const need4 = (): void => {
     if (rank !== 4) fail(`expects a rank-4 NHWC input, got [${x.shape.join(', ')}]`)
   }
   if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
     fail(`dataFormat ${String(cfg.dataFormat)}`)
-  const n = layer.name
 
   switch (cls) {
     case 'InputLayer':
     case 'Dropout':
+    case 'StochasticDepth':
+      // The identity at inference.
       return { name: x.name, shape: outShape }
 
     case 'Conv2D':
@@ -484,6 +558,20 @@ function convertLayer(g: GraphBuilder, layer: tf.layers.Layer, x: Flow): Flow {
       return { name: activation(g, n, 'softmax', x.name, rank, fail), shape: outShape }
     }
 
+    case 'HardSwish':
+      // x * relu6(x + 3) / 6: an op of its own from opset 14, x * HardSigmoid(x) before.
+      if (g.opset >= 14) return { name: g.node('HardSwish', [x.name], `${n}/hardswish`), shape: outShape }
+      return {
+        name: g.node('Mul', [x.name, torchHardSigmoid(g, n, x.name)], `${n}/hardswish`),
+        shape: outShape
+      }
+
+    case 'HardSigmoid':
+      return { name: torchHardSigmoid(g, n, x.name), shape: outShape }
+
+    case 'Reshape':
+      return { name: reshape(g, n, x, outShape, fail), shape: outShape }
+
     case 'ZeroPadding2D': {
       need4()
       // config padding: [[top, bottom], [left, right]]
@@ -496,10 +584,59 @@ function convertLayer(g: GraphBuilder, layer: tf.layers.Layer, x: Flow): Flow {
   return fail('unsupported layer class')
 }
 
-function layerOutputShape(layer: tf.layers.Layer, fail: (why: string) => never): Shape {
-  const s = layer.outputShape
-  if (!Array.isArray(s) || (s.length > 0 && Array.isArray(s[0]))) return fail('has several outputs')
-  return s as Shape
+/**
+ * Add / Multiply of same-rank tensors as a chain of binary ops. Every operand is in the graph's layout
+ * (NCHW for rank 4), so ONNX's numpy broadcasting pairs the same axes as TF's ([N,C,H,W] * [N,C,1,1] for
+ * a squeeze-excitation scale).
+ */
+function merge(
+  g: GraphBuilder,
+  layerName: string,
+  op: 'Add' | 'Mul',
+  xs: Flow[],
+  outShape: Shape,
+  fail: (why: string) => never
+): Flow {
+  if (xs.length < 2) fail(`expects at least two inputs, got ${xs.length}`)
+  if (xs.some((x) => x.shape.length !== outShape.length)) {
+    fail(`inputs of different ranks (${xs.map((x) => `[${x.shape.join(', ')}]`).join(', ')}) do not export`)
+  }
+  let y = xs[0].name
+  for (let i = 1; i < xs.length; i++) y = g.node(op, [y, xs[i].name], `${layerName}/${op.toLowerCase()}`)
+  return { name: y, shape: outShape }
+}
+
+/** Whether a rank-4 TF shape is a 1x1 map (NHWC and NCHW are then the same memory order). */
+const isPoint = (s: Shape): boolean => s.length === 4 && s[1] === 1 && s[2] === 1
+
+/**
+ * TF's Reshape (row-major over NHWC) on a tensor held in the graph's layout: a rank-4 input goes back to
+ * NHWC first and a rank-4 result is transposed to NCHW, except for 1x1 maps, where the orders coincide.
+ */
+function reshape(
+  g: GraphBuilder,
+  layerName: string,
+  x: Flow,
+  outShape: Shape,
+  fail: (why: string) => never
+): string {
+  const target = outShape.slice(1)
+  if (target.some((d) => d === null)) fail(`target shape [${outShape.join(', ')}] is not fully known`)
+  const dims = target as number[]
+  let src = x.name
+  if (x.shape.length === 4 && !isPoint(x.shape))
+    src = g.node('Transpose', [src], `${layerName}/nhwc`, [ints('perm', [0, 2, 3, 1])])
+  // 0 copies the batch dimension (allowzero is 0 by default).
+  if (outShape.length === 4 && isPoint(outShape)) {
+    return g.node(
+      'Reshape',
+      [src, g.int64Init(`${layerName}/shape`, [0, dims[2], 1, 1])],
+      `${layerName}/reshape`
+    )
+  }
+  const y = g.node('Reshape', [src, g.int64Init(`${layerName}/shape`, [0, ...dims])], `${layerName}/reshape`)
+  if (outShape.length !== 4) return y
+  return g.node('Transpose', [y], `${layerName}/nchw`, [ints('perm', [0, 3, 1, 2])])
 }
 
 /** Emits the activation named in a layer config (string or {className}) and returns its output. */
@@ -533,12 +670,25 @@ function activation(
       return g.node('Softplus', [x], `${layerName}/softplus`)
     case 'softsign':
       return g.node('Softsign', [x], `${layerName}/softsign`)
+    case 'swish': {
+      // x * sigmoid(x) (SiLU; ONNX has no Swish op).
+      const sig = g.node('Sigmoid', [x], `${layerName}/sigmoid`)
+      return g.node('Mul', [x, sig], `${layerName}/swish`)
+    }
     case 'softmax':
       // TF softmax is over the last axis: channels, which is axis 1 in NCHW and axis 1 of [N, F].
       if (rank !== 2 && rank !== 4) fail(`softmax on a rank-${rank} tensor does not export`)
       return g.node('Softmax', [x], `${layerName}/softmax`, [int('axis', rank === 4 ? 1 : -1)])
   }
   return fail(`activation '${name}' does not export`)
+}
+
+/**
+ * PyTorch's hardsigmoid, relu6(x + 3) / 6 = max(0, min(1, x / 6 + 0.5)): ONNX HardSigmoid with alpha 1/6
+ * (Keras's 'hardSigmoid' activation is 0.2 x + 0.5, ONNX's defaults, and is not exported).
+ */
+function torchHardSigmoid(g: GraphBuilder, layerName: string, x: string): string {
+  return g.node('HardSigmoid', [x], `${layerName}/hardsigmoid`, [float('alpha', 1 / 6), float('beta', 0.5)])
 }
 
 function clip(g: GraphBuilder, layerName: string, x: string, lo: number, hi: number): string {

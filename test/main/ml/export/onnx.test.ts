@@ -240,16 +240,17 @@ describe('exportOnnx model structure and errors', () => {
     expect(SUPPORTED_LAYERS).not.toContain('Conv1D')
   })
 
-  it('an unsupported activation, causal padding or a branching graph is refused with the layer name', () => {
+  it('an unsupported activation, causal padding or a shared layer is refused with the layer name', () => {
     const a = chain([5], [tf.layers.dense({ units: 3, activation: 'hardSigmoid', name: 'hs' })])
     expect(() => exportOnnx(a)).toThrow(/Layer 'hs' \(Dense\): activation 'hardSigmoid' does not export/)
 
+    // Branches and merges export (torchvisionOnnx.test.ts); a layer applied twice (shared weights) does not.
     const inp = tf.input({ shape: [4] })
-    const d1 = tf.layers.dense({ units: 3, name: 'left' }).apply(inp) as tf.SymbolicTensor
-    const d2 = tf.layers.dense({ units: 3, name: 'right' }).apply(inp) as tf.SymbolicTensor
-    const sum = tf.layers.add({ name: 'merge' }).apply([d1, d2]) as tf.SymbolicTensor
-    expect(() => exportOnnx(tf.model({ inputs: inp, outputs: sum }))).toThrow(
-      /only single-path chains export/
+    const shared = tf.layers.dense({ units: 4, name: 'twice' })
+    const once = shared.apply(inp) as tf.SymbolicTensor
+    const again = shared.apply(once) as tf.SymbolicTensor
+    expect(() => exportOnnx(tf.model({ inputs: inp, outputs: again }))).toThrow(
+      /Layer 'twice' \(Dense\) is applied 2 times \(shared\); shared layers do not export/
     )
 
     const rank3 = tf.sequential({
