@@ -200,7 +200,7 @@ async function trainRun(
       }
     })
     try {
-      const { runId } = service.start(config)
+      const { runId } = await service.start(config)
       const run = await service.wait(runId)
       if (run.status !== 'completed') throw new Error(`${exportName}: run ${run.status}: ${run.error}`)
       const dir = join(tmp, 'exports', exportName)

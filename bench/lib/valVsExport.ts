@@ -78,7 +78,7 @@ async function main(): Promise<void> {
           `epoch ${e.epoch} loss ${e.trainLoss.toFixed(3)} trainAcc ${e.trainAccuracy.toFixed(3)} val ${e.valAccuracy}`
         )
     })
-    const { runId } = service.start(config)
+    const { runId } = await service.start(config)
     const run = await service.wait(runId)
     const dir = join(tmp, `export-${strategy}`)
     service.exportRun(runId, dir)

@@ -23,6 +23,7 @@ import {
   type TrainingEvents,
   type TrainingResults
 } from './trainingIpc'
+import { HUB_CHANNEL_NAMES, HUB_EVENT_NAMES, type HubEvents, type HubResults } from './hubIpc'
 import type { ChannelArgs, ChannelSchemas } from './contract/channels'
 import type { Assert, Same } from './contract/training'
 
@@ -116,7 +117,12 @@ export interface SystemResults {
 }
 
 /** What every channel answers. */
-export type Results = ProjectResults & LibraryResults & ClassResults & TrainingResults & SystemResults
+export type Results = ProjectResults &
+  LibraryResults &
+  ClassResults &
+  TrainingResults &
+  HubResults &
+  SystemResults
 export type Channel = keyof Results
 /** What a client sends on `channel`: inferred from the channel's schema. */
 export type HandlerArgs<C extends Channel> = ChannelArgs<C>
@@ -130,7 +136,7 @@ export type CoversChannels<M> = Same<keyof M, Channel>
 export type SchemasCoverContract = Assert<CoversChannels<ChannelSchemas>>
 
 /** Events pushed from the backend to every listening client. */
-export interface Events extends TrainingEvents {
+export interface Events extends TrainingEvents, HubEvents {
   /** Progress of a running import (several per second at most). */
   'import-progress': ImportProgressEvent
   /** Something changed in the library that views should reload (labels, classes, splits, imports). */
@@ -151,6 +157,7 @@ export interface StudioApi {
 // know, is a compile error. Plain data, so the sandboxed preload can use them without the schema library.
 const CHANNEL_NAMES: Record<Channel, true> = {
   ...TRAINING_CHANNEL_NAMES,
+  ...HUB_CHANNEL_NAMES,
   'project:create': true,
   'project:open': true,
   'project:current': true,
@@ -181,6 +188,7 @@ const CHANNEL_NAMES: Record<Channel, true> = {
 
 const EVENT_NAMES: Record<EventName, true> = {
   ...TRAINING_EVENT_NAMES,
+  ...HUB_EVENT_NAMES,
   'import-progress': true,
   'library-changed': true
 }

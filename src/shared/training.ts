@@ -6,6 +6,21 @@ export type Strategy = 'fine-tune' | 'retrain' | 'feature-extraction' | 'custom'
 
 export const STRATEGIES: readonly Strategy[] = ['fine-tune', 'retrain', 'feature-extraction', 'custom']
 
+/**
+ * torchvision's ImageNet classifiers that the studio builds exactly as torchvision defines them
+ * (src/main/ml/models/torchvision) and loads from PyTorch's `.pth` files.
+ */
+export const TORCHVISION_ARCHS = [
+  'alexnet',
+  'resnet18',
+  'resnet50',
+  'mobilenet_v2',
+  'mobilenet_v3_large',
+  'mobilenet_v3_small',
+  'efficientnet_b0'
+] as const
+export type TorchvisionArch = (typeof TORCHVISION_ARCHS)[number]
+
 /** Which TF.js backend runs training (and the fallback forward passes). */
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu'
 
@@ -26,6 +41,11 @@ export interface Preprocessing {
   meanSubtraction: 'per-image' | 'per-image-std' | 'dataset' | 'none'
   /** Per-channel mean in the model's channel order, 0..255 scale, for `dataset`. */
   mean?: [number, number, number]
+  /**
+   * Per-channel standard deviation in the model's channel order, 0..255 scale, for `dataset`: the pixel is
+   * divided by it after the mean is subtracted (torchvision's ImageNet normalisation). Absent = 1.
+   */
+  std?: [number, number, number]
   /** Multiply after mean subtraction (1 for BVLC AlexNet and after per-image-std, 1/64 for other models trained here). */
   scale: number
   /** Resize method from the stored image to `inputSize`. */
@@ -60,10 +80,24 @@ export type BaseModel =
   | { kind: 'studio-model'; path: string }
   /** A completed run of the open project, by id; the backend resolves it to the run's model folder. */
   | { kind: 'run'; runId: number }
+  /** A model of the hub's catalogue, by id; the backend resolves it to the file in the model cache. */
+  | { kind: 'hub'; id: string }
+  /** A PyTorch state dict of a torchvision architecture (`.pth`, zip or legacy format). */
+  | { kind: 'torchvision-pth'; path: string; architecture: TorchvisionArch }
+  /**
+   * An ONNX image classifier used as a frozen feature extractor (feature extraction only): `output` names
+   * the feature tensor; by default the input of the last Gemm/MatMul.
+   */
+  | { kind: 'onnx'; path: string; output?: string }
 
 export interface ModelSpec {
-  /** `alexnet` for strategies 1-3, `compact` for strategy 4. */
-  architecture: 'alexnet' | 'compact'
+  /**
+   * `alexnet` (the tutorial's BVLC AlexNet) or `torchvision` (with `backbone`) for strategies 1-3,
+   * `onnx` for feature extraction on an ONNX model, `compact` for strategy 4.
+   */
+  architecture: 'alexnet' | 'compact' | 'torchvision' | 'onnx'
+  /** The torchvision architecture when `architecture` is `torchvision`. */
+  backbone?: TorchvisionArch
   /** AlexNet width multiplier (1 = the real AlexNet); reduced sizes are for CPU tests and are stated. */
   width?: number
   /** AlexNet fc6/fc7 units (4096 = the real AlexNet). */

@@ -42,7 +42,8 @@ describe('IPC contract allowlists', () => {
     const events: Record<EventName, true> = {
       'import-progress': true,
       'library-changed': true,
-      'training-progress': true
+      'training-progress': true,
+      'hub-progress': true
     }
     expect(Object.keys(events).sort()).toEqual([...EVENTS].sort())
     for (const e of EVENTS) expect(isEventName(e)).toBe(true)

@@ -23,6 +23,8 @@ import { createLibraryHandlers } from './library'
 import { createClassHandlers } from './classes'
 import { createTrainingHandlers } from './training'
 import { createSystemHandlers, type DialogOpenArgs } from './system'
+import { createHubHandlers } from './hub'
+import { ModelHubService, type ModelHubOptions } from '../hub'
 
 export type { DialogOpenArgs } from './system'
 
@@ -44,6 +46,7 @@ export interface Backend {
     baseCheck: BaseCheckService
     estimates: EstimateService
     prediction: PredictionService
+    hub: ModelHubService
   }
   /** Stop a running import and a running training job (waits for both) and close the project. */
   dispose(): Promise<void>
@@ -74,6 +77,8 @@ export interface BackendOptions {
   dialogs?: { open(args: DialogOpenArgs): Promise<string[]> }
   /** Shown by `system:info`. */
   appVersion?: string
+  /** The model hub's cache and catalogue (default: TS_MODEL_DIR / TS_MODEL_CATALOGUE or the user's cache). */
+  hub?: ModelHubOptions
 }
 
 const MediaRequest = z.strictObject({ kind: z.enum(['thumb', 'full']), id: Id })
@@ -89,13 +94,16 @@ export function createBackend(opts: BackendOptions): Backend {
   })
   const media = new MediaService(projects)
   const offProjects = projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
+  const hub = new ModelHubService(opts.hub)
   const training = new TrainingService(projects, {
     runner: opts.runner ?? defaultRunner(opts.workerEntry),
-    gradWorker: opts.gradWorkerEntry ? { file: opts.gradWorkerEntry } : undefined
+    gradWorker: opts.gradWorkerEntry ? { file: opts.gradWorkerEntry } : undefined,
+    models: hub
   })
   const offTraining = training.onEvent((e) => emit('training-progress', e))
   const offTrainingLibrary = training.onLibraryChanged((reason) => emit('library-changed', { reason }))
-  const baseCheck = new BaseCheckService(training)
+  const baseCheck = new BaseCheckService(training, hub)
+  const hubSlice = createHubHandlers({ hub, emit: (event, payload) => emit(event, payload) })
   const estimates = new EstimateService(projects, training)
   const prediction = new PredictionService(training, opts.inferenceWorker)
   if (opts.projectPath) {
@@ -107,7 +115,8 @@ export function createBackend(opts: BackendOptions): Backend {
     ...createProjectHandlers({ projects, library }),
     ...createLibraryHandlers({ library }),
     ...createClassHandlers({ library }),
-    ...createTrainingHandlers({ training }),
+    ...createTrainingHandlers({ training, hub }),
+    ...hubSlice.handlers,
     ...createSystemHandlers({
       training,
       baseCheck,
@@ -128,8 +137,9 @@ export function createBackend(opts: BackendOptions): Backend {
         throw new ValidationError(`media: ${issuesLine(request.error.issues, { kind, id })}`)
       return media.get(request.data.kind, request.data.id)
     },
-    services: { library, projects, media, training, baseCheck, estimates, prediction },
+    services: { library, projects, media, training, baseCheck, estimates, prediction, hub },
     async dispose() {
+      await hubSlice.downloads.cancelAll()
       await library.stopImport()
       await training.dispose()
       await prediction.dispose()

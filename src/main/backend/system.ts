@@ -35,7 +35,7 @@ export function createSystemHandlers(deps: SystemDeps) {
       appVersion: deps.appVersion,
       desktop: deps.desktop
     }),
-    'training:validateBase': ({ base }) => baseCheck.validateBase(base),
+    'training:validateBase': ({ base, strategy }) => baseCheck.validateBase(base, strategy),
     'training:estimate': ({ config }) => estimates.estimate(config),
     'training:predict': ({ runId, files, top }) => prediction.predict(runId, files, top),
     'training:exportPreview': ({ runId, outDir }) => exportPreview(training, runId, outDir),

@@ -1,7 +1,8 @@
 // The training channels (src/shared/trainingIpc.ts) over TrainingService: parse, then one call each.
-import type { RunSummary } from '../../shared/training'
+import type { BaseModel, RunSummary } from '../../shared/training'
+import type { ModelHub } from '../hub'
 import type { TrainingResults } from '../../shared/trainingIpc'
-import { recommendStrategy } from '../ml'
+import { recommendStrategy, type BaseInfo } from '../ml'
 import type { TrainingService } from '../training/trainingService'
 import { defineHandlers, type HandlerSlice } from './parse'
 
@@ -35,12 +36,22 @@ function summary(run: RunSummary): RunSummary {
 
 export interface TrainingDeps {
   training: TrainingService
+  /** The hub's catalogue, for the defaults of a hub base (its architecture and input size). */
+  hub?: Pick<ModelHub, 'list'>
 }
 
 export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl {
-  const { training: service } = deps
+  const { training: service, hub } = deps
+  /** What the defaults need to know of a hub base: its format, architecture and input size. */
+  async function infoOf(base: BaseModel | undefined): Promise<BaseInfo | undefined> {
+    if (base?.kind !== 'hub' || !hub) return undefined
+    const entry = (await hub.list()).find((m) => m.id === base.id)
+    return entry
+      ? { format: entry.format, architecture: entry.architecture, inputSize: entry.input_size }
+      : undefined
+  }
   return defineHandlers<keyof TrainingResults>({
-    'training:defaults': ({ strategy, base }) => service.defaults(strategy, base),
+    'training:defaults': async ({ strategy, base }) => service.defaults(strategy, base, await infoOf(base)),
     'training:recommend': ({ imagesPerClass, similar, threshold }) =>
       recommendStrategy({ imagesPerClass, similar }, threshold),
     'training:start': ({ config }) => service.start(config),

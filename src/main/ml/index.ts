@@ -3,7 +3,21 @@
 // TF.js-backed work (training, evaluation, prediction) runs in the worker processes under worker/, and the
 // few callers that run it in their own process (the CLI, in-process test runners) get it through
 // `loadEngine()`, which loads TF.js on first use.
-export { defaultTrainConfig, recommendStrategy, validateTrainConfig } from './train/config'
+export { defaultTrainConfig, recommendStrategy, validateTrainConfig, type BaseInfo } from './train/config'
+export { isTorchvisionArch, TORCHVISION_PARAMS } from './models/torchvision/spec'
+export { checkStateDictShapes } from './models/torchvision/stateDict'
+
+/** A `.pth` file's tensor names, shapes and dtypes, without its data (weights/pth.ts, loaded on first use). */
+export const readPthStructure = async (
+  path: string
+): Promise<Awaited<ReturnType<typeof import('./weights/pth').readPthStructure>>> =>
+  (await import('./weights/pth')).readPthStructure(path)
+
+/** An ONNX model's image input and feature output (features/onnxExtractor.ts, loaded on first use). */
+export const inspectOnnxModel = async (
+  path: string
+): Promise<Awaited<ReturnType<typeof import('./features/onnxExtractor').inspectOnnxModel>>> =>
+  (await import('./features/onnxExtractor')).inspectOnnxModel(path)
 export { alexnetWeightShapes, modelCost, type ModelCost } from './models/shapes'
 export { ALEXNET_BVLC_SHAPES, checkBvlcShapes, readBvlcLayout } from './weights/bvlc'
 export { checkExportTarget, copyExportFolder, type ExportResult } from './export/folder'

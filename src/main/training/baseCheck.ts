@@ -1,11 +1,23 @@
 // Checking a base model on the spot (`training:validateBase`): a BVLC weights file by its header and pickle
-// structure (a few positioned reads, never the 244 MB of floats), a studio model folder by its model.json
-// and metadata.json (read asynchronously, with a size cap), or a run of this project by its model folder.
+// structure (a few positioned reads, never the 244 MB of floats), a PyTorch `.pth` file by its pickle's
+// tensor names and shapes against the torchvision architecture, an ONNX model by its graph's input and
+// feature output, a studio model folder by its model.json and metadata.json (read asynchronously, with a
+// size cap), a run of this project by its model folder, or a hub model by its file in the cache. With the
+// strategy, a base that does not fit it (an ONNX model to fine-tune) is refused here rather than at start.
 // It runs on the backend's event loop, so nothing here parses weights or loads TF.js.
 import { open, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import type { BaseModel, ModelMetadata } from '../../shared/training'
-import { ALEXNET_BVLC_SHAPES, alexnetWeightShapes, checkBvlcShapes, readBvlcLayout } from '../ml'
+import type { BaseModel, ModelMetadata, Strategy, TorchvisionArch } from '../../shared/training'
+import {
+  ALEXNET_BVLC_SHAPES,
+  alexnetWeightShapes,
+  checkBvlcShapes,
+  checkStateDictShapes,
+  inspectOnnxModel,
+  readBvlcLayout,
+  readPthStructure
+} from '../ml'
+import type { ModelHub } from '../hub'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
 
@@ -23,12 +35,23 @@ type RunBase = { kind: 'run'; runId: number }
 const MAX_JSON_BYTES = 32 << 20
 
 export class BaseCheckService {
-  constructor(private readonly training: TrainingService) {}
+  constructor(
+    private readonly training: TrainingService,
+    private readonly hub?: Pick<ModelHub, 'list'>
+  ) {}
 
   /** Never throws for a bad file: the message says what is wrong with it. */
-  async validateBase(base: BaseModel | RunBase): Promise<BaseCheck> {
+  async validateBase(base: BaseModel | RunBase, strategy?: Strategy): Promise<BaseCheck> {
     if (base.kind === 'none') {
       return { ok: true, message: 'No base model: the network starts from random weights.' }
+    }
+    if (base.kind === 'hub') return this.checkHub(base.id, strategy)
+    if (base.kind === 'onnx' && strategy === 'fine-tune') {
+      return {
+        ok: false,
+        message:
+          'An ONNX model is used as a frozen feature extractor: choose feature extraction, or a .pth or hub model to fine-tune.'
+      }
     }
     if (base.kind === 'run') {
       const run = this.training.get(base.runId)
@@ -47,7 +70,38 @@ export class BaseCheckService {
       return this.guard(dir, () => checkStudioModel(dir))
     }
     const path = resolve(base.path)
-    return this.guard(path, () => (base.kind === 'bvlc-npy' ? checkBvlc(path) : checkStudioModel(path)))
+    return this.guard(path, () => {
+      switch (base.kind) {
+        case 'bvlc-npy':
+          return checkBvlc(path)
+        case 'torchvision-pth':
+          return checkPth(path, base.architecture)
+        case 'onnx':
+          return checkOnnx(path, base.output)
+        default:
+          return checkStudioModel(path)
+      }
+    })
+  }
+
+  private async checkHub(id: string, strategy?: Strategy): Promise<BaseCheck> {
+    if (!this.hub) return { ok: false, message: 'No model hub in this process.' }
+    const model = (await this.hub.list()).find((m) => m.id === id)
+    if (!model) return { ok: false, message: `No model "${id}" in the catalogue.` }
+    if (!model.downloaded) {
+      return {
+        ok: false,
+        message: `${model.name} is not downloaded yet (${(model.bytes / 1e6).toFixed(0)} MB): download it first.`
+      }
+    }
+    const file: BaseModel =
+      model.format === 'bvlc-npy'
+        ? { kind: 'bvlc-npy', path: model.path }
+        : model.format === 'onnx'
+          ? { kind: 'onnx', path: model.path }
+          : { kind: 'torchvision-pth', path: model.path, architecture: model.architecture as TorchvisionArch }
+    const check = await this.validateBase(file, strategy)
+    return check.ok ? { ...check, message: `${model.name}: ${check.message}` } : check
   }
 
   private async guard(path: string, check: () => Promise<BaseCheck>): Promise<BaseCheck> {
@@ -98,6 +152,49 @@ async function checkBvlc(path: string): Promise<BaseCheck> {
         : `A reduced AlexNet (width ${+width.toFixed(4)}: conv1 has ${conv1[3]} filters, ${fcText}), ` +
           `not the full BVLC weights; set the model's width to match.`
     return { ok: true, layers, message }
+  }
+}
+
+async function checkPth(path: string, architecture: TorchvisionArch): Promise<BaseCheck> {
+  if ((await stat(path)).isDirectory()) {
+    return { ok: false, message: `${path} is a folder; choose a .pth file.` }
+  }
+  const structure = await readPthStructure(path)
+  const shapes = new Map([...structure.tensors].map(([name, t]) => [name, t.shape] as const))
+  const classes = checkStateDictShapes(architecture, shapes)
+  return {
+    ok: true,
+    layers: [...shapes.keys()],
+    message:
+      `A ${architecture} state dict (${shapes.size} tensors, ${structure.format} format, a ${classes}-class head ` +
+      'that a new head replaces).'
+  }
+}
+
+async function checkOnnx(path: string, output?: string): Promise<BaseCheck> {
+  if ((await stat(path)).isDirectory()) {
+    return { ok: false, message: `${path} is a folder; choose an .onnx file.` }
+  }
+  const info = await inspectOnnxModel(path)
+  const feature = output ?? info.featureOutput
+  if (!feature) {
+    return {
+      ok: false,
+      layers: info.outputs,
+      message: `No feature output found (outputs: ${info.outputs.join(', ')}); name the output to use.`
+    }
+  }
+  if (output && !info.outputs.includes(output) && output !== info.featureOutput) {
+    return { ok: false, layers: info.outputs, message: `The model has no output "${output}".` }
+  }
+  return {
+    ok: true,
+    layers: info.outputs,
+    message:
+      `An ONNX image model: input "${info.input.name}" ${info.input.layout} ${info.input.size} x ` +
+      `${info.input.size}, features from "${feature}"` +
+      (info.featureDim ? ` (${info.featureDim} values)` : '') +
+      '; it stays frozen, only the new head trains.'
   }
 }
 

@@ -5,20 +5,23 @@
 import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type {
-  BaseModel,
-  EvaluationResult,
-  ModelMetadata,
-  RunSummary,
-  Strategy,
-  TrainConfig,
-  TrainingEvent,
-  TrainingProgress
+import {
+  TORCHVISION_ARCHS,
+  type BaseModel,
+  type EvaluationResult,
+  type ModelMetadata,
+  type RunSummary,
+  type Strategy,
+  type TorchvisionArch,
+  type TrainConfig,
+  type TrainingEvent,
+  type TrainingProgress
 } from '../../shared/training'
 import { createEmitter } from '../../shared/emitter'
 import {
   copyExportFolder,
   defaultTrainConfig,
+  type BaseInfo,
   type ExportResult,
   loadEngine,
   type ChildMessage,
@@ -37,6 +40,7 @@ import type { TrainingImage } from '../db/libraryRepo'
 import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
 import type { Db } from '../db/database'
 import { NotFoundError, ValidationError } from '../errors'
+import type { ModelHub } from '../hub'
 
 /**
  * Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). It reports
@@ -119,12 +123,18 @@ export interface TrainingServiceOptions {
   runner?: JobRunner
   /** The gradient worker each train job uses on wasm (`join(__dirname, 'gradWorker.js')` in out/main). */
   gradWorker?: WorkerEntry
+  /** Resolves a `{ kind: 'hub' }` base to its cached file (the model hub); without it hub bases are refused. */
+  models?: Pick<ModelHub, 'resolve'>
 }
 
 interface Active {
   runId: number
   controller: AbortController
   done: Promise<RunRecord>
+}
+
+function isTorchvisionArch(name: string): name is TorchvisionArch {
+  return (TORCHVISION_ARCHS as readonly string[]).includes(name)
 }
 
 /** An engine example for a library image, labelled with the output index of its class. */
@@ -141,6 +151,7 @@ function toExample(i: TrainingImage, indexOf: Map<number, number>): Example {
 export class TrainingService {
   private readonly runner: JobRunner
   private readonly gradWorker: WorkerEntry | undefined
+  private readonly models: Pick<ModelHub, 'resolve'> | undefined
   private readonly events = createEmitter<{
     event: TrainingEvent
     libraryChanged: 'predictions'
@@ -154,6 +165,7 @@ export class TrainingService {
   ) {
     this.runner = opts.runner ?? defaultRunner()
     this.gradWorker = opts.gradWorker
+    this.models = opts.models
   }
 
   /** Every TrainingEvent of every run; returns the unsubscribe function. */
@@ -206,19 +218,20 @@ export class TrainingService {
    * defaultTrainConfig for this project: crops to the ROI when the import asked for it (GTSRB CSV with
    * cropToRoi), since the engine crops only when both the image and the preprocessing say so.
    */
-  defaults(strategy: Strategy, base?: BaseModel): TrainConfig {
-    const config = defaultTrainConfig(strategy, base)
+  defaults(strategy: Strategy, base?: BaseModel, info?: BaseInfo): TrainConfig {
+    const config = defaultTrainConfig(strategy, base, info)
     const images = this.projects.require().repo.trainingImages({ split: 'train' })
     if (images.some((i) => i.cropToRoi && i.roi)) config.preprocessing.cropToRoi = true
     return config
   }
 
   /** Starts a run in the background and returns its id; events follow through `onEvent`. */
-  start(config: TrainConfig): { runId: number } {
-    if (this.active)
-      throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+  async start(config: TrainConfig): Promise<{ runId: number }> {
+    this.assertIdle()
+    const jobConfig = await this.resolveBase(config)
+    // Checked again: another start may have begun while the base was being resolved.
+    this.assertIdle()
     const { repo, projectPath } = this.repo()
-    const jobConfig = this.resolveBase(config)
     const data = this.dataset()
     if (data.classes.length < 2) {
       throw new Error(
@@ -249,9 +262,14 @@ export class TrainingService {
     })
   }
 
+  private assertIdle(): void {
+    if (this.active)
+      throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+  }
+
   /** Continues a cancelled or failed run from its last checkpoint. */
-  resume(runId: number): { runId: number } {
-    if (this.active) throw new Error(`run ${this.active.runId} is still training`)
+  async resume(runId: number): Promise<{ runId: number }> {
+    this.assertIdle()
     const { repo, projectPath } = this.repo()
     const run = repo.get(runId)
     if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
@@ -261,7 +279,8 @@ export class TrainingService {
         `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
       )
     }
-    const config = this.resolveBase(run.config)
+    const config = await this.resolveBase(run.config)
+    this.assertIdle()
     const data = this.dataset()
     return this.launch(runId, {
       kind: 'train',
@@ -279,11 +298,22 @@ export class TrainingService {
 
   /**
    * The config the engine runs: a `run` base becomes that run's model folder (a `studio-model` base), so
-   * the renderer names runs by id and never sends a server path back. Bases the strategy uses must exist.
+   * the renderer names runs by id and never sends a server path back; a `hub` base becomes the cached
+   * file in its format. Bases the strategy uses must exist.
    */
-  private resolveBase(config: TrainConfig): TrainConfig {
+  private async resolveBase(config: TrainConfig): Promise<TrainConfig> {
     const base = config.base
     const usesBase = config.strategy !== 'retrain' && config.strategy !== 'custom'
+    if (base.kind === 'hub') {
+      if (!usesBase) return { ...config, base: { kind: 'none' } }
+      if (!this.models) throw new ValidationError(`hub model ${base.id}: no model hub in this process`)
+      const { entry, path } = await this.models.resolve(base.id)
+      if (entry.format === 'bvlc-npy') return { ...config, base: { kind: 'bvlc-npy', path } }
+      if (entry.format === 'onnx') return { ...config, base: { kind: 'onnx', path } }
+      if (!isTorchvisionArch(entry.architecture))
+        throw new ValidationError(`hub model ${base.id}: unknown architecture ${entry.architecture}`)
+      return { ...config, base: { kind: 'torchvision-pth', path, architecture: entry.architecture } }
+    }
     if (base.kind === 'run') {
       if (!usesBase) return { ...config, base: { kind: 'none' } }
       const run = this.repo().repo.get(base.runId)

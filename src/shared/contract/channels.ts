@@ -8,7 +8,7 @@
 // integer type and issue paths are what the boundary needs, and its size only matters in the main process.
 import { z } from 'zod'
 import { IdsQuerySchema, ImageQuerySchema, ImportRequestSchema, MAX_IDS, SplitRequestSchema } from './library'
-import { BaseModelSchema, Id, PathString, StrategySchema, TrainConfigSchema, idList } from './training'
+import { BaseModelSchema, HubId, Id, PathString, StrategySchema, TrainConfigSchema, idList } from './training'
 
 /** Files one `training:predict` may carry. */
 export const MAX_PREDICT_FILES = 1000
@@ -82,7 +82,14 @@ export const CHANNEL_SCHEMAS = {
   'training:export': ExportArgs,
 
   // The studio around the runs: base checks, estimates, prediction, export preview; the system and dialogs.
-  'training:validateBase': z.strictObject({ base: BaseModelSchema }),
+  // The strategy, when given, is checked too: a base that does not fit it is refused here, not at start.
+  'training:validateBase': z.strictObject({ base: BaseModelSchema, strategy: StrategySchema.optional() }),
+
+  // The model hub.
+  'hub:list': NoArgs,
+  'hub:download': z.strictObject({ id: HubId }),
+  'hub:cancelDownload': z.strictObject({ id: HubId }),
+  'hub:remove': z.strictObject({ id: HubId }),
   'training:estimate': ConfigArgs,
   'training:predict': z.strictObject({
     runId: Id,

@@ -4,7 +4,15 @@
 // drift. No coercion ("0.003" is not a number, `true` is not a width), unknown keys are refused, and every
 // number has a range: the bounds the engine accepted before these schemas, tightened only where none existed.
 import { z } from 'zod'
-import type { Augmentation, BaseModel, ModelSpec, Preprocessing, Strategy, TrainConfig } from '../training'
+import {
+  TORCHVISION_ARCHS,
+  type Augmentation,
+  type BaseModel,
+  type ModelSpec,
+  type Preprocessing,
+  type Strategy,
+  type TrainConfig
+} from '../training'
 
 /** Compile-time proof that a schema's output is exactly the declared type (both ways assignable). */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -63,6 +71,14 @@ export const Seed = z
 
 export const StrategySchema = z.enum(['fine-tune', 'retrain', 'feature-extraction', 'custom'])
 
+export const TorchvisionArchSchema = z.enum(TORCHVISION_ARCHS)
+
+/** A catalogue id: lowercase letters, digits, `.`, `_`, `-` (the hub's catalogue schema has the same rule). */
+export const HubId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be a model id' })
+
+/** A standard deviation on the 0..255 scale: positive, finite. */
+const StdValue = z.number().gt(0).max(255)
+
 export const BaseModelSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   /** A `bvlc-alexnet.npy` file (or a small file of the same structure). */
@@ -70,14 +86,25 @@ export const BaseModelSchema = z.discriminatedUnion('kind', [
   /** A model folder exported or checkpointed by this studio. */
   z.strictObject({ kind: z.literal('studio-model'), path: PathString }),
   /** A completed run of the open project; the backend resolves it to the run's model folder. */
-  z.strictObject({ kind: z.literal('run'), runId: Id })
+  z.strictObject({ kind: z.literal('run'), runId: Id }),
+  /** A model of the hub's catalogue, by id. */
+  z.strictObject({ kind: z.literal('hub'), id: HubId }),
+  /** A PyTorch state dict of a torchvision architecture. */
+  z.strictObject({
+    kind: z.literal('torchvision-pth'),
+    path: PathString,
+    architecture: TorchvisionArchSchema
+  }),
+  /** An ONNX image classifier as a frozen feature extractor; `output` names the feature tensor. */
+  z.strictObject({ kind: z.literal('onnx'), path: PathString, output: z.string().min(1).max(256).optional() })
 ])
 
 /** Dropout rates: 1 would drop everything. */
 const Rate = z.number().min(0).lt(1)
 
 export const ModelSpecSchema = z.strictObject({
-  architecture: z.enum(['alexnet', 'compact']),
+  architecture: z.enum(['alexnet', 'compact', 'torchvision', 'onnx']),
+  backbone: TorchvisionArchSchema.optional(),
   width: z.number().gt(0).lte(4).optional(),
   fcUnits: z.int().min(1).max(16_384).optional(),
   dropout: Rate.optional(),
@@ -94,6 +121,8 @@ export const PreprocessingSchema = z
     mean: z
       .tuple([z.number().min(0).max(255), z.number().min(0).max(255), z.number().min(0).max(255)])
       .optional(),
+    /** Pixel standard deviations, 0..255 scale (torchvision's normalisation). */
+    std: z.tuple([StdValue, StdValue, StdValue]).optional(),
     // Non-zero as before; the magnitude bound only keeps inputs finite in float32 (1/64 and 1 are in use).
     scale: z
       .number()
@@ -148,7 +177,7 @@ export const TrainConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['base'],
-        message: `is needed by ${c.strategy} (a bvlc-alexnet.npy file, a studio model or a completed run)`
+        message: `is needed by ${c.strategy} (a hub model, a bvlc-alexnet.npy or .pth file, a studio model or a completed run)`
       })
     }
     if ((c.strategy === 'custom') !== (c.model.architecture === 'compact')) {
@@ -156,6 +185,27 @@ export const TrainConfigSchema = z
         code: 'custom',
         path: ['model', 'architecture'],
         message: `does not fit strategy ${c.strategy}`
+      })
+    }
+    if ((c.model.architecture === 'torchvision') !== (c.model.backbone !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'backbone'],
+        message: 'names the torchvision architecture, and only for architecture "torchvision"'
+      })
+    }
+    if (c.model.architecture === 'onnx' && c.strategy !== 'feature-extraction') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'architecture'],
+        message: 'an ONNX model is a frozen feature extractor: only for feature-extraction'
+      })
+    }
+    if (c.base.kind === 'onnx' && c.strategy === 'fine-tune') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['base'],
+        message: 'an ONNX model cannot be fine-tuned; use it for feature-extraction'
       })
     }
   })

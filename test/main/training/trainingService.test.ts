@@ -49,9 +49,9 @@ run('TrainingService', () => {
     const events: TrainingEvent[] = []
     const off = service.onEvent((e) => events.push(e))
     const config = baseConfig({ epochs: 8 })
-    runId = service.start(config).runId
+    runId = (await service.start(config)).runId
     expect(service.running).toBe(runId)
-    expect(() => service.start(config)).toThrow(/still training/)
+    await expect(service.start(config)).rejects.toThrow(/still training/)
     const final = await service.wait(runId)
     off()
     expect(final.status).toBe('completed')
@@ -119,7 +119,7 @@ run('TrainingService', () => {
       events.push(e)
       if (e.type === 'batch' && e.batch === 2) service.cancel(e.runId)
     })
-    const { runId: id } = service.start(baseConfig({ epochs: 3, batchSize: 8 }))
+    const { runId: id } = await service.start(baseConfig({ epochs: 3, batchSize: 8 }))
     const final = await service.wait(id)
     off()
     expect(final.status).toBe('cancelled')
@@ -130,26 +130,26 @@ run('TrainingService', () => {
 
   it('resumes a cancelled run from its last checkpoint', async () => {
     const off = service.onEvent((e) => e.type === 'epoch' && e.epoch === 1 && service.cancel(e.runId))
-    const { runId: id } = service.start(baseConfig({ epochs: 3 }))
+    const { runId: id } = await service.start(baseConfig({ epochs: 3 }))
     const stopped = await service.wait(id)
     off()
     expect(stopped.status).toBe('cancelled')
     expect(stopped.history.map((h) => h.epoch)).toEqual([1])
     const epochs: number[] = []
     const off2 = service.onEvent((e) => e.type === 'epoch' && epochs.push(e.epoch))
-    expect(service.resume(id).runId).toBe(id)
+    expect((await service.resume(id)).runId).toBe(id)
     const final = await service.wait(id)
     off2()
     expect(final.status).toBe('completed')
     expect(epochs).toEqual([2, 3])
     expect(final.history.map((h) => h.epoch)).toEqual([1, 2, 3])
-    expect(() => service.resume(id)).toThrow(/has completed/)
+    await expect(service.resume(id)).rejects.toThrow(/has completed/)
   })
 
   it('a run that fails is recorded with its error', async () => {
     const events: TrainingEvent[] = []
     const off = service.onEvent((e) => events.push(e))
-    const { runId: id } = service.start(baseConfig({ learningRate: -1 }))
+    const { runId: id } = await service.start(baseConfig({ learningRate: -1 }))
     const final = await service.wait(id)
     off()
     expect(events.filter((e) => e.type === 'failed')).toEqual([
@@ -169,13 +169,15 @@ run('TrainingService', () => {
       ({ ...baseConfig({ epochs: 1 }), strategy: 'fine-tune', base }) as const
     // A run that is not completed, or not in the project, is refused before anything starts.
     const failed = service.list().find((r) => r.status === 'failed')!
-    expect(() => service.start(fineTune({ kind: 'run', runId: failed.id }))).toThrow(
+    await expect(service.start(fineTune({ kind: 'run', runId: failed.id }))).rejects.toThrow(
       new RegExp(`run ${failed.id} has not completed \\(status: failed\\)`)
     )
-    expect(() => service.start(fineTune({ kind: 'run', runId: 9999 }))).toThrow(/base run 9999 not found/)
+    await expect(service.start(fineTune({ kind: 'run', runId: 9999 }))).rejects.toThrow(
+      /base run 9999 not found/
+    )
     // A completed run is resolved to its model folder: the engine loads it (and refuses a compact CNN as an
     // AlexNet base, naming the folder), while the run keeps the base as chosen.
-    const { runId: id } = service.start(fineTune({ kind: 'run', runId }))
+    const { runId: id } = await service.start(fineTune({ kind: 'run', runId }))
     const final = await service.wait(id)
     expect(final.config.base).toEqual({ kind: 'run', runId })
     expect(final.status).toBe('failed')
@@ -196,7 +198,7 @@ run('TrainingService', () => {
     })
     const events: TrainingEvent[] = []
     worker.onEvent((e) => events.push(e))
-    const { runId: id } = worker.start(baseConfig({ epochs: 1 }))
+    const { runId: id } = await worker.start(baseConfig({ epochs: 1 }))
     const final = await worker.wait(id)
     expect(final.status).toBe('completed')
     expect(final.history).toHaveLength(1)
@@ -211,7 +213,7 @@ run('TrainingService', () => {
     expect(existsSync(join(final.runDir!, 'checkpoint.json'))).toBe(true)
     // Cancelling crosses the process boundary too.
     const off = worker.onEvent((e) => e.type === 'batch' && worker.cancel(e.runId))
-    const { runId: id2 } = worker.start(baseConfig({ epochs: 2 }))
+    const { runId: id2 } = await worker.start(baseConfig({ epochs: 2 }))
     const cancelled = await worker.wait(id2)
     off()
     expect(cancelled.status).toBe('cancelled')
@@ -242,7 +244,7 @@ run('TrainingService', () => {
         process.kill(killed, 'SIGKILL')
       }
     })
-    const { runId: id } = worker.start(baseConfig({ epochs: 3 }))
+    const { runId: id } = await worker.start(baseConfig({ epochs: 3 }))
     const final = await worker.wait(id)
     expect(killed).toBeGreaterThan(0)
     expect(final.status).toBe('failed')
@@ -253,7 +255,7 @@ run('TrainingService', () => {
     expect(events.some((e) => e.type === 'completed' || e.type === 'cancelled')).toBe(false)
     expect(worker.running).toBeNull()
     // The service is free again: the next run starts and completes in a fresh worker.
-    const { runId: next } = worker.start(baseConfig({ epochs: 1 }))
+    const { runId: next } = await worker.start(baseConfig({ epochs: 1 }))
     expect((await worker.wait(next)).status).toBe('completed')
     expect(events.filter((e) => e.type === 'failed')).toHaveLength(1)
   })

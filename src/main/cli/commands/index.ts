@@ -10,6 +10,8 @@ import { register as train } from './train'
 import { register as evaluate } from './evaluate'
 import { register as predict } from './predict'
 import { register as exportCommand } from './export'
+import { register as models } from './models'
+import { register as features } from './features'
 
 export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   importCommand,
@@ -19,5 +21,7 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   evaluate,
   predict,
   exportCommand,
+  models,
+  features,
   serve
 ]

@@ -6,12 +6,15 @@ import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
   STRATEGIES,
+  TORCHVISION_ARCHS,
+  type TorchvisionArch,
   type BaseModel,
   type Strategy,
   type TrainConfig,
   type TrainingEvent
 } from '../../../shared/training'
-import { checkExportTarget, defaultTrainConfig, validateTrainConfig } from '../../ml'
+import { checkExportTarget, defaultTrainConfig, validateTrainConfig, type BaseInfo } from '../../ml'
+import { ModelHubService } from '../../hub'
 import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
 
@@ -19,6 +22,8 @@ interface TrainOptions {
   project: string
   strategy: Strategy
   base?: string
+  /** The torchvision architecture of a `.pth` base. */
+  architecture?: string
   epochs?: string
   batchSize?: string
   lr?: string
@@ -40,20 +45,34 @@ interface TrainOptions {
   json?: boolean
 }
 
-function baseOf(path: string | undefined): BaseModel {
+const HUB_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+export function baseOf(path: string | undefined, architecture?: string): BaseModel {
   if (!path) return { kind: 'none' }
   // `run:<id>`: a completed run of the project, resolved to its model folder by the training service.
   const run = /^run:(\d+)$/.exec(path)
   if (run) return { kind: 'run', runId: Number(run[1]) }
   const p = resolve(path)
+  // A catalogue id (`resnet18`, see `models list`) when no such file is here; the hub resolves it.
+  if (!existsSync(p) && HUB_ID.test(path)) return { kind: 'hub', id: path }
   if (!existsSync(p)) throw new UserError(`--base not found: ${p}`)
   if (statSync(p).isDirectory()) {
     if (!existsSync(resolve(p, 'model.json')))
       throw new UserError(`--base folder ${p} has no model.json (not a studio model)`)
     return { kind: 'studio-model', path: p }
   }
+  if (/\.(pth|pt)$/i.test(p)) {
+    if (!architecture || !(TORCHVISION_ARCHS as readonly string[]).includes(architecture))
+      throw new UserError(
+        `--base ${p} is a PyTorch file: name its network with --architecture <${TORCHVISION_ARCHS.join('|')}>`
+      )
+    return { kind: 'torchvision-pth', path: p, architecture: architecture as TorchvisionArch }
+  }
+  if (/\.onnx$/i.test(p)) return { kind: 'onnx', path: p }
   if (!p.endsWith('.npy'))
-    throw new UserError(`--base must be a bvlc-alexnet.npy file or a studio model folder, got ${p}`)
+    throw new UserError(
+      `--base must be a hub model id, a bvlc-alexnet.npy, .pth or .onnx file, or a studio model folder, got ${p}`
+    )
   return { kind: 'bvlc-npy', path: p }
 }
 
@@ -61,16 +80,16 @@ const positiveInt = (v: string, flag: string): number =>
   parseNumber(v, flag, (n) => Number.isInteger(n) && n > 0, '(a positive integer)')
 
 /** The TrainConfig the options describe; defaults follow the strategy (see defaultTrainConfig). */
-export function configFromOptions(o: TrainOptions): TrainConfig {
+export function configFromOptions(o: TrainOptions, info?: BaseInfo): TrainConfig {
   if (!STRATEGIES.includes(o.strategy))
     throw new UserError(`--strategy must be one of ${STRATEGIES.join(', ')}`)
-  const base = baseOf(o.base)
+  const base = baseOf(o.base, o.architecture)
   if ((o.strategy === 'fine-tune' || o.strategy === 'feature-extraction') && base.kind === 'none') {
     throw new UserError(
-      `--strategy ${o.strategy} needs --base <bvlc-alexnet.npy | studio model folder | run:<id>>`
+      `--strategy ${o.strategy} needs --base <hub model id | bvlc-alexnet.npy | .pth | .onnx | studio model folder | run:<id>>`
     )
   }
-  const c = defaultTrainConfig(o.strategy, base)
+  const c = defaultTrainConfig(o.strategy, base, info)
   const custom = o.strategy === 'custom'
   if (o.inputSize) c.preprocessing.inputSize = positiveInt(o.inputSize, '--input-size')
   if (o.width) c.model.width = parseNumber(o.width, '--width', (n) => n > 0 && n <= 4)
@@ -154,9 +173,11 @@ export function register(program: Command, ctx: CliContext): void {
       new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
     )
     .option(
-      '--base <path>',
-      'pretrained weights: bvlc-alexnet.npy, a studio model folder, or run:<id> (a completed run)'
+      '--base <id|path>',
+      'pretrained weights: a hub model id (see `models list`), bvlc-alexnet.npy, a torchvision .pth ' +
+        '(with --architecture), an .onnx model (feature-extraction), a studio model folder, or run:<id>'
     )
+    .option('--architecture <name>', `the network of a .pth base: ${TORCHVISION_ARCHS.join(', ')}`)
     .option('--epochs <n>', 'epochs (default 10; custom 21; feature-extraction 30)')
     .option('--batch-size <n>', 'images per batch (default 32; custom and feature-extraction 64)')
     .option('--lr <x>', 'learning rate (default 1e-3; custom and feature-extraction 3e-3)')
@@ -199,7 +220,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'export the trained model to this new folder')
     .option('--json', 'print one JSON object')
     .action(async (opts: TrainOptions) => {
-      const config = configFromOptions(opts)
+      const hub = new ModelHubService()
+      const base = baseOf(opts.base, opts.architecture)
+      let info: BaseInfo | undefined
+      if (base.kind === 'hub') {
+        const entry = (await hub.list()).find((m) => m.id === base.id)
+        if (!entry)
+          throw new UserError(
+            `--base: no file ${resolve(base.id)} and no hub model "${base.id}" (see \`models list\`)`
+          )
+        info = { format: entry.format, architecture: entry.architecture, inputSize: entry.input_size }
+      }
+      const config = configFromOptions(opts, info)
       if (opts.out) {
         const out = resolve(opts.out)
         try {
@@ -209,7 +241,10 @@ export function register(program: Command, ctx: CliContext): void {
         }
       }
       const summary = await ctx.withProject(opts.project, {}, async (backend) => {
-        const service = new TrainingService(backend.services.projects, { runner: inProcessRunner() })
+        const service = new TrainingService(backend.services.projects, {
+          runner: inProcessRunner(),
+          models: hub
+        })
         // The project knows whether its import asked for ROI cropping; the options do not.
         config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
         const bar = ctx.io.stderr.isTTY && !opts.json ? progressLine(ctx.io.stderr) : null
@@ -223,7 +258,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.io.signal?.addEventListener('abort', onInterrupt, { once: true })
         try {
           try {
-            runId = service.start(config).runId
+            runId = (await service.start(config)).runId
           } catch (err) {
             throw new UserError((err as Error).message)
           }

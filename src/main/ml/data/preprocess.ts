@@ -35,7 +35,22 @@ export interface DefaultPreprocessingOptions {
 }
 
 /**
+ * torchvision's ImageNet preset (RGB / 255, then (x - mean) / std per channel) on the 0..255 scale the
+ * preprocessing works in: mean 255 * [0.485, 0.456, 0.406], std 255 * [0.229, 0.224, 0.225]. Images of any
+ * size are resized (up, for 32 px signs) to the input side; one already at that side goes in unchanged.
+ */
+export const IMAGENET_NORMALISATION: Omit<Preprocessing, 'inputSize' | 'cropToRoi'> = {
+  channelOrder: 'RGB',
+  meanSubtraction: 'dataset',
+  mean: [123.675, 116.28, 103.53],
+  std: [58.395, 57.12, 57.375],
+  scale: 1,
+  resize: 'bilinear'
+}
+
+/**
  * The preprocessing each architecture is trained and run with.
+ * - `torchvision` and `onnx` (a hub or .pth backbone, an ONNX model): IMAGENET_NORMALISATION at 224 px.
  *
  * - `alexnet` (strategies 1-3, BVLC weights): 227 px, BGR, per-image mean, scale 1. This is the Udacity
  *   AlexNet lab: `im = im - np.mean(im)` (one scalar over all pixels and channels) and an RGB->BGR swap,
@@ -47,10 +62,13 @@ export interface DefaultPreprocessingOptions {
  *   1/64, which brings centred 0..255 values to roughly [-2, 2]) for users who computed one.
  */
 export function defaultPreprocessing(
-  architecture: 'alexnet' | 'compact',
+  architecture: 'alexnet' | 'compact' | 'torchvision' | 'onnx',
   opts: DefaultPreprocessingOptions = {}
 ): Preprocessing {
   const cropToRoi = opts.cropToRoi ?? false
+  if (architecture === 'torchvision' || architecture === 'onnx') {
+    return { ...IMAGENET_NORMALISATION, inputSize: opts.inputSize ?? 224, cropToRoi }
+  }
   if (architecture === 'alexnet') {
     return {
       inputSize: opts.inputSize ?? 227,
@@ -98,6 +116,10 @@ export function preprocessingKey(prep: Preprocessing): string {
     prep.meanSubtraction,
     prep.meanSubtraction === 'dataset' ? (prep.mean ?? []).map((m) => m.toPrecision(9)).join(',') : '',
     prep.scale.toPrecision(9),
+    // Only when present, so the keys of every record made before `std` existed stay as they were.
+    ...(prep.meanSubtraction === 'dataset' && prep.std
+      ? [`std:${prep.std.map((v) => v.toPrecision(9)).join(',')}`]
+      : []),
     prep.resize,
     prep.cropToRoi ? 'roi' : 'full'
   ].join('|')
@@ -252,10 +274,15 @@ export function preprocessInto(
   } else if (prep.meanSubtraction === 'dataset') {
     const mean = prep.mean
     if (!mean) throw new Error('preprocessing.meanSubtraction is "dataset" but preprocessing.mean is missing')
-    // `mean` is in the model's channel order.
+    // `mean` (and `std`) are in the model's channel order.
     m0 = mean[0]
     m1 = mean[1]
     m2 = mean[2]
+    if (prep.std) {
+      s0 = prep.scale / prep.std[0]
+      s1 = prep.scale / prep.std[1]
+      s2 = prep.scale / prep.std[2]
+    }
   }
 
   // Pass 1: horizontal interpolation of every source row of the window -> H x S x 3 (model channel order).

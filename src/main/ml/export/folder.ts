@@ -72,7 +72,9 @@ function describePreprocessing(p: Preprocessing): string[] {
       : p.meanSubtraction === 'per-image-std'
         ? 'per channel, subtract the mean of that channel over the image and divide by its standard deviation (at least 4)'
         : p.meanSubtraction === 'dataset'
-          ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}] (in ${p.channelOrder} order)`
+          ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}]` +
+            (p.std ? ` and divide by the per-channel standard deviation [${p.std.join(', ')}]` : '') +
+            ` (in ${p.channelOrder} order)`
           : 'no mean subtraction'
   return [
     `1. Decode to 8-bit RGB${p.cropToRoi ? ' and crop to the sign region (ROI) when known' : ''}.`,

@@ -19,6 +19,7 @@ import { createCompactCnn } from './compact'
 import { registerCustomLayers } from '../layers'
 import { readBvlcWeights } from '../weights/bvlc'
 import { loadModel } from '../tfjs/ioHandlers'
+import { createTorchvisionModel, torchvisionFromStateDict, type TorchvisionModel } from './torchvision'
 
 /** Layers whose weights the BVLC file provides (fc8 is replaced for the new classes). */
 export const BVLC_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7'] as const
@@ -38,6 +39,8 @@ export interface BuiltModel {
   baseKey: string | null
   /** Preprocessing the model expects: a studio base brings its own, which wins over the config's. */
   preprocessing: Preprocessing
+  /** Fine-tune of a pretrained backbone: epochs at the start that train the new head only (0 = none). */
+  headOnlyEpochs: number
   /** Frees every tensor the models hold (the full model shares layers with base and head). */
   dispose(): void
 }
@@ -196,7 +199,17 @@ export async function buildModel(config: TrainConfig, numClasses: number): Promi
     strategy: config.strategy,
     preprocessing: config.preprocessing,
     baseKey: null,
-    featureDim: 0
+    featureDim: 0,
+    headOnlyEpochs: 0
+  }
+  if (config.model.architecture === 'torchvision' || config.base.kind === 'torchvision-pth') {
+    return buildTorchvision(config, numClasses, common)
+  }
+  if (config.model.architecture === 'onnx' || config.base.kind === 'onnx') {
+    throw new Error(
+      'training on an ONNX base is not available yet: use its features with `transfer-studio features`, ' +
+        'or choose a hub model or a .pth file as the base'
+    )
   }
 
   if (config.strategy === 'custom') {
@@ -277,5 +290,98 @@ export async function buildModel(config: TrainConfig, numClasses: number): Promi
     featureDim,
     pretrained: new Set(),
     dispose: () => disposeModels(full, head, base, loaded.model)
+  }
+}
+
+/** The BatchNormalization layers of a model (torchvision's backbones have one after most convolutions). */
+function batchNormLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  return model.layers.filter((l) => l.getClassName() === 'BatchNormalization')
+}
+
+/**
+ * The four strategies on a torchvision backbone (ResNet, MobileNet, EfficientNet, torchvision's AlexNet):
+ *   retrain             the architecture with torchvision's fresh initialisation (the base is not read);
+ *   fine-tune           the .pth weights with a new head; batch norm stays in inference mode (frozen layers,
+ *                       see kernels/batchNorm.ts) so ImageNet's statistics are kept, the pretrained layers
+ *                       learn at `pretrainedRateFactor`, and the first epoch trains the head alone;
+ *   feature-extraction  the backbone up to the input of its last Linear, frozen; a new head on cached
+ *                       features (computed in onnxruntime through the backbone's ONNX export when it loads).
+ */
+async function buildTorchvision(
+  config: TrainConfig,
+  numClasses: number,
+  common: Omit<BuiltModel, 'model' | 'trainable' | 'base' | 'pretrained' | 'dispose'>
+): Promise<BuiltModel> {
+  const base = config.base
+  const arch = base.kind === 'torchvision-pth' ? base.architecture : config.model.backbone
+  if (!arch) throw new Error('a torchvision model needs its architecture (model.backbone)')
+  if (config.model.backbone && config.model.backbone !== arch) {
+    throw new Error(`the base is a ${arch} state dict, but the model is set to ${config.model.backbone}`)
+  }
+  const inputSize = config.preprocessing.inputSize
+  if (config.strategy === 'retrain' || base.kind !== 'torchvision-pth') {
+    if (config.strategy !== 'retrain')
+      throw new Error(`strategy '${config.strategy}' needs the ${arch} weights (a hub model or a .pth file)`)
+    const tv = createTorchvisionModel(arch, { numClasses, inputSize, seed: config.seed })
+    return {
+      ...common,
+      model: tv.model,
+      trainable: tv.model,
+      base: null,
+      pretrained: new Set(),
+      dispose: () => tv.dispose()
+    }
+  }
+  // The .pth reader loads only for the runs that read one.
+  const { readPth } = await import('../weights/pth')
+  const stateDict = await readPth(base.path)
+  let tv: TorchvisionModel
+  try {
+    tv = torchvisionFromStateDict(arch, stateDict, { numClasses, inputSize, seed: config.seed })
+  } catch (err) {
+    throw new Error(`${base.path}: ${(err as Error).message}`)
+  } finally {
+    stateDict.clear()
+  }
+  const baseKey = `pth:${arch}:${await fileHash(base.path)}`
+  const head = tv.model.getLayer(tv.head)
+  if (config.strategy === 'fine-tune') {
+    for (const layer of tv.model.layers) layer.trainable = true
+    for (const bn of batchNormLayers(tv.model)) bn.trainable = false
+    const headWeights = new Set(head.trainableWeights.map((w) => w.name))
+    const pretrained = new Set(
+      tv.model.trainableWeights.map((w) => w.name).filter((n) => !headWeights.has(n))
+    )
+    return {
+      ...common,
+      baseKey,
+      model: tv.model,
+      trainable: tv.model,
+      base: null,
+      pretrained,
+      headOnlyEpochs: config.epochs >= 3 ? 1 : 0,
+      dispose: () => tv.dispose()
+    }
+  }
+  // feature-extraction: the frozen backbone, and a new head on its features.
+  const featureBase = tv.featureModel
+  for (const layer of featureBase.layers) layer.trainable = false
+  const input = tf.input({ shape: [tv.featureDim], name: 'features' })
+  const fc = newFc8(numClasses, config.seed, 'head')
+  const headModel = tf.model({ inputs: input, outputs: fc.apply(input) as tf.SymbolicTensor, name: 'head' })
+  const full = tf.model({
+    inputs: featureBase.inputs,
+    outputs: fc.apply(featureBase.outputs[0]) as tf.SymbolicTensor,
+    name: `${arch}_features`
+  })
+  return {
+    ...common,
+    baseKey,
+    model: full,
+    trainable: headModel,
+    base: featureBase,
+    featureDim: tv.featureDim,
+    pretrained: new Set(),
+    dispose: () => disposeModels(full, headModel, featureBase, tv.model)
   }
 }

@@ -1,7 +1,7 @@
 // TrainConfig defaults per strategy, the check of a config that arrives from a file or the CLI (the contract's
 // schema),
 // and the tutorial's strategy recommendation. No TF.js here, so the main process can use it cheaply.
-import type { BaseModel, Strategy, TrainConfig } from '../../../shared/training'
+import type { BaseModel, ModelSpec, Strategy, TorchvisionArch, TrainConfig } from '../../../shared/training'
 import { TrainConfigSchema } from '../../../shared/contract/training'
 import { issuesLine } from '../../../shared/contract/issues'
 import { defaultPreprocessing } from '../data/preprocess'
@@ -36,18 +36,55 @@ export function recommendStrategy(
  * dropout 0.25, batch 64, Adam at 3e-3 on a one-cycle schedule, sign-friendly augmentation (brightness +-30 %), 21 epochs
  * (the one-cycle schedule ends at its lowest rate, so early stopping is off).
  */
-export function defaultTrainConfig(strategy: Strategy, base: BaseModel = { kind: 'none' }): TrainConfig {
+/**
+ * What a base is, when the caller knows more than its kind: a hub model's format, architecture and input
+ * size (the backend reads them from the catalogue), or an ONNX model's input size (from its graph).
+ */
+export interface BaseInfo {
+  format: 'bvlc-npy' | 'torchvision-pth' | 'onnx' | 'studio-model'
+  architecture?: string
+  inputSize?: number
+}
+
+/** The base's kind of network: `alexnet` (BVLC), a torchvision architecture, `onnx`, or null (none / a studio model). */
+function backboneOf(base: BaseModel, info?: BaseInfo): TorchvisionArch | 'alexnet-bvlc' | 'onnx' | null {
+  if (base.kind === 'torchvision-pth') return base.architecture
+  if (base.kind === 'onnx') return 'onnx'
+  if (base.kind === 'bvlc-npy') return 'alexnet-bvlc'
+  if (base.kind === 'hub' && info) {
+    if (info.format === 'onnx') return 'onnx'
+    if (info.format === 'bvlc-npy') return 'alexnet-bvlc'
+    if (info.format === 'torchvision-pth' && info.architecture) return info.architecture as TorchvisionArch
+  }
+  return null
+}
+
+export function defaultTrainConfig(
+  strategy: Strategy,
+  base: BaseModel = { kind: 'none' },
+  info?: BaseInfo
+): TrainConfig {
   const custom = strategy === 'custom'
   const fe = strategy === 'feature-extraction'
-  const preprocessing = defaultPreprocessing(custom ? 'compact' : 'alexnet')
+  const backbone = custom ? null : backboneOf(base, info)
+  const torchvision = backbone !== null && backbone !== 'alexnet-bvlc'
+  const preprocessing = defaultPreprocessing(
+    custom ? 'compact' : backbone === 'onnx' ? 'onnx' : torchvision ? 'torchvision' : 'alexnet',
+    { inputSize: info?.inputSize }
+  )
   // A fresh AlexNet is initialised for inputs of about unit scale; the BVLC weights expect 0..255.
-  if (strategy === 'retrain') preprocessing.scale = 1 / 64
+  if (strategy === 'retrain' && !torchvision) preprocessing.scale = 1 / 64
+  const model: ModelSpec = custom
+    ? { architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 }
+    : backbone === 'onnx'
+      ? { architecture: 'onnx' }
+      : torchvision
+        ? { architecture: 'torchvision', backbone: backbone as TorchvisionArch }
+        : { architecture: 'alexnet', width: 1, fcUnits: 4096, dropout: 0.5 }
   return {
     strategy,
     base: strategy === 'retrain' || custom ? { kind: 'none' } : base,
-    model: custom
-      ? { architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 }
-      : { architecture: 'alexnet', width: 1, fcUnits: 4096, dropout: 0.5 },
+    model,
     preprocessing,
     epochs: fe ? 30 : custom ? 21 : 10,
     batchSize: fe || custom ? 64 : 32,

@@ -284,6 +284,17 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         : []
     )
     const factor = config.pretrainedRateFactor
+    // Fine-tuning a pretrained backbone goes in two phases: the new head alone first (the pretrained
+    // layers' gradients are zeroed, so a random head cannot wreck them), then every layer at the reduced rate.
+    const headOnlyEpochs = built.headOnlyEpochs
+    const headOnly = new Set(
+      headOnlyEpochs > 0
+        ? trainable.trainableWeights
+            .filter((w) => built!.pretrained.has(w.name))
+            .map((w) => (w.read() as tf.Variable).name)
+        : []
+    )
+    let epochNow = record.epoch
 
     // Image strategies on a single-threaded backend: a second thread computes half of each batch. The head
     // of feature extraction trains on cached vectors in milliseconds per batch and stays on one thread.
@@ -309,7 +320,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
 
     const dropouts = dropoutLayers(trainable)
     const applyStep = (grads: tf.NamedTensorMap): void => {
-      if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
+      if (epochNow < headOnlyEpochs) for (const name of headOnly) grads[name] = tf.zerosLike(grads[name])
+      else if (scaled.size) for (const name of scaled) grads[name] = tf.mul(grads[name], factor)
       optimizer!.applyGradients(grads)
     }
     const step = async (b: Batch, index: number): Promise<{ loss: number; acc: number }> => {
@@ -366,6 +378,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     let stoppedEarly = false
     const patience = config.earlyStoppingPatience
     for (let epoch = record.epoch; epoch < config.epochs; epoch++) {
+      epochNow = epoch
       const epochStart = Date.now()
       let lossSum = 0
       let accSum = 0

@@ -384,6 +384,10 @@ export class BatchNormalization extends TfjsBatchNormalization {
     const x = Array.isArray(inputs) ? inputs[0] : inputs
     const f = this as unknown as BatchNormFields
     const axis = f.axis < 0 ? f.axis + x.rank : f.axis
+    // A frozen layer (trainable false) runs in inference mode even in a train step, as Keras does: its
+    // moving statistics are used and never updated. That is how a pretrained backbone's batch norms stay
+    // as ImageNet left them while it is fine-tuned (the trap the Keras transfer-learning guide warns about).
+    if (!this.trainable) return super.call(inputs, { ...kwargs, training: false })
     const training = kwargs.training === true
     if (!training || axis !== x.rank - 1 || !f.center || !f.scale || x.dtype !== 'float32')
       return super.call(inputs, kwargs)
