@@ -11,6 +11,7 @@ import type { Channel, EventName, Events, HandlerArgs, HandlerResult, StudioApi 
 import type { TrainConfig } from '@shared/training'
 import { RemoteError } from '@renderer/api/ws'
 import { createBackend, type Backend } from '../../../src/main/backend'
+import type { ModelHubOptions } from '../../../src/main/hub'
 import { dispatch, serializeError } from '../../../src/main/server/dispatch'
 import { forkRunner } from '../../../src/main/training/trainingService'
 import { runsRoot } from '../../../src/main/project/paths'
@@ -39,6 +40,8 @@ export interface RealApiOptions {
   project?: boolean
   /** Copy this project file (and its runs folder) instead of creating an empty one. */
   from?: string
+  /** The model hub's options; its cache is in the temporary folder unless `dir` says otherwise. */
+  hub?: ModelHubOptions
 }
 
 export async function createRealApi(opts: RealApiOptions = {}): Promise<RealApi> {
@@ -49,10 +52,12 @@ export async function createRealApi(opts: RealApiOptions = {}): Promise<RealApi>
     dataDir: join(tmp.dir, 'appdata'),
     projectPath: projectPath ?? undefined,
     runner: forkRunner({ entry: join(SRC, 'ml/worker/trainWorker.ts'), execArgv: JITI }),
-    inferenceWorker: { entry: join(SRC, 'ml/worker/inferenceWorker.ts'), execArgv: JITI }
+    inferenceWorker: { entry: join(SRC, 'ml/worker/inferenceWorker.ts'), execArgv: JITI },
+    hub: { dir: join(tmp.dir, 'models'), ...opts.hub }
   })
   const calls: RealApi['calls'] = []
   const delays = new Map<Channel, number>()
+  const inFlight = new Set<Promise<unknown>>()
   const json = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value)))
   return {
     backend,
@@ -60,24 +65,43 @@ export async function createRealApi(opts: RealApiOptions = {}): Promise<RealApi>
     projectPath,
     calls,
     delayNext: (channel, ms) => delays.set(channel, ms),
-    async invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>> {
+    invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>> {
       calls.push({ channel, args: json(args) })
       const delay = delays.get(channel) ?? 0
       delays.delete(channel)
       // Like a transport: the call leaves this turn, and its arguments are cloned on the way.
       const sent = json(args)
-      await new Promise((r) => setTimeout(r, delay))
-      try {
-        return json((await dispatch(backend, channel, sent)) as HandlerResult<C>)
-      } catch (error) {
-        throw new RemoteError(serializeError(error))
-      }
+      const call = (async () => {
+        await new Promise((r) => setTimeout(r, delay))
+        try {
+          return json((await dispatch(backend, channel, sent)) as HandlerResult<C>)
+        } catch (error) {
+          throw new RemoteError(serializeError(error))
+        }
+      })()
+      inFlight.add(call)
+      void call.then(
+        () => inFlight.delete(call),
+        () => inFlight.delete(call)
+      )
+      return call
     },
     on<E extends EventName>(event: E, listener: (payload: Events[E]) => void) {
       return backend.on(event, (payload) => listener(json(payload)))
     },
     imageUrl: (id, kind) => `/media/${kind}/${id}`,
     async dispose() {
+      // Let the calls already sent be answered first (for at most 2 s: a download may never end), so that
+      // no store of this test acts on them, and on its Pinia, once the next test has begun.
+      const deadline = Date.now() + 2000
+      while (inFlight.size > 0 && Date.now() < deadline) {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        await Promise.race([
+          Promise.allSettled([...inFlight]),
+          new Promise((r) => (timer = setTimeout(r, deadline - Date.now())))
+        ])
+        clearTimeout(timer)
+      }
       await backend.dispose()
       tmp.remove()
     }

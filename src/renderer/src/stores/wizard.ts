@@ -3,10 +3,17 @@
 // (3) the base model, (4) the settings, (5) the review with a time estimate.
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
-import type { BaseModel, Strategy, TrainConfig } from '@shared/training'
+import {
+  TORCHVISION_ARCHS,
+  type BaseModel,
+  type Strategy,
+  type TorchvisionArch,
+  type TrainConfig
+} from '@shared/training'
 import { getApi } from '@renderer/api'
 import { errorMessage } from './notify'
 import { useClassesStore } from './classes'
+import { useHubStore } from './hub'
 import { useLibraryStore } from './library'
 import { useTrainingStore } from './training'
 
@@ -37,7 +44,27 @@ export type Warning =
   | { kind: 'noVal'; name: string }
   | { kind: 'tooFewClasses'; n: number }
 
-export type BaseChoice = 'bvlc' | 'run' | 'none'
+/** Step 3's options: a model of the hub (the default), a file or folder on the backend's machine, a run. */
+export type BaseChoice = 'hub' | 'file' | 'run' | 'none'
+
+/** What a typed or browsed base path is, by its extension; anything else is a studio model's folder. */
+export type FileBaseKind = 'bvlc-npy' | 'torchvision-pth' | 'onnx' | 'studio-model'
+
+export function fileBaseKind(path: string): FileBaseKind {
+  const name = path.trim().split(/[\\/]/).pop() ?? ''
+  const ext = /\.([A-Za-z0-9]+)$/.exec(name)?.[1]?.toLowerCase()
+  if (ext === 'npy') return 'bvlc-npy'
+  if (ext === 'pth' || ext === 'pt') return 'torchvision-pth'
+  if (ext === 'onnx') return 'onnx'
+  return 'studio-model'
+}
+
+/** The torchvision architecture a `.pth` file's name starts with (`resnet18-f37072fd.pth`), or null. */
+export function guessArchitecture(path: string): TorchvisionArch | null {
+  const name = (path.trim().split(/[\\/]/).pop() ?? '').toLowerCase()
+  const longestFirst = [...TORCHVISION_ARCHS].sort((a, b) => b.length - a.length)
+  return longestFirst.find((arch) => name.startsWith(arch)) ?? null
+}
 
 function median(values: number[]): number {
   if (values.length === 0) return 0
@@ -51,6 +78,7 @@ export const useWizardStore = defineStore('wizard', () => {
   const library = useLibraryStore()
   const classes = useClassesStore()
   const training = useTrainingStore()
+  const hub = useHubStore()
 
   /** Current step, 1..WIZARD_STEPS. */
   const step = ref(1)
@@ -66,8 +94,13 @@ export const useWizardStore = defineStore('wizard', () => {
   /** The strategy the user picked (defaults to the recommendation). */
   const chosen = ref<Strategy | null>(null)
   /** Step 3. */
-  const baseChoice = ref<BaseChoice>('bvlc')
-  const bvlcPath = ref('')
+  const baseChoice = ref<BaseChoice>('hub')
+  /** The hub model picked (downloaded ones only). */
+  const hubId = ref<string | null>(null)
+  /** A file (.npy, .pth, .onnx) or a studio model's folder on the backend's machine. */
+  const filePath = ref('')
+  /** The architecture of a `.pth` file: guessed from its name, else the user's pick. */
+  const fileArch = ref<TorchvisionArch | null>(null)
   const baseRunId = ref<number | null>(null)
   const baseCheck = ref<{ ok: boolean; message: string } | null>(null)
   const baseChecking = ref(false)
@@ -115,11 +148,25 @@ export const useWizardStore = defineStore('wizard', () => {
     warnings.value.some((w) => w.kind === 'noSplit' || w.kind === 'tooFewClasses')
   )
 
+  const fileKind = computed<FileBaseKind>(() => fileBaseKind(filePath.value))
+
   /** The base as the backend wants it; strategies that train from scratch take none. */
   const base = computed<BaseModel>(() => {
     if (!strategy.value || !needsBase(strategy.value)) return { kind: 'none' }
-    if (baseChoice.value === 'bvlc' && bvlcPath.value.trim())
-      return { kind: 'bvlc-npy', path: bvlcPath.value.trim() }
+    if (baseChoice.value === 'hub' && hubId.value !== null) return { kind: 'hub', id: hubId.value }
+    const path = filePath.value.trim()
+    if (baseChoice.value === 'file' && path) {
+      switch (fileKind.value) {
+        case 'torchvision-pth':
+          return fileArch.value
+            ? { kind: 'torchvision-pth', path, architecture: fileArch.value }
+            : { kind: 'none' }
+        case 'bvlc-npy':
+        case 'onnx':
+        case 'studio-model':
+          return { kind: fileKind.value, path }
+      }
+    }
     if (baseChoice.value === 'run' && baseRunId.value !== null) {
       // A run is named by its id; the backend finds its model folder (no server path reaches the page).
       const run = training.runs.find((r) => r.id === baseRunId.value)
@@ -133,7 +180,7 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!needsBase(strategy.value)) return true
     if (baseChoice.value === 'none') return false
     if (baseChoice.value === 'run') return base.value.kind === 'run' && baseCheck.value?.ok !== false
-    return baseCheck.value?.ok === true
+    return base.value.kind !== 'none' && baseCheck.value?.ok === true
   })
 
   const canNext = computed(() => {
@@ -204,24 +251,40 @@ export const useWizardStore = defineStore('wizard', () => {
     }
   }
   watch([imagesPerClass, similar, threshold], () => void recommend())
-  // A run picked as the base is checked like a file (its model folder must still be there and readable).
-  watch([baseChoice, baseRunId], () => {
+  /** Numbers the checks so that only the latest one's answer is shown. */
+  let checkSeq = 0
+  // A `.pth` file's name usually says its architecture (torchvision's own files do).
+  watch(filePath, (path) => {
+    if (fileBaseKind(path) !== 'torchvision-pth') return
+    const guess = guessArchitecture(path)
+    if (guess) fileArch.value = guess
+  })
+  // A hub model or a run picked as the base is checked at once, like a file (its weights must be there and
+  // fit the strategy); so is the current choice again when the strategy changes. A typed path is checked on
+  // change, Enter or Check.
+  watch([baseChoice, baseRunId, hubId, fileArch, strategy], () => {
+    checkSeq++
     baseCheck.value = null
-    if (baseChoice.value === 'run' && baseRunId.value !== null) void validateBase()
-    if (baseChoice.value === 'bvlc' && bvlcPath.value.trim()) void validateBase()
+    baseChecking.value = false
+    if (base.value.kind !== 'none') void validateBase()
   })
 
-  let checkSeq = 0
   async function validateBase(): Promise<void> {
     const b = base.value
     if (b.kind === 'none' || ('path' in b && !b.path)) {
+      checkSeq++
       baseCheck.value = null
+      baseChecking.value = false
       return
     }
     const seq = ++checkSeq
     baseChecking.value = true
     try {
-      const r = await api.invoke('training:validateBase', { base: { ...b } })
+      const s = strategy.value
+      const r = await api.invoke(
+        'training:validateBase',
+        s ? { base: { ...b }, strategy: s } : { base: { ...b } }
+      )
       if (seq === checkSeq) baseCheck.value = { ok: r.ok, message: r.message }
     } catch (e) {
       if (seq === checkSeq) baseCheck.value = { ok: false, message: errorMessage(e) }
@@ -235,14 +298,20 @@ export const useWizardStore = defineStore('wizard', () => {
     try {
       const r = await api.invoke('dialog:open', {
         kind: 'file',
-        filters: [{ name: 'NumPy', extensions: ['npy'] }]
+        filters: [
+          { name: 'Model weights', extensions: ['npy', 'pth', 'pt', 'onnx'] },
+          { name: 'NumPy (BVLC AlexNet)', extensions: ['npy'] },
+          { name: 'PyTorch (torchvision)', extensions: ['pth', 'pt'] },
+          { name: 'ONNX', extensions: ['onnx'] }
+        ]
       })
       if (!r.supported) {
         browseUnsupported.value = true
         return false
       }
       if (r.paths[0]) {
-        bvlcPath.value = r.paths[0]
+        filePath.value = r.paths[0]
+        baseChoice.value = 'file'
         await validateBase()
       }
       return true
@@ -250,6 +319,26 @@ export const useWizardStore = defineStore('wizard', () => {
       browseUnsupported.value = true
       return false
     }
+  }
+
+  /**
+   * Download a hub model; when it is in the cache, pick it as the base unless the user chose another base
+   * meanwhile. The model, or null when the download failed or was cancelled (the hub store says why).
+   */
+  async function downloadHub(id: string) {
+    const before = JSON.stringify([baseChoice.value, hubId.value])
+    const model = await hub.download(id)
+    if (model?.downloaded && JSON.stringify([baseChoice.value, hubId.value]) === before) {
+      baseChoice.value = 'hub'
+      hubId.value = id
+    }
+    return model
+  }
+
+  /** Pick a downloaded hub model as the base (the watcher checks it). */
+  function selectHub(id: string): void {
+    baseChoice.value = 'hub'
+    hubId.value = id
   }
 
   const settingsKey = (): string => JSON.stringify([strategy.value, base.value, baseRunId.value])
@@ -327,7 +416,7 @@ export const useWizardStore = defineStore('wizard', () => {
   function pick(s: Strategy): void {
     chosen.value = s
     // Strategies 1 and 3 need a base; 2 and 4 train from random weights and take none.
-    if (needsBase(s) && baseChoice.value === 'none') baseChoice.value = 'bvlc'
+    if (needsBase(s) && baseChoice.value === 'none') baseChoice.value = 'hub'
     if (!needsBase(s)) baseChoice.value = 'none'
   }
 
@@ -339,8 +428,10 @@ export const useWizardStore = defineStore('wizard', () => {
     similar.value = null
     recommendation.value = null
     chosen.value = null
-    baseChoice.value = 'bvlc'
-    bvlcPath.value = ''
+    baseChoice.value = 'hub'
+    hubId.value = null
+    filePath.value = ''
+    fileArch.value = null
     baseRunId.value = null
     baseCheck.value = null
     config.value = null
@@ -362,7 +453,10 @@ export const useWizardStore = defineStore('wizard', () => {
     chosen,
     strategy,
     baseChoice,
-    bvlcPath,
+    hubId,
+    filePath,
+    fileArch,
+    fileKind,
     baseRunId,
     baseCheck,
     baseChecking,
@@ -387,6 +481,8 @@ export const useWizardStore = defineStore('wizard', () => {
     recommend,
     validateBase,
     browseBase,
+    downloadHub,
+    selectHub,
     loadDefaults,
     loadEstimate,
     next,
