@@ -466,6 +466,36 @@ describe('dashboard controls', () => {
   })
 })
 
+describe('a reloaded run’s image counts', () => {
+  it('come from the run row, in the dashboard and the results page, without any live event', async () => {
+    await open(trained)
+    const runId = trained.runId!
+    const stored = await api.invoke('training:get', { runId })
+    // The fixture trained on the real split of 4 signs x 28 labelled frames: the counts are the backend's.
+    expect(stored.trainImages).toBeGreaterThan(0)
+    expect(stored.valImages).toBeGreaterThan(0)
+    expect(stored.trainImages! + stored.valImages!).toBeLessThanOrEqual(4 * 28)
+    const training = useTrainingStore(pinia)
+    await training.loadRuns()
+    // What a reload gives the dashboard: the stored run, no `started` event.
+    training.live.set(runId, liveFromSummary(stored))
+    training.watchedId = runId
+    const dash = mountWith(TrainingDashboard)
+    await vi.waitFor(() =>
+      expect(dash.find('[data-test="data-counts"]').text()).toBe(
+        `${stored.trainImages} train, ${stored.valImages} validation`
+      )
+    )
+    dash.unmount()
+    await useClassesStore(pinia).load()
+    wrapper = mountWith(EvaluationView, { runId })
+    await vi.waitFor(() =>
+      expect(wrapper!.find('[data-test="run-images"]').text()).toContain(String(stored.trainImages))
+    )
+    expect(wrapper.find('[data-test="run-images"]').text()).toContain(String(stored.valImages))
+  })
+})
+
 describe('dashboard threads', () => {
   const started = events.find((e) => e.type === 'started') as Extract<TrainingEvent, { type: 'started' }>
 
