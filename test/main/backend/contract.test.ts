@@ -143,7 +143,7 @@ describe('the contract at the backend boundary', () => {
       (await refusal(h['training:validateBase']({ base: { kind: 'run', path: '/m' } }))).message
     ).toMatch(/base\.runId: must be a number, got nothing; base\.path: is not a known field/)
     expect((await refusal(h['training:validateBase']({ base: { kind: 'zip' } }))).message).toBe(
-      'training:validateBase: base.kind: must be one of none, bvlc-npy, studio-model, run'
+      'training:validateBase: base.kind: must be one of none, bvlc-npy, studio-model, run, hub, torchvision-pth, onnx'
     )
   })
 })
