@@ -1,508 +1,753 @@
-// PyTorch's weight files (`torch.save(model.state_dict(), f)`), read natively and without running anything:
-//   zip format (PyTorch >= 1.6, torchvision's newer files): a stored (uncompressed) ZIP with
-//     `<name>/data.pkl` (the object pickle), `<name>/data/<key>` (one file per storage), `<name>/byteorder`;
-//   legacy format (`_use_new_zipfile_serialization=False`; `alexnet-owt-7be5be79.pth` is one): pickles of the
-//     magic number, the protocol version (1001), the system info and the object, then the list of storage
-//     keys, then each storage as an 8-byte element count and its raw bytes, in that order.
-// The object pickle goes through the studio's own pickle reader (pickle.ts), which executes nothing: it
-// allows exactly what a state dict needs (collections.OrderedDict, torch._utils._rebuild_tensor_v2 and
-// _rebuild_parameter, the storage types named by persistent ids) and refuses every other global by name.
-// Tensors honour their storage offset and strides (a transposed view becomes a contiguous copy); float16,
-// bfloat16 and float64 become float32, integers (num_batches_tracked) become float32 too.
-// Bounded: only regular files (a FIFO or /dev/zero is refused before it is opened), every storage's
-// declared size is checked against the file before anything is read, pickles are read in bounded windows,
-// and tensor data is read with positioned reads, one storage at a time. The small ZIP reader is written here
-// because PyTorch's archives need only stored entries and ZIP64 sizes, and no ZIP package is a dependency.
+// PyTorch weight files (`torch.save(model.state_dict(), f)`, torchvision's downloads), read natively and
+// without executing anything from the file. Both of PyTorch's formats:
+//   zip (the default since 1.6): a ZIP of stored entries, `<archive>/data.pkl` (the object pickle),
+//     `<archive>/data/<key>` (one entry per storage), `<archive>/byteorder`, `<archive>/version`;
+//   legacy (`_use_new_zipfile_serialization=False`, and older torchvision files): five pickles in a row
+//     (the magic number 0x1950a86a20f9469cfc6c, the protocol version 1001, the system info, the object, the
+//     list of storage keys), then each storage in that order as an 8-byte little-endian element count and
+//     its raw bytes.
+// The object pickle goes through pickle.ts, the studio's pickle reader, which calls nothing: it allows exactly
+// what a state dict needs (collections.OrderedDict; torch._utils._rebuild_tensor_v2/_v3 and
+// _rebuild_parameter; the storage types, torch.storage.UntypedStorage and the dtypes such as torch.float32
+// that persistent ids and _rebuild_tensor_v3 name) and refuses every other global (os.system, builtins.eval,
+// a pickled nn.Module) by name. A checkpoint dict holding the state dict under 'state_dict' or 'model' is
+// unwrapped.
+//
+// Tensors honour their storage offset, shape and strides (a transposed or sliced view becomes a contiguous,
+// row-major copy). float32, float16, bfloat16 and float64 become Float32Array; integer and bool tensors
+// (BatchNorm's num_batches_tracked) become Float32Array too, with their exact values in `int64`, so the map
+// is a TorchStateDict that torchvisionFromStateDict takes as it is.
+//
+// Bounded: only regular files are read (a FIFO, a device, a symlink to /dev/zero is refused before it is
+// opened, and again on the open handle); the pickles and the ZIP directory are read in bounded windows; every
+// storage's declared size is checked against the file, and every tensor against its storage, before any
+// tensor data is read; then each tensor is read with one positioned read of just the bytes it spans, into
+// its output array when it is contiguous float32. `readPthStructure` stops before the data: names, shapes,
+// dtypes and the bytes of data the file declares. Everything is async (fs/promises), for a worker.
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { PickleError, PyGlobal, PyObject, asText, describe, unpickle, type PyValue } from './pickle'
+import { ZipError, looksLikeZip, readZipDirectory, type ZipEntry, type ZipSource } from './zip'
 
-export type PthDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool'
+export type PthDtype =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'bool'
 
-/** A tensor as the file holds it, converted to float32, row-major (contiguous). */
+/** A tensor of the file as a contiguous row-major copy (a TorchTensor, plus its dtype). */
 export interface PthTensor {
   shape: number[]
+  /** The dtype in the file; `data` is float32 whatever it is. */
   dtype: PthDtype
   data: Float32Array
+  /** Integer and bool tensors (num_batches_tracked): the exact values, which float32 rounds past 2^24. */
+  int64?: BigInt64Array
 }
 
 export interface PthStructure {
   format: 'zip' | 'legacy'
   /** Tensor name -> shape and dtype, in the file's order. */
   tensors: Map<string, { shape: number[]; dtype: PthDtype }>
-  /** Bytes of tensor data the file declares. */
+  /** Bytes of tensor data (storages) the file declares, each storage counted once. */
   dataBytes: number
 }
 
-/** A file we refuse to read, with the reason. */
+export type PthErrorCode =
+  /** The path is missing, or names a folder, FIFO, device or the like. */
+  | 'not-a-file'
+  /** Neither of PyTorch's formats (no ZIP with data.pkl, no legacy magic number). */
+  | 'not-pytorch'
+  /** The file ends before what it declares: a pickle, the ZIP directory, a storage. */
+  | 'truncated'
+  /** The pickle names a Python global that a state dict never needs; nothing was run. */
+  | 'refused'
+  /** A valid PyTorch file this reader does not handle (big-endian, compressed, a dtype, the tar format). */
+  | 'unsupported'
+  /** Inconsistent structure: a tensor outside its storage, a damaged ZIP directory, a malformed pickle. */
+  | 'damaged'
+  /** The file holds something other than a dict of tensors. */
+  | 'not-a-state-dict'
+
+/** A .pth file we refuse to read: `code` for callers (and i18n), the message in words, naming the file. */
 export class PthError extends Error {
   override name = 'PthError'
+  constructor(
+    readonly code: PthErrorCode,
+    message: string,
+    readonly path?: string
+  ) {
+    super(message)
+  }
 }
 
-const STORAGE_TYPES: Record<string, { dtype: PthDtype; itemsize: number }> = {
-  FloatStorage: { dtype: 'float32', itemsize: 4 },
-  DoubleStorage: { dtype: 'float64', itemsize: 8 },
-  HalfStorage: { dtype: 'float16', itemsize: 2 },
-  BFloat16Storage: { dtype: 'bfloat16', itemsize: 2 },
-  LongStorage: { dtype: 'int64', itemsize: 8 },
-  IntStorage: { dtype: 'int32', itemsize: 4 },
-  ShortStorage: { dtype: 'int16', itemsize: 2 },
-  CharStorage: { dtype: 'int8', itemsize: 1 },
-  ByteStorage: { dtype: 'uint8', itemsize: 1 },
-  BoolStorage: { dtype: 'bool', itemsize: 1 }
+const ITEMSIZE: Record<PthDtype, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1
 }
 
-/** A storage named by a persistent id: where its bytes are is filled in by the format's reader. */
+/** `torch.<Name>Storage` -> its element dtype. */
+const STORAGE_TYPES: Record<string, PthDtype> = {
+  FloatStorage: 'float32',
+  DoubleStorage: 'float64',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  LongStorage: 'int64',
+  IntStorage: 'int32',
+  ShortStorage: 'int16',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
+  BoolStorage: 'bool'
+}
+/** Untyped storages (PyTorch 2's `torch.storage.UntypedStorage`): bytes, typed by the tensor (v3). */
+const UNTYPED = new Set(['torch.UntypedStorage', 'torch.storage.UntypedStorage'])
+
+/** The biggest pickle (data.pkl, or the legacy format's pickles together) read: a state dict's is KBs. */
+const MAX_PICKLE = 64 << 20
+
+/** Where a storage's bytes are, as the format's reader finds them. */
 interface Storage {
   key: string
+  /** The dtype its persistent id declares ('uint8' for an untyped storage). */
   dtype: PthDtype
-  itemsize: number
-  numel: number
-  /** Legacy views: elements into the root storage. */
-  viewOffset: number
-  /** File offset of the root storage's first element, and its element count (set after the pickle). */
-  fileOffset?: number
-  rootNumel?: number
+  /** Bytes the persistent id declares. */
+  bytes: number
+  /** File offset of its first byte (set once the storage is located). */
+  fileOffset: number
 }
 
+/** A tensor as the pickle describes it: a view into a storage, in elements of its own dtype. */
 interface TensorRef {
   storage: Storage
+  /** Legacy storage views: bytes into the root storage. */
+  viewByteOffset: number
+  /** Bytes the (view of the) storage holds. */
+  viewBytes: number
+  dtype: PthDtype
   offset: number
   shape: number[]
   stride: number[]
 }
 
-const intList = (v: PyValue, what: string): number[] => {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0))
-    throw new Error(`${what} must be a tuple of non-negative integers, found ${describe(v)}`)
+/** A storage, or a legacy view of one, as the pickle passes it around. */
+interface StorageView {
+  storage: Storage
+  byteOffset: number
+  bytes: number
+}
+
+const STORAGE_TAG = 'torch storage'
+const TENSOR_TAG = 'torch tensor'
+
+/** What a callback refused, with its code (pickle.ts turns a thrown error into a PickleError). */
+class Refusal extends Error {
+  constructor(
+    readonly code: PthErrorCode,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+const isCount = (v: PyValue | undefined): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
+
+function counts(v: PyValue, what: string): number[] {
+  if (!Array.isArray(v) || !v.every(isCount)) {
+    throw new Refusal('damaged', `${what} must be a tuple of non-negative integers, found ${describe(v)}`)
+  }
   return v as number[]
 }
 
-function storageOf(v: PyValue): Storage {
-  if (!(v instanceof PyObject) || v.tag !== 'storage') throw new Error(`expected a storage, found ${describe(v)}`)
-  return v.data as Storage
+function dtypeOfGlobal(v: PyValue | undefined): PthDtype | undefined {
+  if (!(v instanceof PyGlobal) || v.module !== 'torch') return undefined
+  return Object.hasOwn(ITEMSIZE, v.name) ? (v.name as PthDtype) : undefined
 }
 
-function rebuildTensor(args: PyValue[]): PyValue {
-  if (args.length < 4) throw new Error(`expects at least 4 arguments, got ${args.length}`)
-  const storage = storageOf(args[0])
-  const offset = args[1]
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0)
-    throw new Error(`storage offset must be a non-negative integer, found ${describe(args[1])}`)
-  const shape = intList(args[2], 'size')
-  const stride = intList(args[3], 'stride')
-  if (shape.length !== stride.length) throw new Error(`size and stride differ in length`)
-  const ref: TensorRef = { storage, offset, shape, stride }
-  // The last element the view touches must lie inside the storage.
-  const last = shape.some((d) => d === 0) ? -1 : offset + shape.reduce((a, d, i) => a + (d - 1) * stride[i], 0)
-  if (last >= storage.numel)
-    throw new Error(`a tensor of size (${shape}) reaches element ${last} of a ${storage.numel}-element storage`)
-  return new PyObject('tensor', ref)
+/** _rebuild_tensor_v2(storage, offset, size, stride, ...) and v3 (..., requires_grad, hooks, dtype, ...). */
+function rebuildTensor(version: 1 | 2 | 3) {
+  return (args: PyValue[]): PyValue => {
+    if (args.length < (version === 3 ? 7 : 4)) {
+      throw new Refusal('damaged', `expects ${version === 3 ? 7 : 4} arguments, got ${args.length}`)
+    }
+    const sv = args[0]
+    if (!(sv instanceof PyObject) || sv.tag !== STORAGE_TAG) {
+      throw new Refusal('damaged', `expects a storage, found ${describe(args[0])}`)
+    }
+    const view = sv.data as StorageView
+    let dtype = view.storage.dtype
+    if (version === 3) {
+      const d = dtypeOfGlobal(args[6])
+      if (!d) throw new Refusal('unsupported', `unsupported tensor dtype ${describe(args[6])}`)
+      dtype = d
+    }
+    if (!isCount(args[1])) {
+      throw new Refusal('damaged', `storage offset must be a non-negative integer, found ${describe(args[1])}`)
+    }
+    const shape = counts(args[2], 'size')
+    const stride = counts(args[3], 'stride')
+    if (shape.length !== stride.length) {
+      throw new Refusal('damaged', `size (${shape.join(', ')}) and stride (${stride.join(', ')}) differ in rank`)
+    }
+    const ref: TensorRef = {
+      storage: view.storage,
+      viewByteOffset: view.byteOffset,
+      viewBytes: view.bytes,
+      dtype,
+      offset: args[1],
+      shape,
+      stride
+    }
+    // Every element the view reaches must lie inside the storage.
+    const [, last] = span(ref)
+    const need = (last + 1) * ITEMSIZE[dtype]
+    if (numel(shape) > 0 && need > view.bytes) {
+      throw new Refusal(
+        'damaged',
+        `a ${dtype} tensor of size (${shape.join(', ')}), stride (${stride.join(', ')}) and offset ` +
+          `${ref.offset} reaches byte ${need} of a storage of ${view.bytes} bytes`
+      )
+    }
+    return new PyObject(TENSOR_TAG, ref)
+  }
 }
 
-/** What a state-dict pickle may use, and nothing else. */
+/** A Parameter is its tensor, for reading weights. */
+function rebuildParameter(args: PyValue[]): PyValue {
+  const t = args[0]
+  if (!(t instanceof PyObject) || t.tag !== TENSOR_TAG) {
+    throw new Refusal('damaged', `expects a tensor, found ${describe(t ?? null)}`)
+  }
+  return t
+}
+
+/** The globals a state dict's pickle may name; every other one is refused by pickle.ts. */
 function torchGlobals(): Record<string, ((args: PyValue[]) => PyValue) | null> {
   const globals: Record<string, ((args: PyValue[]) => PyValue) | null> = {
     'collections.OrderedDict': (args) => {
-      if (args.length) throw new Error('OrderedDict with arguments is not a state dict')
+      if (args.length && !(Array.isArray(args[0]) && args[0].length === 0)) {
+        throw new Refusal('not-a-state-dict', 'OrderedDict with initial items is not how a state dict is saved')
+      }
       return new Map()
     },
-    'torch._utils._rebuild_tensor_v2': rebuildTensor,
-    'torch._utils._rebuild_tensor': rebuildTensor,
-    // A Parameter is its tensor for reading weights.
-    'torch._utils._rebuild_parameter': (args) => {
-      const t = args[0]
-      if (!(t instanceof PyObject) || t.tag !== 'tensor') throw new Error(`expects a tensor, found ${describe(t ?? null)}`)
-      return t
-    },
-    'torch._utils._rebuild_parameter_with_state': (args) => {
-      const t = args[0]
-      if (!(t instanceof PyObject) || t.tag !== 'tensor') throw new Error(`expects a tensor, found ${describe(t ?? null)}`)
-      return t
-    }
+    'torch._utils._rebuild_tensor': rebuildTensor(1),
+    'torch._utils._rebuild_tensor_v2': rebuildTensor(2),
+    'torch._utils._rebuild_tensor_v3': rebuildTensor(3),
+    'torch._utils._rebuild_parameter': rebuildParameter,
+    'torch._utils._rebuild_parameter_with_state': rebuildParameter
   }
   for (const name of Object.keys(STORAGE_TYPES)) globals[`torch.${name}`] = null
+  for (const name of UNTYPED) globals[name] = null
+  for (const name of Object.keys(ITEMSIZE)) globals[`torch.${name}`] = null
   return globals
 }
 
-/** The persistent id of a storage: ('storage', type, key, location, numel[, view_metadata]). */
+/**
+ * The persistent id of a storage, ('storage', storage type, key, location, numel) and in the legacy format a
+ * sixth item, None or a view (view key, offset, size) into the root storage. The first use of a key makes its
+ * Storage; later uses must agree with it.
+ */
 function persistentLoad(storages: Map<string, Storage>) {
   return (pid: PyValue): PyValue => {
-    if (!Array.isArray(pid) || asText(pid[0] ?? null) !== 'storage' || pid.length < 5)
-      throw new Error(`unsupported persistent id ${describe(pid)}`)
+    if (!Array.isArray(pid) || pid.length < 5 || asText(pid[0]) !== 'storage') {
+      throw new Refusal('unsupported', `unsupported persistent id ${describe(pid)} (not a storage)`)
+    }
     const type = pid[1]
-    const info = type instanceof PyGlobal ? STORAGE_TYPES[type.name] : undefined
-    if (!info) throw new Error(`unsupported storage type ${describe(type ?? null)}`)
+    const typeName = type instanceof PyGlobal ? `${type.module}.${type.name}` : ''
+    const dtype: PthDtype | undefined = UNTYPED.has(typeName)
+      ? 'uint8'
+      : type instanceof PyGlobal && type.module === 'torch' && Object.hasOwn(STORAGE_TYPES, type.name)
+        ? STORAGE_TYPES[type.name]
+        : undefined
+    if (!dtype) throw new Refusal('unsupported', `unsupported storage type ${describe(type)}`)
     const key = asText(pid[2])
-    const numel = pid[4]
-    if (key === undefined || !/^[\w.-]{1,64}$/.test(key)) throw new Error(`bad storage key ${describe(pid[2])}`)
-    if (typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0)
-      throw new Error(`bad storage size ${describe(pid[4])}`)
-    let root = storages.get(key)
-    if (!root) {
-      root = { key, dtype: info.dtype, itemsize: info.itemsize, numel, viewOffset: 0 }
-      storages.set(key, root)
-    } else if (root.dtype !== info.dtype) {
-      throw new Error(`storage ${key} is used as ${root.dtype} and ${info.dtype}`)
+    if (key === undefined || !/^[\w.-]{1,64}$/.test(key)) {
+      throw new Refusal('damaged', `bad storage key ${describe(pid[2])}`)
+    }
+    const n = pid[4]
+    if (!isCount(n)) throw new Refusal('damaged', `storage ${key}: bad element count ${describe(n)}`)
+    const itemsize = ITEMSIZE[dtype]
+    let storage = storages.get(key)
+    if (!storage) {
+      storage = { key, dtype, bytes: n * itemsize, fileOffset: -1 }
+      storages.set(key, storage)
+    } else if (storage.dtype !== dtype || storage.bytes !== n * itemsize) {
+      throw new Refusal(
+        'damaged',
+        `storage ${key} is declared as ${n} ${dtype} and as ${storage.bytes / ITEMSIZE[storage.dtype]} ` +
+          storage.dtype
+      )
     }
     const view = pid[5]
-    if (Array.isArray(view) && view.length >= 3) {
-      // Legacy storage views: (view key, offset, size) into the root storage.
+    if (Array.isArray(view)) {
       const [, off, size] = view
-      if (typeof off !== 'number' || typeof size !== 'number' || off + size > root.numel)
-        throw new Error(`storage view ${describe(view)} leaves its storage`)
-      return new PyObject('storage', { ...root, numel: size, viewOffset: off })
+      if (view.length < 3 || !isCount(off) || !isCount(size) || (off + size) * itemsize > storage.bytes) {
+        throw new Refusal('damaged', `storage view ${describe(view)} leaves storage ${key}`)
+      }
+      return new PyObject(STORAGE_TAG, { storage, byteOffset: off * itemsize, bytes: size * itemsize })
     }
-    return new PyObject('storage', root)
+    return new PyObject(STORAGE_TAG, { storage, byteOffset: 0, bytes: storage.bytes } satisfies StorageView)
   }
 }
 
-/** name -> tensor reference: the state dict (or a checkpoint's `state_dict` / `model` entry). */
-function stateDictOf(value: PyValue, file: string): Map<string, TensorRef> {
+/** Runs pickle.ts on a torch pickle; its errors become PthErrors (`truncated` says the buffer ended). */
+function unpickleTorch(
+  buf: Uint8Array,
+  start: number,
+  storages: Map<string, Storage>,
+  bad: Bad
+): { value: PyValue; end: number } {
+  let refusal: Refusal | undefined
+  const guard =
+    <A, R>(fn: (a: A) => R) =>
+    (a: A): R => {
+      try {
+        return fn(a)
+      } catch (err) {
+        if (err instanceof Refusal) refusal = err
+        throw err
+      }
+    }
+  const globals = Object.fromEntries(
+    Object.entries(torchGlobals()).map(([k, fn]) => [k, fn && guard(fn)])
+  ) as ReturnType<typeof torchGlobals>
+  try {
+    return unpickle(buf, start, { globals, persistentLoad: guard(persistentLoad(storages)) })
+  } catch (err) {
+    if (!(err instanceof PickleError)) throw err
+    if (refusal) return bad(refusal.code, err.message)
+    if (/refusing to load/.test(err.message)) {
+      const name = /global '([^']+)'/.exec(err.message)?.[1] ?? ''
+      const hint = /^(torch|torchvision|__main__)\./.test(name)
+        ? ' (this looks like a whole pickled model: save and load model.state_dict() instead)'
+        : ''
+      return bad('refused', err.message + hint)
+    }
+    return bad(/truncated file/.test(err.message) ? 'truncated' : 'damaged', err.message)
+  }
+}
+
+type Bad = (code: PthErrorCode, msg: string) => never
+
+/** name -> tensor: the state dict itself, or a checkpoint's 'state_dict' / 'model' entry. */
+function stateDictOf(value: PyValue, bad: Bad): Map<string, TensorRef> {
   let dict = value
   if (dict instanceof Map && ![...dict.values()].some((v) => v instanceof PyObject)) {
-    const inner = dict.get('state_dict') ?? dict.get('model')
-    if (inner instanceof Map) dict = inner
+    for (const key of ['state_dict', 'model', 'model_state_dict']) {
+      const inner = dict.get(key)
+      if (inner instanceof Map) {
+        dict = inner
+        break
+      }
+    }
   }
-  if (!(dict instanceof Map)) throw new PthError(`${file} holds ${describe(value)}, not a state dict`)
+  if (!(dict instanceof Map)) {
+    return bad('not-a-state-dict', `holds ${describe(value)}, not a state dict (a dict of tensors)`)
+  }
   const out = new Map<string, TensorRef>()
   for (const [k, v] of dict) {
-    if (typeof k !== 'string') throw new PthError(`${file}: a state dict key is ${describe(k)}`)
-    if (!(v instanceof PyObject) || v.tag !== 'tensor')
-      throw new PthError(`${file}: '${k}' is ${describe(v)}, not a tensor`)
+    if (typeof k !== 'string') return bad('not-a-state-dict', `a state dict key is ${describe(k)}`)
+    if (!(v instanceof PyObject) || v.tag !== TENSOR_TAG) {
+      return bad('not-a-state-dict', `'${k}' is ${describe(v)}, not a tensor`)
+    }
     out.set(k, v.data as TensorRef)
   }
-  if (out.size === 0) throw new PthError(`${file} holds no tensors`)
+  if (out.size === 0) {
+    return bad('not-a-state-dict', 'holds no tensors (an empty dict, or a checkpoint without a state dict)')
+  }
   return out
 }
 
-/** Opens a regular file for reading; anything else (FIFO, device, folder) is refused before it is opened. */
-async function openRegular(path: string): Promise<{ handle: FileHandle; size: number }> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new PthError(err.code === 'ENOENT' ? `${path} does not exist` : `${path}: ${err.message}`)
-  })
-  if (!st.isFile()) throw new PthError(`${path} is not a regular file`)
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
-  const again = await handle.stat()
-  if (!again.isFile()) {
-    await handle.close()
-    throw new PthError(`${path} is not a regular file`)
-  }
-  return { handle, size: again.size }
+// --- files --------------------------------------------------------------------------------------------------
+
+interface OpenFile extends ZipSource {
+  handle: FileHandle
+  path: string
 }
 
-async function readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length)
+/**
+ * Opens a regular file for reading. Anything else is refused before it is opened (a FIFO would block the
+ * open, /dev/zero never ends), and the handle is checked again, opened non-blocking, in case the path was
+ * swapped in between.
+ */
+async function openRegular(path: string): Promise<OpenFile> {
+  const notFile = (what: string): never => {
+    throw new PthError('not-a-file', `${path} is not a regular file (${what})`, path)
+  }
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new PthError(
+      'not-a-file',
+      err.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${err.message}`,
+      path
+    )
+  })
+  if (!st.isFile()) notFile(kindOf(st))
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const again = await handle.stat()
+    if (!again.isFile()) notFile(kindOf(again))
+    const size = again.size
+    return {
+      handle,
+      path,
+      size,
+      async read(offset, length) {
+        return readInto(handle, new Uint8Array(length), offset, size, path)
+      }
+    }
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+}
+
+function kindOf(st: Awaited<ReturnType<typeof stat>>): string {
+  if (st.isDirectory()) return 'a folder'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device'
+  if (st.isSocket()) return 'a socket'
+  return 'not a plain file'
+}
+
+/** Fills `out` from `offset`; a file that ends first (it shrank since it was checked) is an error. */
+async function readInto(
+  handle: FileHandle,
+  out: Uint8Array,
+  offset: number,
+  size: number,
+  path: string
+): Promise<Uint8Array> {
+  if (offset + out.length > size) {
+    throw new PthError(
+      'truncated',
+      `${path}: needs bytes up to ${offset + out.length} but the file has ${size} (truncated)`,
+      path
+    )
+  }
   let done = 0
-  while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, offset + done)
-    if (bytesRead === 0) throw new PthError(`the file ends before byte ${offset + length}`)
+  while (done < out.length) {
+    const { bytesRead } = await handle.read(out, done, out.length - done, offset + done)
+    if (bytesRead === 0) {
+      throw new PthError('truncated', `${path}: the file ended at byte ${offset + done} while being read`, path)
+    }
     done += bytesRead
   }
-  return buf
+  return out
 }
 
-// --- ZIP (stored entries, ZIP64) --------------------------------------------------------------------------
+// --- the zip format -----------------------------------------------------------------------------------------
 
-interface ZipEntry {
-  name: string
-  size: number
-  /** File offset of the entry's data. */
-  dataOffset: number
+interface Parsed {
+  format: 'zip' | 'legacy'
+  refs: Map<string, TensorRef>
+  storages: Map<string, Storage>
 }
 
-const MAX_PICKLE = 256 << 20
-
-async function zipEntries(handle: FileHandle, size: number, file: string): Promise<Map<string, ZipEntry>> {
-  const tailLength = Math.min(size, 65_557)
-  const tail = await readAt(handle, size - tailLength, tailLength)
-  let eocd = -1
-  for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === 0x06054b50) { eocd = i; break }
-  if (eocd < 0) throw new PthError(`${file}: no ZIP end record (a truncated or damaged file)`)
-  let count = tail.readUInt16LE(eocd + 10)
-  let cdSize = tail.readUInt32LE(eocd + 12)
-  let cdOffset = tail.readUInt32LE(eocd + 16)
-  if (cdOffset === 0xffffffff || count === 0xffff || cdSize === 0xffffffff) {
-    const loc = eocd - 20
-    if (loc < 0 || tail.readUInt32LE(loc) !== 0x07064b50) throw new PthError(`${file}: ZIP64 locator missing`)
-    const z64At = Number(tail.readBigUInt64LE(loc + 8))
-    const z64 = await readAt(handle, z64At, 56)
-    if (z64.readUInt32LE(0) !== 0x06064b50) throw new PthError(`${file}: ZIP64 end record missing`)
-    count = Number(z64.readBigUInt64LE(32))
-    cdSize = Number(z64.readBigUInt64LE(40))
-    cdOffset = Number(z64.readBigUInt64LE(48))
+async function readZip(file: OpenFile, bad: Bad): Promise<Parsed> {
+  let entries: Map<string, ZipEntry>
+  try {
+    entries = await readZipDirectory(file)
+  } catch (err) {
+    if (!(err instanceof ZipError)) throw err
+    const truncated = err.code === 'no-end-record' || /past the end/.test(err.message)
+    return bad(truncated ? 'truncated' : err.code === 'unsupported' ? 'unsupported' : 'damaged', err.message)
   }
-  if (cdOffset + cdSize > size || cdSize > 64 << 20) throw new PthError(`${file}: ZIP directory outside the file`)
-  const cd = await readAt(handle, cdOffset, cdSize)
-  const entries = new Map<string, ZipEntry>()
-  let p = 0
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new PthError(`${file}: damaged ZIP directory`)
-    const method = cd.readUInt16LE(p + 10)
-    let compressed = cd.readUInt32LE(p + 20)
-    let uncompressed = cd.readUInt32LE(p + 24)
-    const nameLength = cd.readUInt16LE(p + 28)
-    const extraLength = cd.readUInt16LE(p + 30)
-    const commentLength = cd.readUInt16LE(p + 32)
-    let local = cd.readUInt32LE(p + 42)
-    const name = cd.subarray(p + 46, p + 46 + nameLength).toString('utf8')
-    // ZIP64 extra field: the sizes and offset that did not fit, in this order.
-    let e = p + 46 + nameLength
-    const extraEnd = e + extraLength
-    while (e + 4 <= extraEnd) {
-      const id = cd.readUInt16LE(e)
-      const len = cd.readUInt16LE(e + 2)
-      if (id === 0x0001) {
-        let q = e + 4
-        if (uncompressed === 0xffffffff) { uncompressed = Number(cd.readBigUInt64LE(q)); q += 8 }
-        if (compressed === 0xffffffff) { compressed = Number(cd.readBigUInt64LE(q)); q += 8 }
-        if (local === 0xffffffff) local = Number(cd.readBigUInt64LE(q))
-      }
-      e += 4 + len
-    }
-    if (method !== 0) throw new PthError(`${file}: ZIP entry ${name} is compressed (PyTorch stores entries uncompressed)`)
-    if (compressed !== uncompressed) throw new PthError(`${file}: ZIP entry ${name} has inconsistent sizes`)
-    const header = await readAt(handle, local, 30)
-    if (header.readUInt32LE(0) !== 0x04034b50) throw new PthError(`${file}: ZIP entry ${name} has no local header`)
-    const dataOffset = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28)
-    if (dataOffset + uncompressed > size) throw new PthError(`${file}: ZIP entry ${name} runs past the end of the file`)
-    entries.set(name, { name, size: uncompressed, dataOffset })
-    p = extraEnd + commentLength
-  }
-  return entries
-}
-
-async function readZip(handle: FileHandle, size: number, file: string): Promise<{ refs: Map<string, TensorRef>; storages: Map<string, Storage> }> {
-  const entries = await zipEntries(handle, size, file)
   const pkl = [...entries.values()].find((e) => /^[^/]+\/data\.pkl$/.test(e.name))
-  if (!pkl) throw new PthError(`${file} is a ZIP file without data.pkl: not a PyTorch file`)
+  if (!pkl) return bad('not-pytorch', 'a ZIP archive without <archive>/data.pkl: not a PyTorch file')
   const prefix = pkl.name.slice(0, -'data.pkl'.length)
   const order = entries.get(`${prefix}byteorder`)
-  if (order && (await readAt(handle, order.dataOffset, Math.min(order.size, 16))).toString() !== 'little')
-    throw new PthError(`${file} was written on a big-endian machine, which is not supported`)
-  if (pkl.size > MAX_PICKLE) throw new PthError(`${file}: data.pkl is ${pkl.size} bytes, more than a state dict's structure`)
+  if (order) {
+    const text = Buffer.from(await file.read(order.dataOffset, Math.min(order.size, 16))).toString('latin1')
+    if (text.trim() !== 'little') {
+      return bad('unsupported', `written on a ${text.trim()}-endian machine; only little-endian files are read`)
+    }
+  }
+  if (pkl.size > MAX_PICKLE) {
+    return bad('unsupported', `data.pkl is ${pkl.size} bytes, far more than a state dict's structure`)
+  }
   const storages = new Map<string, Storage>()
-  const value = unpickleTorch(await readAt(handle, pkl.dataOffset, pkl.size), 0, storages, file).value
+  const value = unpickleTorch(await file.read(pkl.dataOffset, pkl.size), 0, storages, bad).value
   for (const s of storages.values()) {
     const entry = entries.get(`${prefix}data/${s.key}`)
-    if (!entry) throw new PthError(`${file}: storage ${s.key} is missing from the archive`)
-    if (entry.size < s.numel * s.itemsize)
-      throw new PthError(`${file}: storage ${s.key} holds ${entry.size} bytes, its ${s.numel} ${s.dtype} need ${s.numel * s.itemsize}`)
+    if (!entry) return bad('damaged', `storage ${s.key} is missing from the archive (${prefix}data/${s.key})`)
+    if (entry.size < s.bytes) {
+      return bad('damaged', `storage ${s.key} holds ${entry.size} bytes, but its tensors declare ${s.bytes}`)
+    }
     s.fileOffset = entry.dataOffset
-    s.rootNumel = s.numel
   }
-  return { refs: stateDictOf(value, file), storages }
+  return { format: 'zip', refs: stateDictOf(value, bad), storages }
 }
 
-function unpickleTorch(buf: Uint8Array, start: number, storages: Map<string, Storage>, file: string) {
-  try {
-    return unpickle(buf, start, { globals: torchGlobals(), persistentLoad: persistentLoad(storages) })
-  } catch (err) {
-    if (err instanceof PickleError) throw new PthError(`${file}: ${err.message}`)
-    throw err
-  }
+// --- the legacy format --------------------------------------------------------------------------------------
+
+/** The little-endian bytes of 0x1950a86a20f9469cfc6c, as LONG1 writes them. */
+const MAGIC = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
+
+/**
+ * End of the legacy format's first pickle (PROTO 2-5, an optional FRAME, LONG1 of the magic number, STOP), or
+ * -1 when the file does not start with it. pickle.ts refuses integers past 2^53, so it is matched as bytes.
+ */
+function legacyMagicEnd(b: Uint8Array): number {
+  if (b.length < 2 || b[0] !== 0x80 || b[1] < 2 || b[1] > 5) return -1
+  let p = 2
+  if (b[p] === 0x95) p += 9
+  if (b[p] !== 0x8a || b[p + 1] !== 10) return -1
+  p += 2
+  for (let i = 0; i < 10; i++) if (b[p + i] !== MAGIC[i]) return -1
+  return b[p + 10] === 0x2e ? p + 11 : -1
 }
 
-// --- legacy -----------------------------------------------------------------------------------------------
-
-/** The legacy format's first pickle: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c (little-endian), STOP. */
-function isLegacyMagic(head: Buffer): boolean {
-  const magic = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e])
-  return head.length >= magic.length && head.subarray(0, magic.length).equals(magic)
-}
-
-async function readLegacy(handle: FileHandle, size: number, file: string): Promise<{ refs: Map<string, TensorRef>; storages: Map<string, Storage> }> {
-  // The pickles come first and are small; read a window that grows until they all parse.
-  let windowSize = Math.min(size, 1 << 20)
+async function readLegacy(file: OpenFile, bad: Bad): Promise<Parsed> {
+  const size = file.size
+  // The pickles come first and are small: read a window, larger until they all fit.
+  let window = Math.min(size, 1 << 20)
+  let parsed: { object: PyValue; keys: PyValue; end: number; storages: Map<string, Storage> }
   for (;;) {
-    const buf = await readAt(handle, 0, windowSize)
+    const buf = await file.read(0, window)
+    const start = legacyMagicEnd(buf)
+    if (start < 0) return bad('not-pytorch', notPytorchHint(buf))
     try {
-      if (!isLegacyMagic(buf)) throw new PthError(`${file} is neither a ZIP nor a legacy PyTorch file (no magic number)`)
-      let pos = 15
       const storages = new Map<string, Storage>()
-      const protocol = unpickleTorch(buf, pos, storages, file)
-      if (protocol.value !== 1001) throw new PthError(`${file}: legacy protocol ${describe(protocol.value)}, expected 1001`)
-      const sysInfo = unpickleTorch(buf, protocol.end, storages, file)
-      if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false)
-        throw new PthError(`${file} was written on a big-endian machine, which is not supported`)
-      const object = unpickleTorch(buf, sysInfo.end, storages, file)
-      const keys = unpickleTorch(buf, object.end, storages, file)
-      pos = keys.end
-      if (!Array.isArray(keys.value)) throw new PthError(`${file}: storage key list is ${describe(keys.value)}`)
-      // The storages follow in the list's order: an 8-byte element count, then the bytes.
-      let at = pos
-      for (const k of keys.value) {
-        const key = asText(k)
-        const s = key === undefined ? undefined : storages.get(key)
-        if (!s) throw new PthError(`${file}: storage ${describe(k)} is listed but never used`)
-        if (at + 8 > size) throw new PthError(`${file} ends inside storage ${key}'s header (truncated)`)
-        const numel = Number((await readAt(handle, at, 8)).readBigUInt64LE(0))
-        if (numel < s.numel) throw new PthError(`${file}: storage ${key} holds ${numel} elements, its tensors need ${s.numel}`)
-        const bytes = numel * s.itemsize
-        if (at + 8 + bytes > size)
-          throw new PthError(`${file} ends inside storage ${key} (it declares ${bytes} bytes; truncated)`)
-        s.fileOffset = at + 8
-        s.rootNumel = numel
-        at += 8 + bytes
+      const protocol = unpickleTorch(buf, start, storages, bad)
+      if (protocol.value !== 1001) {
+        return bad('unsupported', `legacy protocol version ${describe(protocol.value)}; this reader knows 1001`)
       }
-      for (const s of storages.values())
-        if (s.fileOffset === undefined) throw new PthError(`${file}: storage ${s.key} is not in the file`)
-      const refs = stateDictOf(object.value, file)
-      // Views share their root's place in the file.
-      for (const ref of refs.values()) {
-        const root = storages.get(ref.storage.key)!
-        ref.storage = { ...ref.storage, fileOffset: root.fileOffset, rootNumel: root.rootNumel }
+      const sysInfo = unpickleTorch(buf, protocol.end, storages, bad)
+      if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false) {
+        return bad('unsupported', 'written on a big-endian machine; only little-endian files are read')
       }
-      return { refs, storages }
+      const object = unpickleTorch(buf, sysInfo.end, storages, bad)
+      const keys = unpickleTorch(buf, object.end, storages, bad)
+      parsed = { object: object.value, keys: keys.value, end: keys.end, storages }
+      break
     } catch (err) {
-      const truncated = err instanceof PthError && /truncated file/.test(err.message)
-      if (truncated && windowSize < size && windowSize < MAX_PICKLE) {
-        windowSize = Math.min(size, windowSize * 4)
-        continue
+      if (!(err instanceof PthError) || err.code !== 'truncated' || window >= size) throw err
+      if (window >= MAX_PICKLE) {
+        return bad('unsupported', `the pickles pass ${MAX_PICKLE} bytes, far more than a state dict's structure`)
       }
-      throw err
+      window = Math.min(size, window * 4, MAX_PICKLE)
     }
   }
-}
-
-// --- public API -------------------------------------------------------------------------------------------
-
-async function readRefs(path: string) {
-  const { handle, size } = await openRegular(path)
-  try {
-    if (size < 22) throw new PthError(`${path} is ${size} bytes: not a PyTorch file`)
-    const head = await readAt(handle, 0, Math.min(size, 16))
-    const zip = head.readUInt32LE(0) === 0x04034b50
-    const read = zip ? await readZip(handle, size, path) : await readLegacy(handle, size, path)
-    return { handle, format: zip ? ('zip' as const) : ('legacy' as const), ...read }
-  } catch (err) {
-    await handle.close()
-    throw err
-  }
-}
-
-/** Tensor names, shapes and dtypes, without reading any tensor data (the base check in the wizard). */
-export async function readPthStructure(path: string): Promise<PthStructure> {
-  const { handle, format, refs, storages } = await readRefs(path)
-  await handle.close()
-  const tensors = new Map<string, { shape: number[]; dtype: PthDtype }>()
-  for (const [name, ref] of refs) tensors.set(name, { shape: ref.shape, dtype: ref.storage.dtype })
-  let dataBytes = 0
-  for (const s of storages.values()) dataBytes += s.numel * s.itemsize
-  return { format, tensors, dataBytes }
-}
-
-/** Every tensor of a state dict, as contiguous float32 (what torchvisionFromStateDict takes). */
-export async function readPth(path: string): Promise<Map<string, PthTensor>> {
-  const { handle, refs } = await readRefs(path)
-  try {
-    const out = new Map<string, PthTensor>()
-    // Storages shared by several tensors are read once.
-    const cache = new Map<string, Buffer>()
-    for (const [name, ref] of refs) {
-      const s = ref.storage
-      const count = ref.shape.reduce((a, b) => a * b, 1)
-      const first = s.viewOffset + ref.offset
-      const contiguous = isContiguous(ref.shape, ref.stride)
-      let bytes: Buffer
-      let base: number
-      if (contiguous && !cache.has(s.key)) {
-        bytes = count ? await readAt(handle, s.fileOffset! + first * s.itemsize, count * s.itemsize) : Buffer.alloc(0)
-        base = 0
-      } else {
-        let whole = cache.get(s.key)
-        if (!whole) {
-          whole = await readAt(handle, s.fileOffset!, s.rootNumel! * s.itemsize)
-          cache.set(s.key, whole)
-        }
-        bytes = whole
-        base = first
-      }
-      out.set(name, { shape: ref.shape, dtype: s.dtype, data: gather(bytes, base, ref.shape, contiguous ? contiguousStride(ref.shape) : ref.stride, s.dtype) })
+  const { storages, keys } = parsed
+  if (!Array.isArray(keys)) return bad('damaged', `the storage key list is ${describe(keys)}`)
+  // The storages follow in the list's order, each an 8-byte element count and its bytes.
+  let at = parsed.end
+  for (const k of keys) {
+    const key = asText(k)
+    const s = key === undefined ? undefined : storages.get(key)
+    if (!s) return bad('damaged', `storage ${describe(k)} is listed but no tensor uses it`)
+    if (s.fileOffset >= 0) return bad('damaged', `storage ${key} is listed twice`)
+    if (at + 8 > size) {
+      return bad('truncated', `the file ends at byte ${size}, inside storage ${key}'s header (truncated)`)
     }
-    return out
+    const count = new DataView((await file.read(at, 8)).buffer).getBigUint64(0, true)
+    const bytes = count * BigInt(ITEMSIZE[s.dtype])
+    if (BigInt(at + 8) + bytes > BigInt(size)) {
+      return bad(
+        'truncated',
+        `storage ${key} at byte ${at} declares ${bytes} bytes; the file has ${size - at - 8} after it (truncated)`
+      )
+    }
+    if (Number(bytes) < s.bytes) {
+      return bad('damaged', `storage ${key} holds ${bytes} bytes, but its tensors declare ${s.bytes}`)
+    }
+    s.fileOffset = at + 8
+    at += 8 + Number(bytes)
+  }
+  for (const s of storages.values()) {
+    if (s.fileOffset < 0) return bad('damaged', `storage ${s.key} is used but not in the file's list`)
+  }
+  return { format: 'legacy', refs: stateDictOf(parsed.object, bad), storages }
+}
+
+function notPytorchHint(head: Uint8Array): string {
+  if (head.length >= 262 && Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar') {
+    return "PyTorch's tar format (before 0.1.10) is not supported; load and re-save the file with a newer PyTorch"
+  }
+  if (head[0] === 0x93 && head[1] === 0x4e) return 'an NPY file (numpy), not a PyTorch file'
+  if (head[0] === 0x80) return 'a Python pickle without the PyTorch magic number: not a PyTorch file'
+  if (head[0] === 0x08) return 'this looks like an ONNX model, not a PyTorch file'
+  return 'neither a ZIP nor a legacy PyTorch file (no PyTorch magic number)'
+}
+
+// --- public API ---------------------------------------------------------------------------------------------
+
+async function withParsed<T>(path: string, fn: (file: OpenFile, parsed: Parsed, bad: Bad) => Promise<T>) {
+  const bad: Bad = (code, msg) => {
+    throw new PthError(code, `${path}: ${msg}`, path)
+  }
+  const file = await openRegular(path)
+  try {
+    if (file.size < 16) return bad(file.size ? 'not-pytorch' : 'truncated', `${file.size} bytes: not a PyTorch file`)
+    const head = await file.read(0, 16)
+    const parsed = looksLikeZip(head) ? await readZip(file, bad) : await readLegacy(file, bad)
+    return await fn(file, parsed, bad)
   } finally {
-    await handle.close()
+    await file.handle.close()
   }
 }
 
-function contiguousStride(shape: number[]): number[] {
+/**
+ * A state dict's tensor names, shapes and dtypes and the bytes of data it declares, without reading any tensor
+ * data (the wizard's base check). The same checks as `readPth`, storage sizes included.
+ */
+export async function readPthStructure(path: string): Promise<PthStructure> {
+  return withParsed(path, async (_file, { format, refs, storages }) => {
+    const tensors = new Map<string, { shape: number[]; dtype: PthDtype }>()
+    for (const [name, ref] of refs) tensors.set(name, { shape: [...ref.shape], dtype: ref.dtype })
+    let dataBytes = 0
+    for (const s of storages.values()) dataBytes += s.bytes
+    return { format, tensors, dataBytes }
+  })
+}
+
+/**
+ * Every tensor of a state dict (or of a checkpoint's), in the file's order, as contiguous row-major float32:
+ * a TorchStateDict, so `torchvisionFromStateDict(arch, await readPth(path))` works as it is.
+ */
+export async function readPth(path: string): Promise<Map<string, PthTensor>> {
+  return withParsed(path, async (file, { refs }) => {
+    const out = new Map<string, PthTensor>()
+    for (const [name, ref] of refs) out.set(name, await readTensor(file, ref))
+    return out
+  })
+}
+
+// --- tensor data --------------------------------------------------------------------------------------------
+
+const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
+
+function rowMajor(shape: readonly number[]): number[] {
   const stride = new Array<number>(shape.length)
-  let n = 1
-  for (let i = shape.length - 1; i >= 0; i--) {
+  for (let i = shape.length - 1, n = 1; i >= 0; i--) {
     stride[i] = n
     n *= shape[i]
   }
   return stride
 }
 
-function isContiguous(shape: number[], stride: number[]): boolean {
-  const want = contiguousStride(shape)
-  return shape.every((d, i) => d === 1 || stride[i] === want[i])
+/** The first and last storage elements a tensor reaches (strides are never negative in PyTorch). */
+function span(ref: Pick<TensorRef, 'offset' | 'shape' | 'stride'>): [number, number] {
+  return [ref.offset, ref.offset + ref.shape.reduce((a, d, i) => a + (d > 0 ? (d - 1) * ref.stride[i] : 0), 0)]
 }
 
-/** Element `index` of `bytes` (little-endian `dtype`) as a number. */
-function reader(bytes: Buffer, dtype: PthDtype): (index: number) => number {
-  switch (dtype) {
-    case 'float32':
-      return (i) => bytes.readFloatLE(i * 4)
-    case 'float64':
-      return (i) => bytes.readDoubleLE(i * 8)
-    case 'float16':
-      return (i) => halfToFloat(bytes.readUInt16LE(i * 2))
-    case 'bfloat16': {
-      const f = new Float32Array(1)
-      const u = new Uint32Array(f.buffer)
-      return (i) => {
-        u[0] = bytes.readUInt16LE(i * 2) << 16
-        return f[0]
-      }
-    }
-    case 'int64':
-      return (i) => Number(bytes.readBigInt64LE(i * 8))
-    case 'int32':
-      return (i) => bytes.readInt32LE(i * 4)
-    case 'int16':
-      return (i) => bytes.readInt16LE(i * 2)
-    case 'int8':
-      return (i) => bytes.readInt8(i)
-    case 'uint8':
-    case 'bool':
-      return (i) => bytes[i]
-  }
-}
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
-function gather(bytes: Buffer, base: number, shape: number[], stride: number[], dtype: PthDtype): Float32Array {
-  const count = shape.reduce((a, b) => a * b, 1)
-  const out = new Float32Array(count)
-  if (count === 0) return out
-  if (dtype === 'float32' && base === 0 && stride.every((s, i) => s === contiguousStride(shape)[i])) {
-    // The common case: one copy of the bytes (a Buffer's offset is not always 4-aligned).
-    new Uint8Array(out.buffer).set(bytes.subarray(0, count * 4))
-    return out
+/** One positioned read of the bytes the tensor spans, then a row-major copy in float32. */
+async function readTensor(file: OpenFile, ref: TensorRef): Promise<PthTensor> {
+  const n = numel(ref.shape)
+  const itemsize = ITEMSIZE[ref.dtype]
+  const result: PthTensor = { shape: [...ref.shape], dtype: ref.dtype, data: new Float32Array(n) }
+  const integer = ref.dtype.startsWith('int') || ref.dtype === 'uint8' || ref.dtype === 'bool'
+  if (integer) result.int64 = new BigInt64Array(n)
+  if (n === 0) return result
+  const [first, last] = span(ref)
+  const at = ref.storage.fileOffset + ref.viewByteOffset + first * itemsize
+  const dense = rowMajor(ref.shape)
+  const contiguous = ref.shape.every((d, i) => d === 1 || ref.stride[i] === dense[i])
+  if (contiguous && ref.dtype === 'float32' && LITTLE_ENDIAN_HOST) {
+    // The common case: straight into the output, no copy.
+    await readInto(file.handle, new Uint8Array(result.data.buffer), at, file.size, file.path)
+    return result
   }
-  const at = reader(bytes, dtype)
-  const rank = shape.length
+  const bytes = await file.read(at, (last - first + 1) * itemsize)
+  const get = elementReader(bytes, ref.dtype)
+  const strides = contiguous ? dense : ref.stride
+  const rank = ref.shape.length
   const index = new Array<number>(rank).fill(0)
-  let src = base
-  for (let n = 0; n < count; n++) {
-    out[n] = at(src)
+  const data = result.data
+  const ints = result.int64
+  let src = 0
+  for (let i = 0; i < n; i++) {
+    if (ints) {
+      const v = get.int(src)
+      ints[i] = v
+      data[i] = Number(v)
+    } else data[i] = get.float(src)
+    // Advance the row-major index, keeping the matching storage element.
     for (let d = rank - 1; d >= 0; d--) {
       index[d]++
-      src += stride[d]
-      if (index[d] < shape[d]) break
-      src -= stride[d] * shape[d]
+      src += strides[d]
+      if (index[d] < ref.shape[d]) break
+      src -= strides[d] * ref.shape[d]
       index[d] = 0
     }
   }
-  return out
+  return result
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1
-  const exp = (h >> 10) & 0x1f
-  const frac = h & 0x3ff
-  if (exp === 0) return sign * frac * 2 ** -24
-  if (exp === 31) return frac ? NaN : sign * Infinity
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15)
+/** Element `i` of little-endian `bytes` of `dtype`, as a float or (integer dtypes) a bigint. */
+function elementReader(bytes: Uint8Array, dtype: PthDtype): { float: (i: number) => number; int: (i: number) => bigint } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const none = (): never => {
+    throw new Error(`no ${dtype} reader`)
+  }
+  switch (dtype) {
+    case 'float32':
+      return { float: (i) => v.getFloat32(i * 4, true), int: none }
+    case 'float64':
+      return { float: (i) => v.getFloat64(i * 8, true), int: none }
+    case 'float16': {
+      const table = halfTable()
+      return { float: (i) => table[v.getUint16(i * 2, true)], int: none }
+    }
+    case 'bfloat16': {
+      const f = new Float32Array(1)
+      const u = new Uint32Array(f.buffer)
+      return {
+        float: (i) => {
+          u[0] = v.getUint16(i * 2, true) << 16
+          return f[0]
+        },
+        int: none
+      }
+    }
+    case 'int64':
+      return { float: none, int: (i) => v.getBigInt64(i * 8, true) }
+    case 'int32':
+      return { float: none, int: (i) => BigInt(v.getInt32(i * 4, true)) }
+    case 'int16':
+      return { float: none, int: (i) => BigInt(v.getInt16(i * 2, true)) }
+    case 'int8':
+      return { float: none, int: (i) => BigInt(v.getInt8(i)) }
+    case 'uint8':
+      return { float: none, int: (i) => BigInt(v.getUint8(i)) }
+    case 'bool':
+      return { float: none, int: (i) => (v.getUint8(i) ? 1n : 0n) }
+  }
+}
+
+let HALF: Float32Array | undefined
+
+/** float16 bit pattern -> value, for all 65536 patterns (built on first use). */
+function halfTable(): Float32Array {
+  if (HALF) return HALF
+  HALF = new Float32Array(65536)
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1
+    const exp = (h >> 10) & 0x1f
+    const frac = h & 0x3ff
+    HALF[h] =
+      exp === 0
+        ? sign * frac * 2 ** -24
+        : exp === 0x1f
+          ? frac
+            ? NaN
+            : sign * Infinity
+          : sign * (1 + frac / 1024) * 2 ** (exp - 15)
+  }
+  return HALF
 }
