@@ -1,6 +1,6 @@
 // The training channels (src/shared/trainingIpc.ts) over TrainingService: parse, then one call each.
 import type { BaseModel, RunSummary } from '../../shared/training'
-import type { ModelHub } from '../hub'
+import { baseInfoOf, type ModelHub } from '../hub'
 import type { TrainingResults } from '../../shared/trainingIpc'
 import { recommendStrategy, type BaseInfo } from '../ml'
 import type { TrainingService } from '../training/trainingService'
@@ -46,9 +46,7 @@ export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl 
   async function infoOf(base: BaseModel | undefined): Promise<BaseInfo | undefined> {
     if (base?.kind !== 'hub' || !hub) return undefined
     const entry = (await hub.list()).find((m) => m.id === base.id)
-    return entry
-      ? { format: entry.format, architecture: entry.architecture, inputSize: entry.input_size }
-      : undefined
+    return entry ? baseInfoOf(entry) : undefined
   }
   return defineHandlers<keyof TrainingResults>({
     'training:defaults': async ({ strategy, base }) => service.defaults(strategy, base, await infoOf(base)),

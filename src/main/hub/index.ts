@@ -18,4 +18,5 @@ export {
   type CatalogueEntry
 } from './catalogue'
 export { HubError, type HubErrorCode } from './errors'
+export { baseInfoOf, baseOfEntry } from './base'
 export { modelCacheDir, modelPaths } from './paths'

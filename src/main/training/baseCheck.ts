@@ -17,7 +17,7 @@ import {
   readBvlcLayout,
   readPthStructure
 } from '../ml'
-import type { ModelHub } from '../hub'
+import { baseOfEntry, type ModelHub } from '../hub'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
 
@@ -94,13 +94,7 @@ export class BaseCheckService {
         message: `${model.name} is not downloaded yet (${(model.bytes / 1e6).toFixed(0)} MB): download it first.`
       }
     }
-    const file: BaseModel =
-      model.format === 'bvlc-npy'
-        ? { kind: 'bvlc-npy', path: model.path }
-        : model.format === 'onnx'
-          ? { kind: 'onnx', path: model.path }
-          : { kind: 'torchvision-pth', path: model.path, architecture: model.architecture as TorchvisionArch }
-    const check = await this.validateBase(file, strategy)
+    const check = await this.validateBase(baseOfEntry(model, model.path), strategy)
     return check.ok ? { ...check, message: `${model.name}: ${check.message}` } : check
   }
 

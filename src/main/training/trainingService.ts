@@ -6,13 +6,11 @@ import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  TORCHVISION_ARCHS,
   type BaseModel,
   type EvaluationResult,
   type ModelMetadata,
   type RunSummary,
   type Strategy,
-  type TorchvisionArch,
   type TrainConfig,
   type TrainingEvent,
   type TrainingProgress
@@ -40,7 +38,7 @@ import type { TrainingImage } from '../db/libraryRepo'
 import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
 import type { Db } from '../db/database'
 import { NotFoundError, ValidationError } from '../errors'
-import type { ModelHub } from '../hub'
+import { baseOfEntry, type ModelHub } from '../hub'
 
 /**
  * Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). It reports
@@ -131,10 +129,6 @@ interface Active {
   runId: number
   controller: AbortController
   done: Promise<RunRecord>
-}
-
-function isTorchvisionArch(name: string): name is TorchvisionArch {
-  return (TORCHVISION_ARCHS as readonly string[]).includes(name)
 }
 
 /** An engine example for a library image, labelled with the output index of its class. */
@@ -308,11 +302,7 @@ export class TrainingService {
       if (!usesBase) return { ...config, base: { kind: 'none' } }
       if (!this.models) throw new ValidationError(`hub model ${base.id}: no model hub in this process`)
       const { entry, path } = await this.models.resolve(base.id)
-      if (entry.format === 'bvlc-npy') return { ...config, base: { kind: 'bvlc-npy', path } }
-      if (entry.format === 'onnx') return { ...config, base: { kind: 'onnx', path } }
-      if (!isTorchvisionArch(entry.architecture))
-        throw new ValidationError(`hub model ${base.id}: unknown architecture ${entry.architecture}`)
-      return { ...config, base: { kind: 'torchvision-pth', path, architecture: entry.architecture } }
+      return { ...config, base: baseOfEntry(entry, path) }
     }
     if (base.kind === 'run') {
       if (!usesBase) return { ...config, base: { kind: 'none' } }

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { loadEngine, type BaseInfo } from '../../ml'
-import { ModelHubService } from '../../hub'
+import { ModelHubService, baseInfoOf, baseOfEntry } from '../../hub'
 import { baseOf } from './train'
 import { UserError, parseNumber, type CliContext } from '../context'
 
@@ -37,13 +37,8 @@ export function register(program: Command, ctx: CliContext): void {
           const { entry, path } = await hub.resolve(base.id).catch((err: Error) => {
             throw new UserError(err.message)
           })
-          info = { format: entry.format, architecture: entry.architecture, inputSize: entry.input_size }
-          base =
-            entry.format === 'bvlc-npy'
-              ? { kind: 'bvlc-npy', path }
-              : entry.format === 'onnx'
-                ? { kind: 'onnx', path }
-                : { kind: 'torchvision-pth', path, architecture: entry.architecture as never }
+          info = baseInfoOf(entry)
+          base = baseOfEntry(entry, path)
         }
         if (base.kind === 'onnx' && opts.output) base = { ...base, output: opts.output }
         if (base.kind === 'none' || base.kind === 'run' || base.kind === 'studio-model')

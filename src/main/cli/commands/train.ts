@@ -14,7 +14,7 @@ import {
   type TrainingEvent
 } from '../../../shared/training'
 import { checkExportTarget, defaultTrainConfig, validateTrainConfig, type BaseInfo } from '../../ml'
-import { ModelHubService } from '../../hub'
+import { ModelHubService, baseInfoOf } from '../../hub'
 import { TrainingService, inProcessRunner } from '../../training/trainingService'
 import { UserError, parseNumber, type CliContext, type CliOutput } from '../context'
 
@@ -229,7 +229,7 @@ export function register(program: Command, ctx: CliContext): void {
           throw new UserError(
             `--base: no file ${resolve(base.id)} and no hub model "${base.id}" (see \`models list\`)`
           )
-        info = { format: entry.format, architecture: entry.architecture, inputSize: entry.input_size }
+        info = baseInfoOf(entry)
       }
       const config = configFromOptions(opts, info)
       if (opts.out) {
