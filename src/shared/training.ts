@@ -281,4 +281,9 @@ export interface ModelMetadata {
   labels: { index: number; classId: number; key: string; name: string }[]
   metrics: { valAccuracy: number | null; testAccuracy: number | null }
   backend: BackendName | null
+  /**
+   * Feature extraction on an ONNX base: the folder holds the base (`base.onnx`, run up to `output`) and the
+   * trained head (`head.onnx`, features in, probabilities out) instead of one model.
+   */
+  frozenBase?: { file: 'base.onnx'; head: 'head.onnx'; output: string; layout: 'NCHW' | 'NHWC' }
 }

@@ -12,6 +12,8 @@ const EXPORT_FILE_DESCRIPTIONS: Record<string, string> = {
   'metadata.json': 'Labels (output index to class), preprocessing, strategy and metrics.',
   'model.json': 'TF.js layers model: topology and the weights manifest.',
   'model.onnx': 'The same network as ONNX (NHWC float32 input), for onnxruntime and other tools.',
+  'base.onnx': 'The frozen ONNX base the head was trained on (a copy of your model), for onnxruntime.',
+  'head.onnx': "The trained head: the base's features in, class probabilities out (see README.md).",
   'labels.json': 'Output index to class: id, key and name of each class, in output order.',
   'README.md': 'How to feed an image to the model and read its output.'
 }

@@ -14,6 +14,7 @@ import { evaluatePredictions } from './metrics'
 import { loadModel } from '../tfjs/ioHandlers'
 import { registerCustomLayers } from '../layers'
 import { OnnxRunner } from './onnxRuntime'
+import type { OnnxFeatureExtractor } from '../features/onnxExtractor'
 import { validatePreprocessing } from '../data/preprocess'
 import type { ClassLabel, Example } from '../data/types'
 
@@ -138,6 +139,62 @@ export class OnnxClassifier implements Classifier {
   }
 }
 
+/**
+ * A head trained on an ONNX base's features (metadata.frozenBase): base.onnx up to its feature tensor, then
+ * head.onnx, both in onnxruntime. There is no TF.js fallback: the base exists only as ONNX.
+ */
+export class FrozenOnnxClassifier implements Classifier {
+  readonly runtime = 'onnx' as const
+  readonly numClasses: number
+
+  private constructor(
+    private readonly extractor: OnnxFeatureExtractor,
+    private readonly head: OnnxRunner,
+    readonly preprocessing: Preprocessing
+  ) {
+    this.numClasses = head.outputSize
+  }
+
+  static async create(
+    exportDir: string,
+    meta: ModelMetadata,
+    opts: { threads?: number } = {}
+  ): Promise<FrozenOnnxClassifier> {
+    const fb = meta.frozenBase!
+    validatePreprocessing(meta.preprocessing)
+    const { createOnnxFeatureExtractor } = await import('../features/onnxExtractor')
+    const extractor = await createOnnxFeatureExtractor(join(exportDir, fb.file), {
+      output: fb.output,
+      threads: opts.threads
+    })
+    try {
+      if (extractor.inputSize !== meta.preprocessing.inputSize) {
+        throw new Error(
+          `${fb.file} takes ${extractor.inputSize} px images, metadata.json says ${meta.preprocessing.inputSize}`
+        )
+      }
+      const head = await OnnxRunner.create(join(exportDir, fb.head), { threads: opts.threads })
+      return new FrozenOnnxClassifier(extractor, head, meta.preprocessing)
+    } catch (err) {
+      await extractor.dispose()
+      throw err
+    }
+  }
+
+  async predict(batch: Float32Array, size: number): Promise<Float32Array> {
+    checkBatch(batch, size, this.preprocessing)
+    const S = this.preprocessing.inputSize
+    const features = await this.extractor.extract(batch.subarray(0, size * S * S * 3), size)
+    const out = await this.head.run(features, size, [this.extractor.featureDim])
+    return toProbabilities(out, size, this.numClasses)
+  }
+
+  async dispose(): Promise<void> {
+    await this.extractor.dispose()
+    await this.head.dispose()
+  }
+}
+
 /** Reads and checks an export folder's metadata.json. */
 export function readModelMetadata(exportDir: string): ModelMetadata {
   const file = join(exportDir, 'metadata.json')
@@ -193,6 +250,24 @@ export async function loadClassifier(
     if (!backendInfo()) await initBackend({ logger: log })
     registerCustomLayers()
     return new TfjsClassifier(await loadModel(exportDir), prep)
+  }
+  if (metadata.frozenBase) {
+    let classifier: Classifier
+    try {
+      classifier = await FrozenOnnxClassifier.create(exportDir, metadata, { threads: opts.threads })
+    } catch (err) {
+      throw new Error(
+        `cannot load the model in ${exportDir}: its base is an ONNX model and needs onnxruntime: ${(err as Error).message}`
+      )
+    }
+    log('[transfer-studio] classifier runs on onnxruntime (base.onnx + head.onnx)')
+    if (classifier.numClasses !== labels.length) {
+      await classifier.dispose()
+      throw new Error(
+        `the model in ${exportDir} has ${classifier.numClasses} outputs but metadata.json lists ${labels.length} labels`
+      )
+    }
+    return { classifier, metadata, labels }
   }
   const order = opts.prefer === 'tfjs' ? [tryTfjs, tryOnnx] : [tryOnnx, tryTfjs]
   const names =

@@ -6,18 +6,25 @@
 //   metadata.json              ModelMetadata: strategy, base, architecture, preprocessing, metrics
 //   README.md                  how to load it in TF.js and onnxruntime, input shape and preprocessing
 //
+// A head trained on an ONNX base's features (strategy 3 with an .onnx file) has no TF.js network to save:
+// its folder holds base.onnx (a copy of the user's model) and head.onnx (features -> probabilities) in place
+// of model.json and model.onnx, and metadata.json's `frozenBase` says how they connect.
+//
 // The folder is written beside the target under a temporary name and renamed at the end, so a crash or an
 // error never leaves a half-written export behind. TF.js is imported lazily: copying an export needs none.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../../shared/training'
 import { version as appVersion } from '../../../../package.json'
+import type { OnnxBaseRef } from '../features/onnxExtractor'
 
 export interface ExportOptions {
   /** Skip model.onnx (e.g. a layer ONNX cannot express); the README says so. */
   onnx?: boolean
+  /** `model` is a head on this ONNX base's features: write base.onnx + head.onnx instead. */
+  onnxBase?: OnnxBaseRef
 }
 
 export interface ExportResult {
@@ -46,7 +53,7 @@ export function buildMetadata(args: {
     base: config.base,
     model: {
       ...config.model,
-      architecture: config.strategy === 'custom' ? 'compact' : 'alexnet'
+      architecture: config.strategy === 'custom' ? 'compact' : config.model.architecture
     },
     preprocessing: args.preprocessing,
     labels: args.classes.map((c) => ({ index: c.index, classId: c.classId, key: c.key, name: c.name })),
@@ -85,7 +92,50 @@ function describePreprocessing(p: Preprocessing): string[] {
   ]
 }
 
+/** The README of a head on an ONNX base: two sessions, the base's features into the head. */
+function frozenBaseReadme(meta: ModelMetadata): string {
+  const p = meta.preprocessing
+  const s = p.inputSize
+  const fb = meta.frozenBase!
+  const nchw = fb.layout === 'NCHW'
+  return [
+    `# Transfer Studio model`,
+    '',
+    `Strategy: feature extraction on an ONNX model; ${meta.labels.length} classes.`,
+    `Validation accuracy: ${meta.metrics.valAccuracy ?? 'n/a'}; test accuracy: ${meta.metrics.testAccuracy ?? 'n/a'}.`,
+    `Created ${meta.createdAt} by Transfer Studio ${meta.appVersion}.`,
+    '',
+    '## Files',
+    '',
+    `- \`base.onnx\`: the frozen base, a copy of the ONNX model it was trained on. Its features are the tensor \`${fb.output}\`.`,
+    '- `head.onnx`: the trained head, features [batch, n] in, probabilities [batch, classes] out.',
+    '- `labels.json` maps each output index to a class.',
+    '',
+    '## Input',
+    '',
+    `Preprocess each image exactly like this, into float32 [batch, ${s}, ${s}, 3] (NHWC):`,
+    '',
+    ...describePreprocessing(p),
+    '',
+    '## onnxruntime',
+    '',
+    '```python',
+    'import numpy as np, onnxruntime as ort',
+    "base = ort.InferenceSession('base.onnx')",
+    "head = ort.InferenceSession('head.onnx')",
+    nchw ? 'x = x.transpose(0, 3, 1, 2)  # the base takes NCHW' : '# the base takes NHWC, as prepared',
+    'names = [o.name for o in base.get_outputs()]',
+    `features = base.run(['${fb.output}'] if '${fb.output}' in names else None, {base.get_inputs()[0].name: x})[0]`,
+    'probs = head.run(None, {head.get_inputs()[0].name: features.reshape(len(x), -1)})[0]',
+    '```',
+    '',
+    `If \`${fb.output}\` is not one of base.onnx's outputs, add it as one (onnx.helper) before running.`,
+    ''
+  ].join('\n')
+}
+
 export function readmeText(meta: ModelMetadata, onnxError: string | null): string {
+  if (meta.frozenBase) return frozenBaseReadme(meta)
   const p = meta.preprocessing
   const s = p.inputSize
   return [
@@ -147,18 +197,29 @@ export async function exportModelFolder(
     // Loaded here so that copying an export (the service, the CLI) does not load TF.js.
     const { saveModel } = await import('../tfjs/ioHandlers')
     const { exportOnnx } = await import('./onnx')
-    await saveModel(model, tmp)
     let onnxError: string | null = null
-    if (opts.onnx !== false) {
-      try {
-        writeFileSync(join(tmp, 'model.onnx'), exportOnnx(model))
-      } catch (err) {
-        onnxError = (err as Error).message
+    let written = meta
+    if (opts.onnxBase) {
+      const ref = opts.onnxBase
+      written = {
+        ...meta,
+        frozenBase: { file: 'base.onnx', head: 'head.onnx', output: ref.output, layout: ref.layout }
       }
-    } else onnxError = 'ONNX export was turned off'
-    writeFileSync(join(tmp, 'labels.json'), JSON.stringify(meta.labels, null, 2))
-    writeFileSync(join(tmp, 'metadata.json'), JSON.stringify(meta, null, 2))
-    writeFileSync(join(tmp, 'README.md'), readmeText(meta, onnxError))
+      await copyFile(ref.path, join(tmp, 'base.onnx'))
+      writeFileSync(join(tmp, 'head.onnx'), exportOnnx(model))
+    } else {
+      await saveModel(model, tmp)
+      if (opts.onnx !== false) {
+        try {
+          writeFileSync(join(tmp, 'model.onnx'), exportOnnx(model))
+        } catch (err) {
+          onnxError = (err as Error).message
+        }
+      } else onnxError = 'ONNX export was turned off'
+    }
+    writeFileSync(join(tmp, 'labels.json'), JSON.stringify(written.labels, null, 2))
+    writeFileSync(join(tmp, 'metadata.json'), JSON.stringify(written, null, 2))
+    writeFileSync(join(tmp, 'README.md'), readmeText(written, onnxError))
     // An empty target folder is replaced; anything else was refused above.
     if (existsSync(target)) rmSync(target, { recursive: true })
     renameSync(tmp, target)
@@ -206,9 +267,10 @@ export async function copyExportFolder(
     const metaPath = join(tmp, 'metadata.json')
     const meta = { ...(JSON.parse(await readFile(metaPath, 'utf8')) as ModelMetadata), ...patch }
     await writeFile(metaPath, JSON.stringify(meta, null, 2))
-    const onnxError = (await isFile(join(tmp, 'model.onnx')))
-      ? null
-      : 'model.onnx was not written at training time'
+    const onnxError =
+      meta.frozenBase || (await isFile(join(tmp, 'model.onnx')))
+        ? null
+        : 'model.onnx was not written at training time'
     await writeFile(join(tmp, 'README.md'), readmeText(meta, onnxError))
     if (existing) await rm(target, { recursive: true })
     await rename(tmp, target)

@@ -12,6 +12,7 @@ import { FeatureCache } from './cache'
 import { preprocessingKey } from '../data/preprocess'
 import { exportOnnx } from '../export/onnx'
 import { OnnxRunner, onnxRuntimeAvailable } from '../evaluate/onnxRuntime'
+import type { OnnxBaseRef } from './onnxExtractor'
 
 export interface FeatureSet {
   dim: number
@@ -25,8 +26,12 @@ export interface FeatureSet {
 }
 
 export interface ComputeFeaturesOptions {
-  /** Image -> features model (frozen). */
-  base: tf.LayersModel
+  /** Image -> features model (frozen), or null with `onnxBase`. */
+  base: tf.LayersModel | null
+  /** The frozen base as an ONNX file, run in onnxruntime (there is no TF.js copy of it). */
+  onnxBase?: OnnxBaseRef
+  /** Feature length; read from `base` when it is a TF.js model. */
+  dim?: number
   baseKey: string
   preprocessing: Preprocessing
   examples: Example[]
@@ -98,8 +103,22 @@ export async function makeForward(
   }
 }
 
+/** The frozen pass of an ONNX base: its features through onnxruntime, checked against the expected length. */
+async function onnxForward(ref: OnnxBaseRef, dim: number): ReturnType<typeof makeForward> {
+  const { createOnnxFeatureExtractor } = await import('./onnxExtractor')
+  const extractor = await createOnnxFeatureExtractor(ref.path, { output: ref.output })
+  if (extractor.featureDim !== dim || extractor.inputSize !== ref.inputSize) {
+    await extractor.dispose()
+    throw new Error(`${ref.path} changed since the run started: its features are no longer ${dim} values`)
+  }
+  return { run: (x, n) => extractor.extract(x, n), engine: 'onnx', close: () => extractor.dispose() }
+}
+
 export async function computeFeatures(opts: ComputeFeaturesOptions): Promise<FeatureSet> {
-  const dim = opts.base.outputs[0].shape[opts.base.outputs[0].shape.length - 1] as number
+  const base = opts.base
+  const dim = base ? (base.outputs[0].shape[base.outputs[0].shape.length - 1] as number) : opts.dim
+  if (!dim || (!base && !opts.onnxBase))
+    throw new Error('computeFeatures needs a TF.js base or an ONNX base and its dim')
   const cache = FeatureCache.open(opts.cacheDir, {
     baseKey: opts.baseKey,
     prepKey: preprocessingKey(opts.preprocessing),
@@ -115,7 +134,9 @@ export async function computeFeatures(opts: ComputeFeaturesOptions): Promise<Fea
   let engine: FeatureSet['engine'] = 'cache'
   const side = opts.preprocessing.inputSize
   if (todo.length) {
-    const forward = await makeForward(opts.base, dim, opts.engine ?? 'auto')
+    const forward = base
+      ? await makeForward(base, dim, opts.engine ?? 'auto')
+      : await onnxForward(opts.onnxBase!, dim)
     engine = forward.engine
     try {
       const source = opts.makeSource({

@@ -90,6 +90,14 @@ export interface OnnxFeatureExtractorOptions extends InspectOptions {
   moduleId?: string
 }
 
+/** An ONNX model used as a frozen feature extractor: its file, the tensor the features come from, its input. */
+export interface OnnxBaseRef {
+  path: string
+  output: string
+  inputSize: number
+  layout: 'NCHW' | 'NHWC'
+}
+
 export interface OnnxFeatureExtractor {
   /** Values per image. */
   featureDim: number

@@ -20,6 +20,7 @@ import { registerCustomLayers } from '../layers'
 import { readBvlcWeights } from '../weights/bvlc'
 import { loadModel } from '../tfjs/ioHandlers'
 import { createTorchvisionModel, torchvisionFromStateDict, type TorchvisionModel } from './torchvision'
+import type { OnnxBaseRef } from '../features/onnxExtractor'
 
 /** Layers whose weights the BVLC file provides (fc8 is replaced for the new classes). */
 export const BVLC_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7'] as const
@@ -32,6 +33,11 @@ export interface BuiltModel {
   trainable: tf.LayersModel
   /** Feature extraction: the frozen image -> fc7 model, and the feature length. */
   base: tf.LayersModel | null
+  /**
+   * Feature extraction on an ONNX model: the frozen base runs in onnxruntime (there is no TF.js copy of
+   * it), `model` and `trainable` are both the head on its features, and the export keeps the two apart.
+   */
+  onnxBase?: OnnxBaseRef
   featureDim: number
   /** Names of `trainable`'s variables that hold pretrained weights (their gradient is scaled). */
   pretrained: Set<string>
@@ -206,10 +212,7 @@ export async function buildModel(config: TrainConfig, numClasses: number): Promi
     return buildTorchvision(config, numClasses, common)
   }
   if (config.model.architecture === 'onnx' || config.base.kind === 'onnx') {
-    throw new Error(
-      'training on an ONNX base is not available yet: use its features with `transfer-studio features`, ' +
-        'or choose a hub model or a .pth file as the base'
-    )
+    return buildOnnxHead(config, numClasses, common)
   }
 
   if (config.strategy === 'custom') {
@@ -383,5 +386,53 @@ async function buildTorchvision(
     featureDim: tv.featureDim,
     pretrained: new Set(),
     dispose: () => disposeModels(full, headModel, featureBase, tv.model)
+  }
+}
+
+/**
+ * Feature extraction on an ONNX image model (strategy 3 only: the base has no trainable TF.js copy). The
+ * features are the tensor the user named or the one the extractor finds (the input of the classifier's
+ * last Gemm/MatMul); only a new head trains on them, as on any other base.
+ */
+async function buildOnnxHead(
+  config: TrainConfig,
+  numClasses: number,
+  common: Omit<BuiltModel, 'model' | 'trainable' | 'base' | 'pretrained' | 'dispose'>
+): Promise<BuiltModel> {
+  const base = config.base
+  if (base.kind !== 'onnx') throw new Error('an ONNX model spec needs an ONNX base file')
+  if (config.strategy !== 'feature-extraction') {
+    throw new Error(
+      `an ONNX base can only be used frozen, for feature extraction (strategy 3), not for '${config.strategy}'`
+    )
+  }
+  const { createOnnxFeatureExtractor } = await import('../features/onnxExtractor')
+  const extractor = await createOnnxFeatureExtractor(base.path, { output: base.output, threads: 1 })
+  const ref: OnnxBaseRef = {
+    path: base.path,
+    output: extractor.output,
+    inputSize: extractor.inputSize,
+    layout: extractor.layout
+  }
+  const featureDim = extractor.featureDim
+  await extractor.dispose()
+  if (config.preprocessing.inputSize !== ref.inputSize) {
+    throw new Error(
+      `${base.path} takes ${ref.inputSize} px images, but the preprocessing is set to ${config.preprocessing.inputSize} px`
+    )
+  }
+  const input = tf.input({ shape: [featureDim], name: 'features' })
+  const fc = newFc8(numClasses, config.seed, 'head')
+  const head = tf.model({ inputs: input, outputs: fc.apply(input) as tf.SymbolicTensor, name: 'head' })
+  return {
+    ...common,
+    baseKey: `onnx:${await fileHash(base.path)}:${ref.output}`,
+    model: head,
+    trainable: head,
+    base: null,
+    onnxBase: ref,
+    featureDim,
+    pretrained: new Set(),
+    dispose: () => disposeModels(head)
   }
 }

@@ -186,9 +186,11 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     let trainSource: BatchSource
     let valSource: BatchSource | null
     let inputShape: number[]
-    if (built.base) {
+    if (built.base || built.onnxBase) {
       const features = await computeFeatures({
         base: built.base,
+        onnxBase: built.onnxBase,
+        dim: built.featureDim,
         baseKey: built.baseKey ?? 'random',
         preprocessing: prep,
         examples: [...data.train, ...data.val],
@@ -298,7 +300,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
 
     // Image strategies on a single-threaded backend: a second thread computes half of each batch. The head
     // of feature extraction trains on cached vectors in milliseconds per batch and stays on one thread.
-    if (!built.base && trainThreads(backend) > 1 && config.batchSize >= 2) {
+    if (!built.base && !built.onnxBase && trainThreads(backend) > 1 && config.batchSize >= 2) {
       helper = await GradientWorker.start(trainable, {
         backend,
         numClasses,

@@ -98,7 +98,7 @@ async function runTrain(
         testAccuracy: null,
         backend: result.backend
       })
-      await exportModelFolder(result.built.model, meta, modelDir)
+      await exportModelFolder(result.built.model, meta, modelDir, { onnxBase: result.built.onnxBase })
     } finally {
       result.built.dispose()
     }
