@@ -6,9 +6,12 @@
 // temp folder and find the files on disk, predict uploaded files. Screenshots: test-output/screenshots/studio-*.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createServer, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { basename, join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { createBackend, type Backend } from '../../src/main/backend'
+import { builtinCatalogue } from '../../src/main/hub/catalogue'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../helpers'
 import {
   CHROMIUM,
@@ -36,6 +39,14 @@ let tmp: ReturnType<typeof tempDir>
 let backend: Backend
 let session: BrowserSession
 let page: Page
+/** Serves the hub's files on 127.0.0.1, slowly (16 KiB every 50 ms, at most 2000 times): a download in progress. */
+let models: Server
+
+function dribble(res: ServerResponse, sent: number): void {
+  if (res.destroyed || sent >= 2000) return
+  res.write(Buffer.alloc(16 * 1024, sent & 0xff))
+  setTimeout(() => dribble(res, sent + 1), 50)
+}
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `studio-${name}.png`), fullPage: true })
@@ -56,7 +67,26 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     for (const f of stops.filter((_, i) => i % 5 === 2).slice(0, UNLABELLED))
       copyFileSync(join(SHARED_DATA, 'gtsrb-train', '14', f), join(images, `unsorted_${f}`))
 
-    backend = createBackend({ dataDir: join(tmp.dir, 'appdata'), workerEntry: WORKER })
+    models = createServer((req, res) => {
+      const entry = builtinCatalogue().find((e) => req.url === `/files/${basename(e.url)}`)
+      if (!entry) {
+        res.writeHead(404).end()
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': entry.bytes })
+      dribble(res, 0)
+    })
+    await new Promise<void>((ok) => models.listen(0, '127.0.0.1', ok))
+    const mirror = `http://127.0.0.1:${(models.address() as AddressInfo).port}/files`
+    backend = createBackend({
+      dataDir: join(tmp.dir, 'appdata'),
+      workerEntry: WORKER,
+      // A temporary cache (not the user's) and the built-in catalogue served from the loopback mirror.
+      hub: {
+        dir: join(tmp.dir, 'models'),
+        catalogue: builtinCatalogue().map((e) => ({ ...e, url: `${mirror}/${basename(e.url)}` }))
+      }
+    })
     session = await openInChromium(backend, {
       profileDir: join(tmp.dir, 'profile'),
       viewport: { width: 1360, height: 860 }
@@ -67,6 +97,8 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
   afterAll(async () => {
     await session?.close()
     await backend?.dispose()
+    models?.closeAllConnections()
+    await new Promise((ok) => models?.close(ok))
     tmp?.remove()
   })
 
@@ -125,8 +157,21 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     )
     await shot('04-wizard-strategy')
 
-    // Step 3: the base; a wrong path is explained, the fixture checks out.
+    // Step 3: the base. The hub's models, none downloaded; one downloads (slowly) with its progress, and is
+    // cancelled. Then a wrong path is explained, and the fixture checks out.
     await page.locator('[data-test="wizard-next"]').click()
+    await page.locator('[data-test="hub-download-mobilenet_v3_small"]').click()
+    const progress = page.locator('[data-test="hub-progress-mobilenet_v3_small"]')
+    await expect
+      .poll(() => progress.innerText(), { timeout: 20_000 })
+      .toMatch(/[1-9][0-9.]* (KB|MB) of 10\.\d MB/)
+    // The recommendation names the model and cites the studio's own measurement of frozen AlexNet fc7.
+    expect(await page.locator('[data-test="hub-recommended-why"]').innerText()).toMatch(
+      /Recommended: MobileNetV3-Small.*69 %.*88 %/
+    )
+    await shot('05a-wizard-base-downloading')
+    await page.locator('[data-test="hub-cancel-mobilenet_v3_small"]').click()
+    await expect.poll(() => progress.count(), { timeout: 20_000 }).toBe(0)
     await page.locator('[data-test="base-path"]').fill(join(tmp.dir, 'nothing.npy'))
     await page.locator('[data-test="base-check"]').click()
     await expect

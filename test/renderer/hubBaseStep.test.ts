@@ -155,7 +155,9 @@ describe('the base step lists the hub', () => {
     }
     // The store's preferred ids decide the mark: resnet18 is in this catalogue, mobilenet_v3_small is not.
     expect(row(w, 'resnet18').find('[data-test="hub-recommended"]').exists()).toBe(true)
-    expect(row(w, 'resnet18').text()).toContain('AlexNet’s fc7 features are weak on 32 px signs')
+    expect(w.find('[data-test="hub-recommended-why"]').text()).toMatch(
+      /^Recommended: ResNet-18 \(test bytes\), small and fast\. Frozen AlexNet fc7 features are weak on 32 px signs/
+    )
     expect(w.findAll('[data-test="hub-recommended"]')).toHaveLength(1)
     expect(w.text()).toContain('Choose a downloaded model, or download one')
   })

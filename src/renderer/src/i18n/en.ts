@@ -383,7 +383,8 @@ export default {
         },
         etaUnknown: 'estimating the time left…',
         recommended: 'Recommended',
-        recommendedWhy: 'small and fast; AlexNet’s fc7 features are weak on 32 px signs'
+        recommendedWhy:
+          'Recommended: {name}, small and fast. Frozen AlexNet fc7 features are weak on 32 px signs: measured here on GTSRB (bench/ACCURACY.md), a head on them reached 69 % on unseen signs, against 88 % fine-tuning the same network and 99 % for the compact CNN'
       },
       file: 'A file on this machine',
       fileHint:
