@@ -53,7 +53,7 @@ async function studio(arch: TorchvisionArch, input: number, batch: number, runs:
   const step = await best(async () => {
     const loss = tf.tidy(() => {
       const r = batchGradients(tv.model, vars, xt, yt, 43)
-      optimizer.applyGradients(r.grads)
+      optimizer.applyGradients(r.grads as Parameters<typeof optimizer.applyGradients>[0])
       return r.loss
     })
     await loss.data()
