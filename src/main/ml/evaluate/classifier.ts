@@ -251,45 +251,44 @@ export async function loadClassifier(
     registerCustomLayers()
     return new TfjsClassifier(await loadModel(exportDir), prep)
   }
-  if (metadata.frozenBase) {
-    let classifier: Classifier
+  const openFrozen = async (): Promise<Classifier> => {
+    let frozen: Classifier
     try {
-      classifier = await FrozenOnnxClassifier.create(exportDir, metadata, { threads: opts.threads })
+      frozen = await FrozenOnnxClassifier.create(exportDir, metadata, { threads: opts.threads })
     } catch (err) {
       throw new Error(
         `cannot load the model in ${exportDir}: its base is an ONNX model and needs onnxruntime: ${(err as Error).message}`
       )
     }
     log('[transfer-studio] classifier runs on onnxruntime (base.onnx + head.onnx)')
-    if (classifier.numClasses !== labels.length) {
-      await classifier.dispose()
-      throw new Error(
-        `the model in ${exportDir} has ${classifier.numClasses} outputs but metadata.json lists ${labels.length} labels`
-      )
-    }
-    return { classifier, metadata, labels }
+    return frozen
   }
-  const order = opts.prefer === 'tfjs' ? [tryTfjs, tryOnnx] : [tryOnnx, tryTfjs]
-  const names =
-    opts.prefer === 'tfjs'
-      ? ['TF.js (model.json)', 'onnxruntime (model.onnx)']
-      : ['onnxruntime (model.onnx)', 'TF.js (model.json)']
-  let classifier: Classifier
-  try {
-    classifier = await order[0]()
-    log(`[transfer-studio] classifier runs on ${names[0]}`)
-  } catch (first) {
+  const openWithFallback = async (): Promise<Classifier> => {
+    const order = opts.prefer === 'tfjs' ? [tryTfjs, tryOnnx] : [tryOnnx, tryTfjs]
+    const names =
+      opts.prefer === 'tfjs'
+        ? ['TF.js (model.json)', 'onnxruntime (model.onnx)']
+        : ['onnxruntime (model.onnx)', 'TF.js (model.json)']
     try {
-      classifier = await order[1]()
-    } catch (second) {
-      throw new Error(
-        `cannot load the model in ${exportDir}: ${names[0]}: ${(first as Error).message}; ${names[1]}: ${(second as Error).message}`
+      const first = await order[0]()
+      log(`[transfer-studio] classifier runs on ${names[0]}`)
+      return first
+    } catch (first) {
+      let second: Classifier
+      try {
+        second = await order[1]()
+      } catch (err) {
+        throw new Error(
+          `cannot load the model in ${exportDir}: ${names[0]}: ${(first as Error).message}; ${names[1]}: ${(err as Error).message}`
+        )
+      }
+      log(
+        `[transfer-studio] classifier runs on ${names[1]} (${names[0]} unavailable: ${(first as Error).message.split('\n')[0]})`
       )
+      return second
     }
-    log(
-      `[transfer-studio] classifier runs on ${names[1]} (${names[0]} unavailable: ${(first as Error).message.split('\n')[0]})`
-    )
   }
+  const classifier = metadata.frozenBase ? await openFrozen() : await openWithFallback()
   if (classifier.numClasses !== labels.length) {
     await classifier.dispose()
     throw new Error(

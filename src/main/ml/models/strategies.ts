@@ -51,6 +51,9 @@ export interface BuiltModel {
   dispose(): void
 }
 
+/** What every builder shares (buildModel fills it from the config); each adds the models themselves. */
+type BuiltCommon = Omit<BuiltModel, 'model' | 'trainable' | 'base' | 'pretrained' | 'dispose'>
+
 // The recommendation lives with the TF.js-free config helpers; re-exported for the engine's callers.
 export { recommendStrategy, type RecommendInput } from '../train/config'
 
@@ -313,7 +316,7 @@ function batchNormLayers(model: tf.LayersModel): tf.layers.Layer[] {
 async function buildTorchvision(
   config: TrainConfig,
   numClasses: number,
-  common: Omit<BuiltModel, 'model' | 'trainable' | 'base' | 'pretrained' | 'dispose'>
+  common: BuiltCommon
 ): Promise<BuiltModel> {
   const base = config.base
   const arch = base.kind === 'torchvision-pth' ? base.architecture : config.model.backbone
@@ -397,7 +400,7 @@ async function buildTorchvision(
 async function buildOnnxHead(
   config: TrainConfig,
   numClasses: number,
-  common: Omit<BuiltModel, 'model' | 'trainable' | 'base' | 'pretrained' | 'dispose'>
+  common: BuiltCommon
 ): Promise<BuiltModel> {
   const base = config.base
   if (base.kind !== 'onnx') throw new Error('an ONNX model spec needs an ONNX base file')
