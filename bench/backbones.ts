@@ -16,22 +16,7 @@ import { createTorchvisionModel } from '../src/main/ml/models/torchvision'
 import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
 import { batchGradients } from '../src/main/ml/train/gradients'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
-
-async function best(fn: () => Promise<void>, runs: number): Promise<number> {
-  await fn()
-  let min = Infinity
-  for (let r = 0; r < runs; r++) {
-    const t = performance.now()
-    await fn()
-    min = Math.min(min, performance.now() - t)
-  }
-  return min
-}
+import { arg, best } from './lib/args'
 
 async function studio(arch: TorchvisionArch, input: number, batch: number, runs: number) {
   const tv = createTorchvisionModel(arch, { numClasses: 43, inputSize: input, seed: 1 })

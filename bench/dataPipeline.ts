@@ -7,11 +7,7 @@ import { join, resolve } from 'node:path'
 import { createBatchSource } from '../src/main/ml/data/batches'
 import { defaultPreprocessing, preprocessInto } from '../src/main/ml/data/preprocess'
 import type { Example } from '../src/main/ml/data/types'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg } from './lib/args'
 
 const data = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
 const limit = Number(arg('images', '1500'))

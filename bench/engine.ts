@@ -9,11 +9,7 @@ import { initBackend } from '../src/main/ml/tfjs/backend'
 import type { BackendName } from '../src/shared/training'
 import { createAlexNet } from '../src/main/ml/models/alexnet'
 import { useWasmFastPaths } from '../src/main/ml/tfjs/kernels/wasmKernels'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg } from './lib/args'
 
 async function timeMs(fn: () => Promise<void>, reps: number): Promise<number> {
   await fn() // warm-up: kernel setup, XNNPACK operator creation, weight packing

@@ -9,13 +9,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createBackend, type Backend } from '../src/main/backend'
 import type { ImageQuery } from '../src/shared/types'
+import { arg } from './lib/args'
 
 const SHARED_DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
 
 function percentiles(samples: number[]): { p50: number; p95: number; max: number; n: number } {
   const s = [...samples].sort((a, b) => a - b)

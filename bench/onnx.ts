@@ -10,11 +10,7 @@ import type { BackendName } from '../src/shared/training'
 import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg } from './lib/args'
 
 /**
  * Best wall time of `reps` runs after one warm-up, and the process CPU time (all threads) of that run:

@@ -18,11 +18,7 @@ import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { createCompactCnn } from '../src/main/ml/models/compact'
 import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg, best } from './lib/args'
 
 type Size = 'full' | 'reduced' | 'compact'
 const SPECS: Record<Size, { input: number; width: number; fc: number; label: string }> = {
@@ -36,18 +32,6 @@ const SPECS: Record<Size, { input: number; width: number; fc: number; label: str
  * host is shared and a figure moves by up to +-40 % between runs, so the small models get more runs.
  */
 const REPEATS: Record<Size, number> = { full: 3, reduced: 8, compact: 8 }
-
-/** Best wall time (ms) of `reps` runs after one warm-up. */
-async function best(fn: () => Promise<void>, reps: number): Promise<number> {
-  await fn()
-  let b = Infinity
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now()
-    await fn()
-    b = Math.min(b, performance.now() - t0)
-  }
-  return b
-}
 
 /** Measures one model in this process and prints one JSON line. */
 async function one(size: Size, batch: number, threads: number): Promise<void> {

@@ -16,11 +16,7 @@ import { defaultPreprocessing } from '../src/main/ml/data/preprocess'
 import { train } from '../src/main/ml/train/trainer'
 import { classifyExamples, TfjsClassifier } from '../src/main/ml/evaluate/classifier'
 import { argmaxRow } from '../src/main/ml/evaluate/metrics'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg } from './lib/args'
 
 const DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
 
