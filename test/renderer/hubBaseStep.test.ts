@@ -192,13 +192,17 @@ describe('downloading a hub model', () => {
     expect(progress.bar).toBe(true)
     expect(progress.text).toContain(' of 49.2 KB')
     expect(progress.cancel).toBe(true)
-    // Then it is in the cache, and chosen as the base.
-    await vi.waitFor(() => expect(row(w, 'resnet18').attributes('data-state')).toBe('downloaded'), {
-      timeout: 10_000
-    })
+    // Then it is in the cache, and chosen as the base. The row can show Downloaded (the list refreshed on the
+    // progress event's end) a moment before the download's reply arrives and the wizard picks it: wait for both.
+    await vi.waitFor(
+      () => {
+        expect(row(w, 'resnet18').attributes('data-state')).toBe('downloaded')
+        expect(wizard.base).toEqual({ kind: 'hub', id: 'resnet18' })
+      },
+      { timeout: 10_000 }
+    )
     expect(row(w, 'resnet18').text()).toContain('Downloaded')
     expect(w.find('[data-test="hub-progress-resnet18"]').exists()).toBe(false)
-    expect(wizard.base).toEqual({ kind: 'hub', id: 'resnet18' })
     expect(hub.models.find((m) => m.id === 'resnet18')?.downloaded).toBe(true)
     await flushPromises()
     expect((w.find('[data-test="hub-select-resnet18"]').element as HTMLInputElement).checked).toBe(true)
