@@ -103,5 +103,12 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE runs ADD COLUMN train_images INTEGER;
   ALTER TABLE runs ADD COLUMN val_images INTEGER;
+  `,
+  // The process training a run (its pid and host) and its last heartbeat (ms since the epoch), so opening a
+  // project fails only runs whose trainer is gone, not one another process is training right now.
+  `
+  ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+  ALTER TABLE runs ADD COLUMN owner_host TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
   `
 ]

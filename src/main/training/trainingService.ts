@@ -35,7 +35,15 @@ import {
 import { featureCacheRoot, RUN_FILES, runDir as runDirOf } from '../project/paths'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
-import { createRunsRepo, type RunRecord, type RunsRepo } from '../db/runsRepo'
+import {
+  HEARTBEAT_MS,
+  RunOwnedError,
+  createRunsRepo,
+  ownerAlive,
+  thisProcess,
+  type RunRecord,
+  type RunsRepo
+} from '../db/runsRepo'
 import type { Db } from '../db/database'
 import { NotFoundError, ValidationError } from '../errors'
 import { baseOfEntry, type ModelHub } from '../hub'
@@ -182,8 +190,8 @@ export class TrainingService {
     let repo = this.repos.get(open.db)
     if (!repo) {
       repo = createRunsRepo(open.db)
-      // Runs a crash left queued/running can never finish.
-      if (!this.active) repo.markInterrupted()
+      // Runs a crash left queued/running can never finish; one another live process trains is kept.
+      repo.markInterrupted()
       this.repos.set(open.db, repo)
     }
     return { repo, projectPath: open.info.path, db: open.db }
@@ -236,10 +244,12 @@ export class TrainingService {
     const trainExamples = data.split('train')
     const val = data.split('val')
     // The run keeps the base as chosen (a run id stays a run id); the job gets the resolved folder.
-    const runId = repo.create(config, new Date().toISOString(), {
-      trainImages: trainExamples.length,
-      valImages: val.length
-    })
+    const runId = repo.create(
+      config,
+      new Date().toISOString(),
+      { trainImages: trainExamples.length, valImages: val.length },
+      thisProcess()
+    )
     const runDir = runDirOf(projectPath, runId)
     mkdirSync(runDir, { recursive: true })
     repo.setRunDir(runId, runDir)
@@ -268,6 +278,9 @@ export class TrainingService {
     const run = repo.get(runId)
     if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
     if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
+    // Checked first for a clear message; launch claims the run atomically, which is what guarantees it.
+    const owner = repo.owner(runId)
+    if (owner && ownerAlive(owner)) throw new RunOwnedError(runId, owner)
     if (!run.runDir || !existsSync(join(run.runDir, RUN_FILES.checkpointJson))) {
       throw new Error(
         `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
@@ -326,7 +339,19 @@ export class TrainingService {
   private launch(runId: number, job: Extract<Job, { kind: 'train' }>): { runId: number } {
     const { repo } = this.repo()
     const controller = new AbortController()
-    repo.setStatus(runId, 'running')
+    // Refused (RunOwnedError) when another live process trains this run.
+    const owner = thisProcess()
+    repo.claim(runId, owner)
+    // The heartbeat that tells other processes opening this project that the run is alive. Unref'd, so it
+    // never keeps a process up; it stops when the run ends, or when the row is no longer ours or unreachable.
+    const heartbeat = setInterval(() => {
+      try {
+        if (!repo.beat(runId, owner)) clearInterval(heartbeat)
+      } catch {
+        clearInterval(heartbeat) // the project was closed under the job
+      }
+    }, HEARTBEAT_MS)
+    heartbeat.unref()
     const onProgress = (e: TrainingProgress): void => {
       try {
         if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
@@ -341,6 +366,7 @@ export class TrainingService {
     // then is its end announced, so a listener that reads the run on 'completed' sees the final record.
     const done = this.runner(job, onProgress, controller.signal).then(
       (result): { record: RunRecord; end: TrainingEvent } => {
+        clearInterval(heartbeat)
         const r = result as TrainJobResult
         repo.setMetrics(runId, {
           epochsDone: r.epochsDone,
@@ -366,6 +392,7 @@ export class TrainingService {
       },
       (err: unknown): { record: RunRecord; end: TrainingEvent } => {
         // A job that threw, or a worker that died (it sends nothing itself): the run failed with that error.
+        clearInterval(heartbeat)
         const e = err instanceof Error ? err : new Error(String(err))
         repo.setStatus(runId, 'failed', e.message)
         return {

@@ -1,6 +1,8 @@
 // `transfer-studio train --project <file> --strategy ...`: train a model on the project's train/val split
 // with one of the tutorial's four strategies, evaluate it on the test split, and optionally export it.
 // Training runs in this process (the CLI is already a separate process); Ctrl+C cancels within a batch.
+// `train --project <file> --resume <run>` continues a cancelled, failed or interrupted run (a killed CLI,
+// a crashed app) from its last checkpoint with the run's own settings, the way the app's training:resume does.
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
@@ -43,6 +45,8 @@ interface TrainOptions {
   seed?: string
   out?: string
   json?: boolean
+  /** The id of a run to continue from its last checkpoint, instead of a new run. */
+  resume?: string
 }
 
 const HUB_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -132,6 +136,41 @@ export function configFromOptions(o: TrainOptions, info?: BaseInfo): TrainConfig
   }
 }
 
+/**
+ * The run `--resume` names, or null for a new run. The run keeps its settings, so the options that would
+ * make a new config are refused rather than silently ignored.
+ */
+function resumeIdOf(o: TrainOptions): number | null {
+  if (o.resume === undefined) return null
+  const id = parseNumber(o.resume, '--resume', (n) => Number.isInteger(n) && n > 0, '(a run id)')
+  const configFlags: (keyof TrainOptions)[] = [
+    'strategy',
+    'base',
+    'architecture',
+    'epochs',
+    'batchSize',
+    'lr',
+    'width',
+    'fcUnits',
+    'dropout',
+    'flattenDropout',
+    'inputSize',
+    'patience',
+    'lrSchedule',
+    'normalize',
+    'pretrainedRate',
+    'augment',
+    'balanced',
+    'seed'
+  ]
+  const given = configFlags.filter((k) => o[k] !== undefined)
+  if (given.length > 0)
+    throw new UserError(
+      `--resume continues run ${id} with its own settings; leave out ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`
+    )
+  return id
+}
+
 /** One status line redrawn in place on a terminal. */
 function progressLine(out: CliOutput): { update(e: TrainingEvent): void; done(): void } {
   let last = 0
@@ -169,9 +208,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('train')
     .description("train a classifier on the project's train/val split with one of the four strategies")
     .requiredOption('-p, --project <file>', 'project file (.tsproj)')
-    .addOption(
-      new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]).makeOptionMandatory()
-    )
+    // Mandatory for a new run; checked in the action, since --resume takes the run's own strategy.
+    .addOption(new Option('--strategy <name>', 'transfer strategy').choices([...STRATEGIES]))
     .option(
       '--base <id|path>',
       'pretrained weights: a hub model id (see `models list`), bvlc-alexnet.npy, a torchvision .pth ' +
@@ -219,19 +257,31 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'random seed (default 42)')
     .option('--out <dir>', 'export the trained model to this new folder')
     .option('--json', 'print one JSON object')
+    .option(
+      '--resume <run>',
+      'continue this cancelled, failed or interrupted run from its last checkpoint, with its own settings'
+    )
     .action(async (opts: TrainOptions) => {
       const hub = new ModelHubService()
-      const base = baseOf(opts.base, opts.architecture)
-      let info: BaseInfo | undefined
-      if (base.kind === 'hub') {
-        const entry = (await hub.list()).find((m) => m.id === base.id)
-        if (!entry)
+      const resumeId = resumeIdOf(opts)
+      let config: TrainConfig | null = null
+      if (resumeId === null) {
+        if (!opts.strategy)
           throw new UserError(
-            `--base: no file ${resolve(base.id)} and no hub model "${base.id}" (see \`models list\`)`
+            `required option '--strategy <name>' not specified (one of ${STRATEGIES.join(', ')}), or --resume <run>`
           )
-        info = baseInfoOf(entry)
+        const base = baseOf(opts.base, opts.architecture)
+        let info: BaseInfo | undefined
+        if (base.kind === 'hub') {
+          const entry = (await hub.list()).find((m) => m.id === base.id)
+          if (!entry)
+            throw new UserError(
+              `--base: no file ${resolve(base.id)} and no hub model "${base.id}" (see \`models list\`)`
+            )
+          info = baseInfoOf(entry)
+        }
+        config = configFromOptions(opts, info)
       }
-      const config = configFromOptions(opts, info)
       if (opts.out) {
         const out = resolve(opts.out)
         try {
@@ -246,7 +296,7 @@ export function register(program: Command, ctx: CliContext): void {
           models: hub
         })
         // The project knows whether its import asked for ROI cropping; the options do not.
-        config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
+        if (config) config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
         const bar = ctx.io.stderr.isTTY && !opts.json ? progressLine(ctx.io.stderr) : null
         let runId = -1
         const off = service.onEvent((e) => bar?.update(e))
@@ -258,7 +308,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.io.signal?.addEventListener('abort', onInterrupt, { once: true })
         try {
           try {
-            runId = (await service.start(config)).runId
+            runId = (config ? await service.start(config) : await service.resume(resumeId as number)).runId
           } catch (err) {
             throw new UserError((err as Error).message)
           }
