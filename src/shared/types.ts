@@ -185,6 +185,11 @@ export interface LabelChangeResult {
   changed: number
   canUndo: boolean
   canRedo: boolean
+  /**
+   * Undo/redo only: images left as they were because their label had changed since (in another window or
+   * process); absent when there were none.
+   */
+  skipped?: number
 }
 
 export interface SplitRequest {

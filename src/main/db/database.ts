@@ -39,6 +39,25 @@ export function schemaVersion(db: Db): number {
 export const APPLICATION_ID = 0x54537464
 
 export function migrate(db: Db, target = SCHEMA_VERSION): number {
+  const start = checkedVersion(db)
+  // Another process may be opening (and migrating) the same new file right now: each step reads the version
+  // again under the write lock, so no migration runs twice and none sees a half-made schema.
+  let current = start
+  while (current < target) {
+    current = transaction(db, () => {
+      const v = checkedVersion(db)
+      if (v >= target) return v
+      db.exec(MIGRATIONS[v])
+      db.pragma(`user_version = ${v + 1}`)
+      db.pragma(`application_id = ${APPLICATION_ID}`)
+      return v + 1
+    })
+  }
+  return Math.max(start, target)
+}
+
+/** The file's schema version, after refusing a file that is not a project or is newer than this app. */
+function checkedVersion(db: Db): number {
   const current = schemaVersion(db)
   const appId = db.pragma('application_id', { simple: true }) as number
   if (current === 0) {
@@ -63,17 +82,74 @@ export function migrate(db: Db, target = SCHEMA_VERSION): number {
       `project schema version ${current} is newer than this app supports (${SCHEMA_VERSION}); update Transfer Studio`
     )
   }
-  for (let v = current; v < target; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v])
-      db.pragma(`user_version = ${v + 1}`)
-      db.pragma(`application_id = ${APPLICATION_ID}`)
-    })()
-  }
-  return Math.max(current, target)
+  return current
 }
 
-/** Run `fn` in one transaction (nested calls become savepoints). */
+/**
+ * Run `fn` in one IMMEDIATE transaction (nested calls become savepoints). IMMEDIATE takes the write lock at
+ * BEGIN, where SQLite's busy handler waits for it (busy_timeout); a DEFERRED transaction that reads first and
+ * then writes cannot wait (another process committed after its snapshot) and fails with "database is locked"
+ * at once. Where SQLite still answers SQLITE_BUSY before `fn` ran (WAL recovery, a checkpoint in the way, or
+ * another process holding the lock past busy_timeout), the outermost call retries with backoff for up to
+ * twice the connection's busy_timeout in all (10 s at the default), so `fn` runs once per commit.
+ */
 export function transaction<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn)()
+  if (db.inTransaction) return db.transaction(fn).immediate() // a savepoint: the outer call owns retries
+  let entered = false
+  const tx = db.transaction(() => {
+    entered = true
+    return fn()
+  })
+  const started = Date.now()
+  let deadline: number | undefined
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return tx.immediate()
+    } catch (err) {
+      if (entered || !isBusy(err)) throw err
+      // A connection told not to wait (busy_timeout = 0) is not made to wait here either.
+      deadline ??= started + 2 * (db.pragma('busy_timeout', { simple: true }) as number)
+      if (Date.now() >= deadline) throw err
+      // Jittered exponential backoff, 5 ms doubling to 250 ms, so two waiting writers do not retry in step.
+      const ms = Math.min(250, 5 * 2 ** attempt) * (0.5 + Math.random() / 2)
+      sleepSync(Math.min(ms, deadline - Date.now()))
+    }
+  }
+}
+
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, _SNAPSHOT, _TIMEOUT): "database is locked". */
+export function isBusy(err: unknown): boolean {
+  return err instanceof Database.SqliteError && /^SQLITE_BUSY(_|$)/.test(err.code)
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+/** better-sqlite3 is synchronous, and SQLite's own busy wait blocks the same way; this keeps `fn` synchronous. */
+function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms)
+}
+
+/**
+ * Call `onChange` after another connection (another process, or another handle in this one) commits to the
+ * file `db` has open, checked every `intervalMs`. `PRAGMA data_version` moves only with other connections'
+ * commits, so this connection's own writes never trigger it. The timer does not keep the process alive;
+ * the returned function stops it, and it stops by itself once `db` is closed.
+ */
+export function watchExternalCommits(db: Db, onChange: () => void, intervalMs = 1000): () => void {
+  const version = (): number => db.pragma('data_version', { simple: true }) as number
+  let last = version()
+  const timer = setInterval(() => {
+    if (!db.open) return clearInterval(timer)
+    let now: number
+    try {
+      now = version()
+    } catch {
+      return // busy for a moment: the next tick sees the change
+    }
+    if (now !== last) {
+      last = now
+      onChange()
+    }
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }

@@ -123,6 +123,8 @@ export function createRepository(db: Db) {
     setPosition: db.prepare('UPDATE classes SET position = ? WHERE id = ?'),
     reassign: db.prepare('UPDATE images SET class_id = ? WHERE class_id = ?'),
     setLabel: db.prepare('UPDATE images SET class_id = ? WHERE id = ?'),
+    setLabelIf: db.prepare('UPDATE images SET class_id = ? WHERE id = ? AND class_id IS ?'),
+    classExists: db.prepare('SELECT 1 FROM classes WHERE id = ?'),
     setSplit: db.prepare('UPDATE images SET split = ? WHERE id = ?'),
     clearSplits: db.prepare('UPDATE images SET split = NULL WHERE split IS NOT NULL'),
     labelled: db.prepare(
@@ -356,6 +358,10 @@ export function createRepository(db: Db) {
       return out
     },
     setLabel: (id: number, classId: number | null): void => void s.setLabel.run(classId, id),
+    /** Set a label only where it is still `expected` (undo/redo); returns whether the row changed. */
+    setLabelIf: (id: number, classId: number | null, expected: number | null): boolean =>
+      s.setLabelIf.run(classId, id, expected).changes === 1,
+    classExists: (id: number): boolean => s.classExists.get(id) !== undefined,
 
     listClasses: (): ClassInfo[] => s.classes.all() as ClassInfo[],
     classById: (id: number): ClassInfo | null => (s.classById.get(id) as ClassInfo | undefined) ?? null,

@@ -76,7 +76,8 @@ export class LibraryService {
     if (this.runningImport)
       throw new Error(`import ${this.runningImport.id} is still running; cancel it or wait`)
     const { db, repo } = this.p
-    const importId = repo.startImport(req.folder, req.labels, new Date().toISOString())
+    // Single writes go through `transaction` too, for its wait on another process's write lock.
+    const importId = transaction(db, () => repo.startImport(req.folder, req.labels, new Date().toISOString()))
     const controller = new AbortController()
     signal?.addEventListener('abort', () => controller.abort(), { once: true })
     const done = runImport(db, repo, req, {
@@ -91,14 +92,16 @@ export class LibraryService {
       this.events.onChanged('import')
       return summary
     } catch (err) {
-      repo.finishImport(importId, {
-        status: 'failed',
-        imported: 0,
-        skippedDuplicates: 0,
-        moved: 0,
-        failed: 0,
-        finishedAt: new Date().toISOString()
-      })
+      transaction(db, () =>
+        repo.finishImport(importId, {
+          status: 'failed',
+          imported: 0,
+          skippedDuplicates: 0,
+          moved: 0,
+          failed: 0,
+          finishedAt: new Date().toISOString()
+        })
+      )
       throw err
     } finally {
       this.runningImport = null
@@ -141,8 +144,9 @@ export class LibraryService {
   setLabel(imageIds: number[], classId: number | null): LabelChangeResult {
     const { db, repo } = this.p
     const ids = [...new Set(imageIds)]
-    const changed = transaction(db, () => {
-      if (classId !== null && !repo.classById(classId)) throw new NotFoundError(`class ${classId} not found`)
+    const op = transaction(db, () => {
+      if (classId !== null && !repo.classExists(classId))
+        throw new NotFoundError(`class ${classId} not found`)
       const current = repo.labelsOf(ids)
       const missing = ids.filter((id) => !current.has(id))
       if (missing.length) {
@@ -150,39 +154,77 @@ export class LibraryService {
           `image(s) not found: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`
         )
       }
-      const op: LabelOp = { ids: [], before: [], after: classId }
+      const change: LabelOp = { ids: [], before: [], after: classId }
       for (const id of ids) {
         const before = current.get(id) as number | null
         if (before === classId) continue
         repo.setLabel(id, classId)
-        op.ids.push(id)
-        op.before.push(before)
+        change.ids.push(id)
+        change.before.push(before)
       }
-      if (op.ids.length) this.pushUndo(op)
-      return op.ids.length
+      return change
     })
-    if (changed) this.events.onChanged('labels')
-    return this.labelResult(changed)
+    // Only a committed change enters the history.
+    if (op.ids.length) {
+      this.pushUndo(op)
+      this.events.onChanged('labels')
+    }
+    return this.labelResult(op.ids.length)
   }
 
+  /**
+   * Undo the last label change on the images whose label is still the one it set: another window or process
+   * may have relabelled some since, and that newer label stays (counted in `skipped`). Redo then repeats only
+   * what this undo did.
+   */
   undo(): LabelChangeResult {
     const op = this.undoStack.pop()
     if (!op) return this.labelResult(0)
-    const { db, repo } = this.p
-    transaction(db, () => op.ids.forEach((id, i) => repo.setLabel(id, op.before[i])))
-    this.redoStack.push(op)
-    this.events.onChanged('labels')
-    return this.labelResult(op.ids.length)
+    const done = this.replay(
+      op,
+      op.ids.map(() => op.after),
+      op.before
+    )
+    if (done.ids.length) this.redoStack.push(done)
+    return this.replayResult(done, op)
   }
 
+  /** Redo the last undone change, on the images whose label is still the one the undo put back. */
   redo(): LabelChangeResult {
     const op = this.redoStack.pop()
     if (!op) return this.labelResult(0)
+    const done = this.replay(
+      op,
+      op.before,
+      op.ids.map(() => op.after)
+    )
+    if (done.ids.length) this.undoStack.push(done)
+    return this.replayResult(done, op)
+  }
+
+  /**
+   * Move each image of `op` from label `from[i]` to `to[i]` where it still has `from[i]`, compared and written
+   * in one immediate transaction so no other process's label lands in between. A class another process
+   * deleted since is not brought back: those images are skipped too. Returns the part of `op` applied.
+   */
+  private replay(op: LabelOp, from: (number | null)[], to: (number | null)[]): LabelOp {
     const { db, repo } = this.p
-    transaction(db, () => op.ids.forEach((id) => repo.setLabel(id, op.after)))
-    this.undoStack.push(op)
-    this.events.onChanged('labels')
-    return this.labelResult(op.ids.length)
+    const applied = transaction(db, () => {
+      const exists = new Map<number, boolean>()
+      const alive = (c: number | null): boolean => {
+        if (c === null) return true
+        if (!exists.has(c)) exists.set(c, repo.classExists(c))
+        return exists.get(c) as boolean
+      }
+      return op.ids.flatMap((id, i) => (alive(to[i]) && repo.setLabelIf(id, to[i], from[i]) ? [i] : []))
+    })
+    return { ids: applied.map((i) => op.ids[i]), before: applied.map((i) => op.before[i]), after: op.after }
+  }
+
+  private replayResult(done: LabelOp, op: LabelOp): LabelChangeResult {
+    if (done.ids.length) this.events.onChanged('labels')
+    const skipped = op.ids.length - done.ids.length
+    return { ...this.labelResult(done.ids.length), ...(skipped ? { skipped } : {}) }
   }
 
   /** Whether undo/redo are possible now (the renderer asks after a reload). */
@@ -225,9 +267,11 @@ export class LibraryService {
   }
 
   renameClass(id: number, name: string): ClassInfo {
-    const { repo } = this.p
-    if (!repo.classById(id)) throw new NotFoundError(`class ${id} not found`)
-    repo.renameClass(id, name)
+    const { db, repo } = this.p
+    transaction(db, () => {
+      if (!repo.classExists(id)) throw new NotFoundError(`class ${id} not found`)
+      repo.renameClass(id, name)
+    })
     this.events.onChanged('classes')
     return repo.classById(id) as ClassInfo
   }
