@@ -140,7 +140,9 @@ export interface Events extends TrainingEvents, HubEvents {
   /** Progress of a running import (several per second at most). */
   'import-progress': ImportProgressEvent
   /** Something changed in the library that views should reload (labels, classes, splits, imports). */
-  'library-changed': { reason: 'import' | 'labels' | 'classes' | 'splits' | 'project' | 'predictions' }
+  'library-changed': {
+    reason: 'import' | 'labels' | 'classes' | 'splits' | 'project' | 'predictions' | 'external'
+  }
 }
 export type EventName = keyof Events
 

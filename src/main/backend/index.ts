@@ -11,6 +11,7 @@ import { issuesLine } from '../../shared/contract/issues'
 import { LibraryService } from '../library/libraryService'
 import { MediaService, type Media } from '../library/mediaService'
 import { ProjectService } from '../project/projectService'
+import { watchExternalCommits } from '../db/database'
 import { BaseCheckService } from '../training/baseCheck'
 import { EstimateService } from '../training/estimate'
 import { PredictionService, type InferenceWorkerOptions } from '../training/prediction'
@@ -94,6 +95,15 @@ export function createBackend(opts: BackendOptions): Backend {
   })
   const media = new MediaService(projects)
   const offProjects = projects.onDidChange(() => emit('library-changed', { reason: 'project' }))
+  // The app, `serve` and the CLI may all have this project open: another process's commit (an import, a
+  // label) is news for every client here too, or a browser would show a stale library until reloaded.
+  let stopExternal = (): void => undefined
+  const offExternal = projects.onDidChange((project) => {
+    stopExternal()
+    stopExternal = project
+      ? watchExternalCommits(project.db, () => emit('library-changed', { reason: 'external' }))
+      : () => undefined
+  })
   const hub = new ModelHubService(opts.hub)
   const training = new TrainingService(projects, {
     runner: opts.runner ?? defaultRunner(opts.workerEntry),
@@ -147,6 +157,8 @@ export function createBackend(opts: BackendOptions): Backend {
       offTraining()
       offTrainingLibrary()
       offProjects()
+      stopExternal()
+      offExternal()
       projects.close()
       events.clear()
     }
