@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import {
   type BaseModel,
   type EvaluationResult,
@@ -131,6 +132,95 @@ export interface TrainingServiceOptions {
   gradWorker?: WorkerEntry
   /** Resolves a `{ kind: 'hub' }` base to its cached file (the model hub); without it hub bases are refused. */
   models?: Pick<ModelHub, 'resolve'>
+  /**
+   * Write the run's heartbeat from a worker thread (its own connection) rather than a timer on this thread.
+   * For a runner that trains on this thread (the CLI's in-process runner): one synchronous full-AlexNet batch
+   * takes seconds on wasm and would starve the timer until other processes take the run for dead.
+   */
+  heartbeatThread?: boolean
+}
+
+/** The heartbeat worker: beats every `intervalMs` until told to stop or the run is no longer its owner's. */
+const HEARTBEAT_WORKER = `
+const { workerData: w, parentPort } = require('node:worker_threads')
+const Database = require(w.sqlite)
+const db = new Database(w.file, { fileMustExist: true })
+db.pragma('busy_timeout = 1000')
+const beat = db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner_pid = ? AND owner_host = ?')
+function stop() {
+  clearInterval(timer)
+  try { db.close() } catch {}
+  parentPort.close()
+}
+const timer = setInterval(() => {
+  try {
+    if (beat.run(Date.now(), w.runId, w.pid, w.host).changes === 0) stop()
+  } catch {
+    // A busy database: the next beat tries again (five may be missed before the run reads as stale).
+  }
+}, w.intervalMs)
+parentPort.on('message', stop)
+`
+
+/**
+ * Starts the heartbeat of a run this process owns; returns its disposer. On a timer of this thread, unref'd
+ * so it never keeps the process up; or (`thread`) from a worker thread, falling back to the timer when the
+ * worker cannot start or the project is not a file.
+ */
+function startHeartbeat(
+  repo: RunsRepo,
+  db: Db,
+  runId: number,
+  owner: { pid: number; host: string },
+  thread: boolean
+): () => void {
+  let timer: NodeJS.Timeout | null = null
+  const onThisThread = (): void => {
+    timer = setInterval(() => {
+      try {
+        if (!repo.beat(runId, owner)) stop()
+      } catch {
+        stop() // the project was closed under the job
+      }
+    }, HEARTBEAT_MS)
+    timer.unref()
+  }
+  let worker: Worker | null = null
+  let stopped = false
+  const stop = (): void => {
+    stopped = true
+    if (timer) clearInterval(timer)
+    timer = null
+    worker?.postMessage('stop')
+    worker = null
+  }
+  if (thread && !db.memory) {
+    try {
+      const w = new Worker(HEARTBEAT_WORKER, {
+        eval: true,
+        workerData: {
+          sqlite: require.resolve('better-sqlite3'),
+          file: db.name,
+          runId,
+          pid: owner.pid,
+          host: owner.host,
+          intervalMs: HEARTBEAT_MS
+        }
+      })
+      w.unref()
+      w.on('error', (err) => {
+        if (stopped || worker !== w) return
+        console.error('the heartbeat worker failed; beating on the main thread:', err)
+        worker = null
+        onThisThread()
+      })
+      worker = w
+    } catch (err) {
+      console.error('could not start the heartbeat worker; beating on the main thread:', err)
+      onThisThread()
+    }
+  } else onThisThread()
+  return stop
 }
 
 interface Active {
@@ -158,6 +248,7 @@ export class TrainingService {
     event: TrainingEvent
     libraryChanged: 'predictions'
   }>()
+  private readonly heartbeatThread: boolean
   private readonly repos = new WeakMap<Db, RunsRepo>()
   private active: Active | null = null
 
@@ -168,6 +259,7 @@ export class TrainingService {
     this.runner = opts.runner ?? defaultRunner()
     this.gradWorker = opts.gradWorker
     this.models = opts.models
+    this.heartbeatThread = opts.heartbeatThread ?? false
   }
 
   /** Every TrainingEvent of every run; returns the unsubscribe function. */
@@ -337,21 +429,14 @@ export class TrainingService {
   }
 
   private launch(runId: number, job: Extract<Job, { kind: 'train' }>): { runId: number } {
-    const { repo } = this.repo()
+    const { repo, db } = this.repo()
     const controller = new AbortController()
     // Refused (RunOwnedError) when another live process trains this run.
     const owner = thisProcess()
     repo.claim(runId, owner)
-    // The heartbeat that tells other processes opening this project that the run is alive. Unref'd, so it
-    // never keeps a process up; it stops when the run ends, or when the row is no longer ours or unreachable.
-    const heartbeat = setInterval(() => {
-      try {
-        if (!repo.beat(runId, owner)) clearInterval(heartbeat)
-      } catch {
-        clearInterval(heartbeat) // the project was closed under the job
-      }
-    }, HEARTBEAT_MS)
-    heartbeat.unref()
+    // Tells other processes opening this project that the run is alive; stopped when the run ends (before
+    // its end is saved), or by itself when the row is no longer ours or the project is unreachable.
+    const stopHeartbeat = startHeartbeat(repo, db, runId, owner, this.heartbeatThread)
     const onProgress = (e: TrainingProgress): void => {
       try {
         if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
@@ -366,7 +451,7 @@ export class TrainingService {
     // then is its end announced, so a listener that reads the run on 'completed' sees the final record.
     const done = this.runner(job, onProgress, controller.signal).then(
       (result): { record: RunRecord; end: TrainingEvent } => {
-        clearInterval(heartbeat)
+        stopHeartbeat()
         const r = result as TrainJobResult
         repo.setMetrics(runId, {
           epochsDone: r.epochsDone,
@@ -392,7 +477,7 @@ export class TrainingService {
       },
       (err: unknown): { record: RunRecord; end: TrainingEvent } => {
         // A job that threw, or a worker that died (it sends nothing itself): the run failed with that error.
-        clearInterval(heartbeat)
+        stopHeartbeat()
         const e = err instanceof Error ? err : new Error(String(err))
         repo.setStatus(runId, 'failed', e.message)
         return {

@@ -3,6 +3,7 @@
 // a live process holds; a claim on a run another live process holds is refused, and ending a run drops
 // its owner. The real-process cases (a CLI trainer, kill -9, --resume) are in runsProcess.test.ts.
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -14,7 +15,8 @@ import {
   ownerAlive
 } from '../../../src/main/db/runsRepo'
 import { ProjectService } from '../../../src/main/project/projectService'
-import { TrainingService, inProcessRunner } from '../../../src/main/training/trainingService'
+import { TrainingService, inProcessRunner, type JobRunner } from '../../../src/main/training/trainingService'
+import type { TrainJobResult } from '../../../src/main/ml'
 import { defaultTrainConfig } from '../../../src/main/ml/train/config'
 import { tempDir } from '../../helpers'
 
@@ -103,6 +105,52 @@ describe('run owners', () => {
     runs.setStatus(id, 'cancelled')
     expect(runs.owner(id)).toBeNull()
     expect(runs.beat(id, { pid: process.pid, host: hostname() })).toBe(false)
+    projects.close()
+  })
+  it('a worker-thread heartbeat keeps beating while training blocks this thread', async () => {
+    const projects = new ProjectService(join(tmp.dir, 'data'))
+    projects.create(file)
+    const runs = createRunsRepo(projects.require().db)
+    const id = runs.create(defaultTrainConfig('custom'), new Date().toISOString())
+    const runDir = join(tmp.dir, 'run')
+    mkdirSync(runDir)
+    writeFileSync(join(runDir, 'checkpoint.json'), '{}')
+    runs.setRunDir(id, runDir)
+    runs.setStatus(id, 'failed', 'interrupted')
+    const blockMs = 3 * HEARTBEAT_MS + 500
+    let blockedFrom = 0
+    let beatAfterBlock = 0
+    // A job that holds this thread the way one long synchronous TF.js batch does (an AlexNet step on wasm).
+    const blocking: JobRunner = async () => {
+      await new Promise((r) => setTimeout(r, 500)) // the heartbeat worker starts
+      blockedFrom = Date.now()
+      while (Date.now() - blockedFrom < blockMs) {
+        /* busy */
+      }
+      beatAfterBlock = runs.owner(id)?.heartbeatAt ?? 0
+      return {
+        kind: 'train',
+        status: 'cancelled',
+        backend: 'cpu',
+        epochsDone: 0,
+        history: [],
+        valAccuracy: null,
+        stoppedEarly: false,
+        seconds: 0,
+        failed: [],
+        modelDir: null
+      } satisfies TrainJobResult
+    }
+    const training = new TrainingService(projects, { runner: blocking, heartbeatThread: true })
+    await training.resume(id)
+    const run = await training.wait(id)
+    expect(run.status).toBe('cancelled')
+    // Beats landed while this thread was blocked: the last one is within a beat of the block's end.
+    console.log(
+      `last heartbeat ${blockedFrom + blockMs - beatAfterBlock} ms before a ${blockMs} ms block ended`
+    )
+    expect(beatAfterBlock).toBeGreaterThan(blockedFrom + blockMs - 2 * HEARTBEAT_MS)
+    expect(runs.owner(id)).toBeNull()
     projects.close()
   })
 })

@@ -293,7 +293,9 @@ export function register(program: Command, ctx: CliContext): void {
       const summary = await ctx.withProject(opts.project, {}, async (backend) => {
         const service = new TrainingService(backend.services.projects, {
           runner: inProcessRunner(),
-          models: hub
+          models: hub,
+          // Training runs on this thread here, so the run's heartbeat beats from a worker thread.
+          heartbeatThread: true
         })
         // The project knows whether its import asked for ROI cropping; the options do not.
         if (config) config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
