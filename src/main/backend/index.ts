@@ -100,8 +100,11 @@ export function createBackend(opts: BackendOptions): Backend {
   let stopExternal = (): void => undefined
   const offExternal = projects.onDidChange((project) => {
     stopExternal()
+    // Only library changes count: a CLI trainer's heartbeat every 2 s would reload every client's grid.
     stopExternal = project
-      ? watchExternalCommits(project.db, () => emit('library-changed', { reason: 'external' }))
+      ? watchExternalCommits(project.db, () => emit('library-changed', { reason: 'external' }), {
+          fingerprint: project.repo.libraryFingerprint
+        })
       : () => undefined
   })
   const hub = new ModelHubService(opts.hub)

@@ -128,28 +128,49 @@ function sleepSync(ms: number): void {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms)
 }
 
+export interface WatchOptions {
+  /** How often to look (ms). */
+  intervalMs?: number
+  /**
+   * A cheap summary of what the listener cares about: another connection's commit that leaves it unchanged
+   * (a trainer's heartbeat when only the library is watched) is not reported.
+   */
+  fingerprint?: () => unknown
+}
+
 /**
  * Call `onChange` after another connection (another process, or another handle in this one) commits to the
- * file `db` has open, checked every `intervalMs`. `PRAGMA data_version` moves only with other connections'
- * commits, so this connection's own writes never trigger it. The timer does not keep the process alive;
- * the returned function stops it, and it stops by itself once `db` is closed.
+ * file `db` has open, checked every `intervalMs` (1 s). `PRAGMA data_version` moves only with other
+ * connections' commits, so this connection's own writes never trigger it; they do move the fingerprint, which
+ * is therefore taken again after them, so that only what the others changed counts. The timer does not keep
+ * the process alive; the returned function stops it, and it stops by itself once `db` is closed.
  */
-export function watchExternalCommits(db: Db, onChange: () => void, intervalMs = 1000): () => void {
-  const version = (): number => db.pragma('data_version', { simple: true }) as number
-  let last = version()
+export function watchExternalCommits(db: Db, onChange: () => void, opts: WatchOptions = {}): () => void {
+  const dataVersion = db.prepare('PRAGMA data_version').pluck()
+  const ownChanges = db.prepare('SELECT total_changes()').pluck()
+  let version = dataVersion.get()
+  let own = ownChanges.get()
+  let print = opts.fingerprint?.()
   const timer = setInterval(() => {
     if (!db.open) return clearInterval(timer)
-    let now: number
     try {
-      now = version()
+      const v = dataVersion.get()
+      const o = ownChanges.get()
+      if (v === version && o === own) return
+      const external = v !== version
+      version = v
+      own = o
+      if (!opts.fingerprint) {
+        if (external) onChange()
+        return
+      }
+      const before = print
+      print = opts.fingerprint()
+      if (external && print !== before) onChange()
     } catch {
-      return // busy for a moment: the next tick sees the change
+      // Busy for a moment: the next tick sees the change.
     }
-    if (now !== last) {
-      last = now
-      onChange()
-    }
-  }, intervalMs)
+  }, opts.intervalMs ?? 1000)
   timer.unref()
   return () => clearInterval(timer)
 }

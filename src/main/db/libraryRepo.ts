@@ -138,7 +138,17 @@ export function createRepository(db: Db) {
     finishImport:
       db.prepare(`UPDATE imports SET finished_at = @finishedAt, status = @status, imported = @imported,
       skipped_duplicates = @skippedDuplicates, moved = @moved, failed = @failed WHERE id = @id`),
-    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'")
+    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'"),
+    // Sums over covering indexes, not a hash: a label change moves TOTAL(id * class_id) (a swap of two labels
+    // too), a new split moves the sums of ids per split, a class edit the classes' text.
+    fingerprint: db
+      .prepare(
+        `SELECT (SELECT COUNT(*) || ':' || TOTAL(class_id) || ':' || TOTAL(id * class_id) FROM images INDEXED BY images_class)
+      || '|' || (SELECT TOTAL(id) FROM images WHERE split = 'val') || ':' || (SELECT TOTAL(id) FROM images WHERE split = 'test')
+      || ':' || (SELECT COUNT(*) FROM images WHERE split = 'train')
+      || '|' || (SELECT group_concat(id || ':' || position || ':' || name, ',') FROM (SELECT * FROM classes ORDER BY id))`
+      )
+      .pluck()
   }
 
   /** WHERE clause and parameters for a filter (AND of every given field). */
@@ -424,7 +434,14 @@ export function createRepository(db: Db) {
     },
 
     /** Imports still `running` when a project is opened were cut short by a crash or a kill. */
-    markInterruptedImports: (): number => s.interruptImports.run().changes
+    markInterruptedImports: (): number => s.interruptImports.run().changes,
+
+    /**
+     * A value that moves with every change a library view shows (images, labels, splits, classes), so another
+     * process's library change can be told from its other writes (a trainer's heartbeat). About 10 ms at
+     * 50,000 images; it is taken only after a commit.
+     */
+    libraryFingerprint: (): string => s.fingerprint.get() as string
   }
 }
 

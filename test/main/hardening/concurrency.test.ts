@@ -180,6 +180,18 @@ describe.skipIf(!sharedDataAvailable())('two processes on one project', () => {
       expect(await waitFor(() => reasons.includes('external'), 3000)).toBe(true)
       console.log(`data_version: library-changed after ${Date.now() - started} ms`)
       expect(backend.services.library.image(id).classId).toBe(next)
+      // A commit that leaves the library as it was (a trainer's run row) is not news for the library views.
+      reasons.length = 0
+      const raw = new Database(project)
+      try {
+        raw
+          .prepare("INSERT INTO runs (created_at, strategy, status) VALUES (?, 'linear', 'failed')")
+          .run(new Date().toISOString())
+      } finally {
+        raw.close()
+      }
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(reasons).toEqual([])
     } finally {
       off()
       await other.exit()
