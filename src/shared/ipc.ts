@@ -153,6 +153,11 @@ export interface StudioApi {
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
   /** URL of an image's thumbnail (or the full image as PNG with `full`), loadable by an <img>. */
   imageUrl(id: number, kind: 'thumb' | 'full'): string
+  /**
+   * Send a file to the backend ahead of an invoke that names it (`{ upload: id, name }`): streamed over
+   * HTTP by the `serve` client. The desktop app has none: it sends paths.
+   */
+  upload?(file: Blob, name: string): Promise<string>
 }
 
 // Allowlists as records typed by the contract: a channel or event missing here, or one the contract does not

@@ -14,6 +14,7 @@ import { ProjectService } from '../project/projectService'
 import { watchExternalCommits } from '../db/database'
 import { BaseCheckService } from '../training/baseCheck'
 import { EstimateService } from '../training/estimate'
+import { UploadStore } from '../uploads/uploadStore'
 import { PredictionService, type InferenceWorkerOptions } from '../training/prediction'
 import { TrainingService, defaultRunner, type JobRunner } from '../training/trainingService'
 import { ValidationError } from '../errors'
@@ -38,6 +39,8 @@ export interface Backend {
   /** Typed events for every EventName; on() returns an unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
   media(kind: 'thumb' | 'full', id: number): Promise<Media>
+  /** Files sent to `serve` with `POST /upload`, named by id in `training:predict`. */
+  uploads: UploadStore
   /** Direct service access for the CLI and the ML engine. */
   services: {
     library: LibraryService
@@ -118,7 +121,8 @@ export function createBackend(opts: BackendOptions): Backend {
   const baseCheck = new BaseCheckService(training, hub)
   const hubSlice = createHubHandlers({ hub, emit: (event, payload) => emit(event, payload) })
   const estimates = new EstimateService(projects, training)
-  const prediction = new PredictionService(training, opts.inferenceWorker)
+  const uploads = new UploadStore()
+  const prediction = new PredictionService(training, opts.inferenceWorker, uploads)
   if (opts.projectPath) {
     if (existsSync(opts.projectPath)) projects.openProject(opts.projectPath)
     else projects.create(opts.projectPath)
@@ -150,12 +154,14 @@ export function createBackend(opts: BackendOptions): Backend {
         throw new ValidationError(`media: ${issuesLine(request.error.issues, { kind, id })}`)
       return media.get(request.data.kind, request.data.id)
     },
+    uploads,
     services: { library, projects, media, training, baseCheck, estimates, prediction, hub },
     async dispose() {
       await hubSlice.downloads.cancelAll()
       await library.stopImport()
       await training.dispose()
       await prediction.dispose()
+      uploads.dispose()
       estimates.dispose()
       offTraining()
       offTrainingLibrary()

@@ -5,9 +5,10 @@
 import { isChannel } from '../../shared/ipc'
 import type { SerializedError } from '../../shared/types'
 import type { Backend } from '../backend'
+import { toUserError } from '../errors/userError'
 
 /** The part of the backend that a transport needs (not `services` or `dispose`: the owner keeps those). */
-export type ServedBackend = Pick<Backend, 'handlers' | 'on' | 'media'>
+export type ServedBackend = Pick<Backend, 'handlers' | 'on' | 'media' | 'uploads'>
 
 /** A request the transport refused before it reached the backend (unknown channel, malformed args). */
 export class BadRequestError extends Error {
@@ -35,10 +36,12 @@ export function mediaErrorStatus(error: unknown): number {
   return /NotFound/i.test(name) || /not found/i.test(message) ? 404 : 500
 }
 
-/** Only name and message cross the boundary: stacks and paths inside them stay in the backend. */
+/**
+ * Only name and message cross the boundary, as `toUserError` words them: SQLite and file errors as
+ * sentences, bugs as "internal error" with an id (the detail goes to stderr), every message capped.
+ */
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) return { name: error.name || 'Error', message: error.message }
-  return { name: 'Error', message: String(error) }
+  return toUserError(error)
 }
 
 function describe(value: unknown): string {

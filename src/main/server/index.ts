@@ -9,6 +9,8 @@ import type { Duplex } from 'node:stream'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { EVENTS, type ServerMessage } from '../../shared/ipc'
+import { CLIENT_HIGH_WATER_BYTES, MAX_FRAME_BYTES } from '../../shared/limits'
+import { TooManyUploadsError, UploadTooLargeError } from '../uploads/uploadStore'
 import { BadRequestError, dispatch, mediaErrorStatus, serializeError, type ServedBackend } from './dispatch'
 import {
   contentSecurityPolicy,
@@ -42,8 +44,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** Largest message a client may send; requests are small objects. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+/** Requests one client may have in flight; past it (or past the high-water mark) its socket is not read. */
+const MAX_IN_FLIGHT = 64
+/** A client that lets this much of the server's output pile up unread is disconnected. */
+const CLIENT_MAX_BUFFERED_BYTES = 8 * CLIENT_HIGH_WATER_BYTES
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -87,9 +91,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // The token travels in URLs; never hand it to another site in a Referer.
     res.setHeader('Referrer-Policy', 'no-referrer')
     if (!hostAccepted(req.headers.host)) return send(res, 403, 'text/plain', 'forbidden host')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname === '/upload') return upload(req, res, url)
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, 'text/plain', 'method not allowed')
-    const url = new URL(req.url ?? '/', 'http://localhost')
 
     const media = /^\/media\/(thumb|full)\/([1-9]\d{0,14})$/.exec(url.pathname)
     if (media || url.pathname.startsWith('/media/')) {
@@ -108,6 +113,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (url.pathname === '/api') return send(res, 426, 'text/plain', 'upgrade required')
     return serveStatic(req, res, url.pathname)
+  }
+
+  /**
+   * `POST /upload?token=T&name=N` with the file as the body: streamed to the backend's upload store, at most
+   * its limit (413 past it, whether declared or counted), and answered with `{ "id": ... }` for an invoke.
+   */
+  async function upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const refuse = (status: number, text: string): void => {
+      res.setHeader('Connection', 'close')
+      send(res, status, 'text/plain; charset=utf-8', text)
+      // Whatever of the body is still coming is not read.
+      req.destroy()
+    }
+    if (req.method !== 'POST') return send(res, 405, 'text/plain', 'method not allowed')
+    if (!tokenMatches(token, url.searchParams.get('token'))) return refuse(401, 'unauthorized')
+    // The page's own scripts may upload; another site's may not, even with a leaked token.
+    const accepted = options.allowRemote ? [req.headers.host as string] : loopbackHosts(port)
+    if (req.headers.origin !== undefined && !originAllowed(req.headers.origin, accepted))
+      return refuse(403, 'forbidden origin')
+    const name = url.searchParams.get('name')?.trim()
+    if (!name || name.length > 1000) return refuse(400, 'the upload needs a file name (?name=)')
+    const length = req.headers['content-length']
+    const declared = length === undefined ? undefined : Number(length)
+    if (declared !== undefined && !Number.isSafeInteger(declared)) return refuse(400, 'bad Content-Length')
+    try {
+      const { id, bytes } = await backend.uploads.receive(req, name, declared)
+      send(res, 200, 'application/json', JSON.stringify({ id, bytes }))
+    } catch (error) {
+      if (error instanceof UploadTooLargeError) return refuse(413, error.message)
+      if (error instanceof TooManyUploadsError) return refuse(429, error.message)
+      throw error
+    }
   }
 
   function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string): void {
@@ -139,7 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return options.allowRemote && h && !loopbackHosts(port).includes(h) ? [h] : []
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -155,10 +192,67 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   })
 
   wss.on('connection', (ws: WebSocket) => {
+    const client: Client = { inFlight: 0 }
+    clients.set(ws, client)
+    // A frame `ws` cannot accept (invalid UTF-8, over the size limit, a protocol error) is an 'error' on
+    // this socket: `ws` then closes it with the matching code (1007, 1009, 1002). Without a listener the
+    // error would be thrown and end the whole server, with the training it runs.
+    ws.on('error', () => setTimeout(() => ws.terminate(), 1000).unref())
+    ws.on('close', () => {
+      clearInterval(client.drain)
+      clients.delete(ws)
+    })
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      void handleMessage(ws, data, isBinary)
+      client.inFlight++
+      throttle(ws, client)
+      void handleMessage(ws, data, isBinary).finally(() => {
+        client.inFlight--
+        throttle(ws, client)
+      })
     })
   })
+
+  /** Per-client backpressure state. */
+  interface Client {
+    inFlight: number
+    /** Polls the client's unread output while it is over the high-water mark. */
+    drain?: NodeJS.Timeout
+  }
+  const clients = new Map<WebSocket, Client>()
+
+  /**
+   * Backpressure: a client with too many requests in flight, or too much of our output unread, is not read
+   * until both go down, so a client that sends without reading cannot make the server buffer without end.
+   */
+  function throttle(ws: WebSocket, client: Client): void {
+    if (ws.readyState !== WebSocket.OPEN) return
+    const unread = ws.bufferedAmount > CLIENT_HIGH_WATER_BYTES
+    const busy = client.inFlight >= MAX_IN_FLIGHT || unread
+    if (busy && !ws.isPaused) ws.pause()
+    else if (!busy && ws.isPaused) ws.resume()
+    // `ws` has no drain event of its own: look again while the client has not read what waits for it.
+    if (unread && !client.drain) {
+      client.drain = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount > CLIENT_HIGH_WATER_BYTES / 2) return
+        clearInterval(client.drain)
+        client.drain = undefined
+        throttle(ws, client)
+      }, 20)
+      client.drain.unref()
+    }
+  }
+
+  /** Sends, or drops the client when its unread output has passed what any reading client leaves. */
+  function deliver(ws: WebSocket, text: string): void {
+    if (ws.readyState !== WebSocket.OPEN) return
+    if (ws.bufferedAmount + text.length > CLIENT_MAX_BUFFERED_BYTES) {
+      ws.close(1008, 'the client does not read its messages')
+      // A client that does not read will not read the close frame either.
+      setTimeout(() => ws.terminate(), 1000).unref()
+      return
+    }
+    ws.send(text)
+  }
 
   async function handleMessage(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
     let id = -1
@@ -180,14 +274,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       reply = { type: 'result', id, ok: false, error: serializeError(error) }
     }
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply))
+    deliver(ws, JSON.stringify(reply))
   }
 
   // One subscription per event for the whole server, fanned out to every client.
   const unsubscribers = EVENTS.map((event) =>
     backend.on(event, (payload: unknown) => {
       const text = JSON.stringify({ type: 'event', event, payload } satisfies ServerMessage)
-      for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text)
+      for (const client of wss.clients) deliver(client, text)
     })
   )
 

@@ -11,10 +11,14 @@ import {
   type InferenceRequest,
   type PredictFile
 } from '../ml'
+import type { UploadStore } from '../uploads/uploadStore'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
 
 export type { PredictFile } from '../ml'
+
+/** A file as `training:predict` names it: a path, bytes, or a file uploaded to `serve` beforehand. */
+export type PredictRequestFile = PredictFile | { upload: string; name: string }
 
 export interface InferenceWorkerOptions {
   /** The worker entry: out/main/inferenceWorker.js, or the .ts source with a loader in execArgv (tests). */
@@ -111,15 +115,38 @@ export class PredictionService {
 
   constructor(
     private readonly training: TrainingService,
-    worker?: InferenceWorkerOptions
+    worker?: InferenceWorkerOptions,
+    private readonly uploads?: UploadStore
   ) {
     this.inference = worker ? forkInference(worker) : inProcessInference()
   }
 
-  /** Top-k per file, in the order given; a file that cannot be read gets an entry with `error`. */
-  async predict(runId: number, files: PredictFile[], top: number): Promise<Prediction[]> {
-    const dir = await trainedModelDir(this.training.get(runId))
-    return this.inference.predict(dir, files, top)
+  /**
+   * Top-k per file, in the order given; a file that cannot be read gets an entry with `error`. Uploaded
+   * files are used once: they are deleted afterwards, whatever the outcome, and shown by the name they
+   * were sent with.
+   */
+  async predict(runId: number, files: PredictRequestFile[], top: number): Promise<Prediction[]> {
+    const used = files.flatMap((f) => ('upload' in f ? [f.upload] : []))
+    try {
+      const dir = await trainedModelDir(this.training.get(runId))
+      const resolved = files.map((f): PredictFile => {
+        if (!('upload' in f)) return f
+        if (!this.uploads) throw new Error('uploads are only accepted by `transfer-studio serve`')
+        return { path: this.uploads.get(f.upload).path }
+      })
+      const out = await this.inference.predict(dir, resolved, top)
+      return out.map((p, i) => {
+        const f = files[i]
+        if (!('upload' in f)) return p
+        const tmp = (resolved[i] as { path: string }).path
+        return p.error
+          ? { ...p, path: f.name, error: p.error.replaceAll(tmp, f.name) }
+          : { ...p, path: f.name }
+      })
+    } finally {
+      await Promise.all(used.map((id) => this.uploads?.release(id)))
+    }
   }
 
   /** The inference worker's process id while it runs (null before the first prediction, or in process). */

@@ -7,13 +7,16 @@
 // (only types are imported there); zod is the more widely used and reviewed of the two, its strict objects,
 // integer type and issue paths are what the boundary needs, and its size only matters in the main process.
 import { z } from 'zod'
+import { MAX_BASE64 } from '../limits'
 import { IdsQuerySchema, ImageQuerySchema, ImportRequestSchema, MAX_IDS, SplitRequestSchema } from './library'
 import { BaseModelSchema, HubId, Id, PathString, StrategySchema, TrainConfigSchema, idList } from './training'
 
 /** Files one `training:predict` may carry. */
 export const MAX_PREDICT_FILES = 1000
-/** Base64 of one dropped image (about 36 MB of bytes). */
-export const MAX_BASE64 = 48_000_000
+export { MAX_BASE64 }
+
+/** The id `POST /upload` answers with (src/main/uploads/uploadStore.ts). */
+export const UploadId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { message: 'must be an upload id' })
 
 const NoArgs = z.strictObject({})
 const ClassName = z.string().trim().min(1).max(200)
@@ -30,7 +33,9 @@ const PredictFile = z.union([
       .min(1)
       .max(MAX_BASE64)
       .regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'must be base64' })
-  })
+  }),
+  // A file sent to `serve` with `POST /upload` first (browsers): its id, and the name to show.
+  z.strictObject({ upload: UploadId, name: z.string().trim().min(1).max(1000) })
 ])
 
 export const CHANNEL_SCHEMAS = {

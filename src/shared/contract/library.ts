@@ -6,8 +6,8 @@ import { Id, PathString, Seed, type Assert, type Same } from './training'
 
 /** Rows one `library:query` may return. */
 export const MAX_PAGE = 1000
-/** Ids one request may carry (select-all over a large library). */
-export const MAX_IDS = 1_000_000
+/** Ids one request may carry (select-all over a large library): ../limits.ts, sized to fit one frame. */
+export { MAX_IDS } from '../limits'
 /** Classes one filter may name. */
 export const MAX_FILTER_CLASSES = 10_000
 

@@ -4,6 +4,7 @@
 // drift. No coercion ("0.003" is not a number, `true` is not a width), unknown keys are refused, and every
 // number has a range: the bounds the engine accepted before these schemas, tightened only where none existed.
 import { z } from 'zod'
+import { MAX_ID_DIGITS } from '../limits'
 import {
   TORCHVISION_ARCHS,
   type Augmentation,
@@ -21,8 +22,9 @@ export type Assert<T extends true> = T
 /** Longest file path accepted anywhere in the contract (PATH_MAX on Linux). */
 export const MAX_PATH = 4096
 
-/** Database ids (images, classes, runs, imports) start at 1. */
-export const Id = z.int().min(1)
+/** Database ids (images, classes, runs, imports) start at 1, with at most MAX_ID_DIGITS digits (one frame). */
+const MAX_ID = 10 ** MAX_ID_DIGITS - 1
+export const Id = z.int().min(1).max(MAX_ID)
 
 /**
  * Up to `max` ids, checked in one plain loop. A schema per element costs about 100 ms for the million ids
@@ -40,7 +42,7 @@ export function idList(max: number) {
     }
     for (let i = 0; i < v.length; i++) {
       const id: unknown = v[i]
-      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > MAX_ID) {
         ctx.addIssue({
           code: 'custom',
           path: [i],

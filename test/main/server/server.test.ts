@@ -192,6 +192,7 @@ describe.skipIf(!sharedDataAvailable())('startServer', () => {
     const counting: ServedBackend = {
       handlers: backend.handlers,
       media: (kind, id) => backend.media(kind, id),
+      uploads: backend.uploads,
       on(event, listener) {
         active++
         const off = backend.on(event, listener)

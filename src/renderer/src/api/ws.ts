@@ -13,6 +13,7 @@ import type {
 } from '@shared/ipc'
 import type { SerializedError } from '@shared/types'
 import { createEmitter } from '@shared/emitter'
+import { MAX_FRAME_BYTES, MAX_UPLOAD_BYTES } from '@shared/limits'
 
 export type ConnectionState = 'connecting' | 'open' | 'closed'
 
@@ -99,8 +100,16 @@ export function createWsApi(url: string, token: string): WsApi {
       const id = nextId++
       const message: ClientMessage = { type: 'invoke', id, channel, args }
       return new Promise<HandlerResult<C>>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
         const text = JSON.stringify(message)
+        // The server closes a socket that sends more than a frame; refuse here instead, with a reason.
+        // (UTF-16 length is a lower bound of the UTF-8 bytes; exact only when it matters.)
+        if (text.length > MAX_FRAME_BYTES / 3 && new Blob([text]).size > MAX_FRAME_BYTES) {
+          reject(
+            new RemoteError({ name: 'RequestTooLargeError', message: 'the request is too large to send' })
+          )
+          return
+        }
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
         if (state === 'open') socket.send(text)
         else queue.push(text)
       })
@@ -110,6 +119,21 @@ export function createWsApi(url: string, token: string): WsApi {
     },
     imageUrl(id: number, kind: 'thumb' | 'full'): string {
       return `${base.origin}/media/${kind}/${id}?token=${encodeURIComponent(token)}`
+    },
+    async upload(file: Blob, name: string): Promise<string> {
+      if (file.size > MAX_UPLOAD_BYTES) {
+        throw new RemoteError({
+          name: 'UploadTooLargeError',
+          message: `${name} is larger than the ${MAX_UPLOAD_BYTES / 1024 / 1024} MB a file may be`
+        })
+      }
+      const target = `${base.origin}/upload?token=${encodeURIComponent(token)}&name=${encodeURIComponent(name)}`
+      const res = await fetch(target, { method: 'POST', body: file })
+      if (!res.ok) {
+        const text = (await res.text().catch(() => '')).slice(0, 500)
+        throw new RemoteError({ name: 'UploadError', message: text || `upload failed (HTTP ${res.status})` })
+      }
+      return ((await res.json()) as { id: string }).id
     },
     onConnection(listener) {
       const off = connection.on('change', (c) => listener(c.state, c.reason))
