@@ -96,10 +96,20 @@ const SQLITE_SENTENCES: Record<string, string> = {
   SQLITE_PROTOCOL: 'the project is busy in another program; try again'
 }
 
+// The extended codes that say more than their primary one.
+const SQLITE_EXTENDED: Record<string, string> = {
+  // WAL needs its -shm file beside the project, even to read: a read-only folder stops it.
+  SQLITE_READONLY_DIRECTORY:
+    "the project's folder cannot be written, and SQLite needs to keep its lock files beside the project; copy the project to a folder you can write",
+  SQLITE_READONLY_CANTINIT:
+    "the project's lock file (-shm) cannot be written; copy the project to a folder you can write",
+  SQLITE_READONLY_DBMOVED: 'the project file was moved or deleted while open; open it again'
+}
+
 function sqliteSentence(code: string | null): string | null {
   if (!code) return null
   const primary = code.split('_').slice(0, 2).join('_')
-  return SQLITE_SENTENCES[primary] ?? null
+  return SQLITE_EXTENDED[code] ?? SQLITE_SENTENCES[primary] ?? null
 }
 
 // SQLite's own texts for its codes, for a SqliteError that crossed a process boundary without its `code`.
