@@ -8,7 +8,7 @@ import type { Backend } from '../backend'
 import { toUserError } from '../errors/userError'
 
 /** The part of the backend that a transport needs (not `services` or `dispose`: the owner keeps those). */
-export type ServedBackend = Pick<Backend, 'handlers' | 'on' | 'media'>
+export type ServedBackend = Pick<Backend, 'handlers' | 'on' | 'media' | 'uploads'>
 
 /** A request the transport refused before it reached the backend (unknown channel, malformed args). */
 export class BadRequestError extends Error {
