@@ -1,13 +1,18 @@
 // Project lifecycle: create, open and close project files, and the recent-projects list (a small JSON
 // file in the app's data folder). Holds the one open database and hands it to the other services.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+// A file nobody may write (permissions, a read-only disk) opens read-only: every write then fails with
+// SQLITE_READONLY, which errors/userError.ts words as "the project is open read-only ...". An empty file is
+// refused, not turned into a new project (SQLite would happily treat 0 bytes as an empty database).
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
 import type { ProjectInfo, RecentProject } from '../../shared/types'
-import { openDatabase, schemaVersion, type Db } from '../db/database'
+import { migrate, openDatabase, schemaVersion, SCHEMA_VERSION, type Db } from '../db/database'
 import { createRepository, type Repository } from '../db/libraryRepo'
 import { createEmitter } from '../../shared/emitter'
 import { thumbnailDir } from './paths'
 import { writeFileAtomicSync } from './atomicFile'
+import { userMessage } from '../errors/userError'
 
 const MAX_RECENT = 10
 
@@ -15,6 +20,8 @@ export interface OpenProject {
   info: ProjectInfo
   db: Db
   repo: Repository
+  /** Why the project is open read-only (`the file's permissions do not allow changes`), or null. */
+  readOnly: string | null
 }
 
 export class ProjectService {
@@ -41,8 +48,19 @@ export class ProjectService {
 
   openProject(path: string): ProjectInfo {
     const file = resolve(path)
-    if (!existsSync(file)) throw new Error(`project file not found: ${file}`)
-    return this.load(file, true)
+    const st = statSync(file, { throwIfNoEntry: false })
+    if (!st) throw new Error(`project file not found: ${file}`)
+    const refuse = (why: string): Error => new Error(`cannot open project ${file}: ${why}`)
+    if (!st.isFile()) throw refuse('not a Transfer Studio project (it is a folder, not a file)')
+    // A project file always holds at least its header page; 0 bytes is a placeholder or a failed copy.
+    // (A file whose pages are all still in its -wal cannot be 0 bytes: SQLite writes the header first.)
+    if (st.size === 0) throw refuse('not a Transfer Studio project (the file is empty)')
+    return this.load(file, true, readOnlyReason(file, st))
+  }
+
+  /** Why the open project is read-only, or null when it is writable (or none is open). */
+  readOnly(): string | null {
+    return this.open?.readOnly ?? null
   }
 
   /** The open project, or throws the error every library call shows when none is open. */
@@ -70,25 +88,35 @@ export class ProjectService {
     this.open = null
   }
 
-  private load(file: string, mustExist: boolean): ProjectInfo {
+  private load(file: string, mustExist: boolean, readOnly: string | null = null): ProjectInfo {
     let db: Db
     try {
-      db = openDatabase(file, { mustExist })
+      db = readOnly ? openReadOnly(file) : openDatabase(file, { mustExist })
     } catch (err) {
-      throw new Error(`cannot open project ${file}: ${(err as Error).message}`)
+      // The SQLite or fs error's own words ("file is not a database") become a sentence for the user.
+      throw new Error(`cannot open project ${file}: ${userMessage(err)}`)
     }
     // Switching projects is one change for listeners, not a close followed by an open.
     this.closeDb()
     const thumbs = thumbnailDir(file)
-    mkdirSync(thumbs, { recursive: true })
+    try {
+      mkdirSync(thumbs, { recursive: true })
+    } catch (err) {
+      // Beside a read-only file the folder may be read-only too: the project still opens, uncached.
+      if (!readOnly) {
+        db.close()
+        throw err
+      }
+    }
     const info: ProjectInfo = {
       path: file,
       name: basename(file, extname(file)),
       schemaVersion: schemaVersion(db),
       thumbnailDir: thumbs
     }
-    this.open = { info, db, repo: createRepository(db) }
-    this.open.repo.markInterruptedImports()
+    this.open = { info, db, repo: createRepository(db), readOnly }
+    // A read-only file cannot be marked; its `running` imports stay as they are until it is opened writable.
+    if (!readOnly) this.open.repo.markInterruptedImports()
     this.remember(info)
     this.events.emit('change', this.open)
     return info
@@ -112,4 +140,43 @@ export class ProjectService {
     list.unshift({ path: info.path, name: info.name, openedAt: new Date().toISOString() })
     writeFileAtomicSync(this.recentFile, JSON.stringify(list.slice(0, MAX_RECENT), null, 2))
   }
+}
+
+/**
+ * Why `file` cannot be written, or null. The mode bits are checked as well as access(2): root may write a
+ * 0444 file, and a project whose owner made it read-only is opened read-only whoever opens it.
+ */
+function readOnlyReason(file: string, st: Stats): string | null {
+  if ((st.mode & 0o222) === 0) return "the file's permissions do not allow changes"
+  try {
+    accessSync(file, constants.W_OK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'EROFS' ? 'the file is on a read-only disk' : 'this user may not change the file'
+  }
+  return null
+}
+
+/**
+ * Open a project that cannot be written: SQLite's read-only mode, the same checks as `openDatabase` (not
+ * another app's file, not newer than this app) and no migration, which would have to write.
+ */
+function openReadOnly(file: string): Db {
+  const db = new Database(file, { readonly: true, fileMustExist: true })
+  try {
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    const version = schemaVersion(db)
+    migrate(db, version) // target = the file's own version: checks only
+    if (version === 0)
+      throw new Error('not a Transfer Studio project (an empty SQLite database, and the file is read-only)')
+    if (version < SCHEMA_VERSION)
+      throw new Error(
+        `the project needs an upgrade to schema ${SCHEMA_VERSION} (it has ${version}), and the file is read-only; copy it or change its permissions`
+      )
+  } catch (err) {
+    db.close()
+    throw err
+  }
+  return db
 }
