@@ -104,7 +104,13 @@ export function createContext(io: CliIo): CliContext {
   }
 }
 
-/** Parse a number option, or throw a UserError naming the option. */
+/** A plain decimal number as a user types it: no hex, no blanks, no `Infinity`, no digit separators. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
+
+/**
+ * Parse a number option, or throw a UserError naming the option. Only decimal notation is taken, so what
+ * `Number()` would coerce (`0x10`, ` 5`, `1e999`) is refused rather than read as something else.
+ */
 export function parseNumber(
   value: string,
   option: string,
@@ -112,7 +118,7 @@ export function parseNumber(
   hint = ''
 ): number {
   const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || (check && !check(n))) {
+  if (!DECIMAL.test(value) || !Number.isFinite(n) || (check && !check(n))) {
     throw new UserError(`${option} must be a number${hint ? ` ${hint}` : ''}, got "${value}"`)
   }
   return n
