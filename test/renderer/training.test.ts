@@ -326,9 +326,13 @@ describe('wizard', () => {
     expect(w.find('[data-test="step-base"]').text()).toContain('no base model is used')
     await w.find('[data-test="wizard-next"]').trigger('click')
     await vi.waitFor(() => expect(w.find('[data-test="set-epochs"]').exists()).toBe(true))
+    // The defaults' load is done (and nothing else is pending) before the edit.
+    await settle()
+    await flushPromises()
+    expect(wizard.config, 'the settings were loaded').not.toBeNull()
     await w.find('[data-test="set-epochs"]').setValue('3')
     await w.find('[data-test="set-epochs"]').trigger('change')
-    expect(wizard.config!.epochs).toBe(3)
+    expect(wizard.config?.epochs).toBe(3)
     // Back twice, forward twice: the answers and the edited setting are still there.
     await w.find('[data-test="wizard-back"]').trigger('click')
     await w.find('[data-test="wizard-back"]').trigger('click')
