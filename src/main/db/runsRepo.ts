@@ -301,6 +301,8 @@ export function createRunsRepo(db: Db) {
      * recorded); a run another live process is training is left alone. Returns how many were failed.
      */
     markInterrupted(now = Date.now()): number {
+      // A project opened read-only is only looked at: its runs are shown as stored.
+      if (db.readonly) return 0
       return db
         .transaction(() => {
           let n = 0

@@ -4,6 +4,7 @@
 // its owner. The real-process cases (a CLI trainer, kill -9, --resume) are in runsProcess.test.ts.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -79,6 +80,23 @@ describe('run owners', () => {
     const repo = createRunsRepo(projects.require().db)
     expect(repo.owner(dead)).toBeNull()
     projects.close()
+  })
+
+  it('a read-only open fails nothing (it cannot write)', () => {
+    const before = new ProjectService(join(tmp.dir, 'data'))
+    before.create(file)
+    const runs = createRunsRepo(before.require().db)
+    const id = runs.create(defaultTrainConfig('custom'), new Date().toISOString())
+    runs.setStatus(id, 'running')
+    before.close()
+    const db = new Database(file, { readonly: true, fileMustExist: true })
+    try {
+      const ro = createRunsRepo(db)
+      expect(ro.markInterrupted()).toBe(0)
+      expect(ro.get(id)?.status).toBe('running')
+    } finally {
+      db.close()
+    }
   })
 
   it('refuses a claim on a run another live process holds, and frees the run when it ends', async () => {
