@@ -2,6 +2,8 @@
 // with a small pool of async reads, and commit in batches (one transaction each), so a crash leaves whole
 // batches and a second import completes the rest (content hashes make it idempotent). No pixels are
 // decoded and no thumbnails are made here: that is what keeps 50,000 images fast and memory flat.
+// The import's row in `imports` is brought up to date inside each batch's transaction, so after a kill it
+// counts exactly the rows that were committed (the next open marks it `interrupted`, counts kept).
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, readdir, realpath, stat } from 'node:fs/promises'
@@ -26,6 +28,7 @@ import {
   parseNamesCsv
 } from './labelSources'
 import type { NewImage, Repository } from '../db/libraryRepo'
+import { userMessage } from '../errors/userError'
 
 export interface ImportOptions {
   importId: number
@@ -98,7 +101,7 @@ const errText = (err: unknown): string => {
   if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied'
   if (e.code === 'ENOENT') return 'file not found'
   if (e.code === 'EISDIR') return 'is a folder'
-  return e.message ?? String(err)
+  return userMessage(err)
 }
 
 interface ReadOk {
@@ -235,14 +238,22 @@ export async function runImport(
   }
   const summary = (status: ImportSummary['status'], error?: string): ImportSummary => {
     const seconds = (Date.now() - started) / 1000
-    repo.finishImport(opts.importId, {
-      status,
-      imported,
-      skippedDuplicates,
-      moved,
-      failed: failed.length,
-      finishedAt: new Date().toISOString()
-    })
+    try {
+      transaction(db, () =>
+        repo.finishImport(opts.importId, {
+          status,
+          imported,
+          skippedDuplicates,
+          moved,
+          failed: failed.length,
+          finishedAt: new Date().toISOString()
+        })
+      )
+    } catch (err) {
+      // The database that failed the import may fail this too. The row keeps the counts of the last committed
+      // batch and reads as `interrupted` on the next open; the caller still gets what happened.
+      console.error(`import ${opts.importId}: could not record its end (${status}):`, err)
+    }
     return {
       importId: opts.importId,
       status,
@@ -282,12 +293,16 @@ export async function runImport(
       const results = await mapPool(paths.slice(start, start + batchSize), concurrency, readOne)
       if (opts.signal?.aborted) break
       const importedAt = new Date().toISOString()
+      // Files that could not be read are known whatever the database does; rows are counted per batch and
+      // added only once the batch has committed, so a rolled-back batch counts nothing.
+      const readable: ReadOk[] = []
+      for (const r of results) {
+        if ('reason' in r) failed.push(r)
+        else readable.push(r)
+      }
+      const batch = { imported: 0, skippedDuplicates: 0, moved: 0 }
       transaction(db, () => {
-        for (const r of results) {
-          if ('reason' in r) {
-            failed.push(r)
-            continue
-          }
+        for (const r of readable) {
           const label = classOf(r.path, r.width, r.height)
           const fileName = basename(r.path)
           const row: NewImage = {
@@ -303,25 +318,41 @@ export async function runImport(
           }
           const same = repo.imageByHash(r.hash)
           if (same) {
-            if (same.path === r.path || existsSync(same.path) || repo.imageByPath(r.path)) skippedDuplicates++
+            if (same.path === r.path || existsSync(same.path) || repo.imageByPath(r.path))
+              batch.skippedDuplicates++
             else {
               repo.moveImage(same.id, r.path, fileName, root, row.groupKey)
-              moved++
+              batch.moved++
             }
             continue
           }
           const atPath = repo.imageByPath(r.path)
           if (atPath) repo.replaceContent(atPath.id, row)
           else repo.insertImage(row)
-          imported++
+          batch.imported++
         }
+        // In the batch's own transaction: a kill after this commit finds the row counting this batch, and a
+        // kill before it finds neither the rows nor the counts. While `running`, finished_at is the time of
+        // the last committed batch (the repository has no progress-only update yet).
+        repo.finishImport(opts.importId, {
+          status: 'running',
+          imported: imported + batch.imported,
+          skippedDuplicates: skippedDuplicates + batch.skippedDuplicates,
+          moved: moved + batch.moved,
+          failed: failed.length,
+          finishedAt: importedAt
+        })
       })
+      imported += batch.imported
+      skippedDuplicates += batch.skippedDuplicates
+      moved += batch.moved
       done += results.length
       emit()
     }
   } catch (err) {
     phase = 'failed'
-    const message = (err as Error).message
+    // Also what the progress event and the summary carry to the client: no raw SQLite text.
+    const message = userMessage(err)
     emit(true, message)
     return summary('failed', message)
   }
