@@ -3,7 +3,16 @@
 // A file nobody may write (permissions, a read-only disk) opens read-only: every write then fails with
 // SQLITE_READONLY, which errors/userError.ts words as "the project is open read-only ...". An empty file is
 // refused, not turned into a new project (SQLite would happily treat 0 bytes as an empty database).
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs'
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  type Stats
+} from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { ProjectInfo, RecentProject } from '../../shared/types'
@@ -91,6 +100,7 @@ export class ProjectService {
   private load(file: string, mustExist: boolean, readOnly: string | null = null): ProjectInfo {
     let db: Db
     try {
+      if (!readOnly) ownerMayWriteCompanions(file)
       db = readOnly ? openReadOnly(file) : openDatabase(file, { mustExist })
     } catch (err) {
       // The SQLite or fs error's own words ("file is not a database") become a sentence for the user.
@@ -168,6 +178,8 @@ function openReadOnly(file: string): Db {
     db.pragma('busy_timeout = 5000')
     const version = schemaVersion(db)
     migrate(db, version) // target = the file's own version: checks only
+    // That first read made the -wal and -shm files, with the project's read-only mode: see below.
+    ownerMayWriteCompanions(file)
     if (version === 0)
       throw new Error('not a Transfer Studio project (an empty SQLite database, and the file is read-only)')
     if (version < SCHEMA_VERSION)
@@ -179,4 +191,24 @@ function openReadOnly(file: string): Db {
     throw err
   }
   return db
+}
+
+/**
+ * SQLite makes `-wal` and `-shm` with the project file's own mode, so a read-only open of a 0444 project
+ * leaves 0444 companions behind, and once the user makes the project writable again every write fails with
+ * SQLITE_READONLY. Those of this user get their owner's write bit back (they let nobody change the project:
+ * its own mode still does that); others' and root's are left as they are.
+ */
+function ownerMayWriteCompanions(file: string): void {
+  const uid = process.getuid?.()
+  if (uid === undefined) return // Windows: no mode bits to repair
+  for (const companion of [`${file}-wal`, `${file}-shm`]) {
+    try {
+      const st = statSync(companion)
+      if (st.isFile() && st.uid === uid && (st.mode & 0o200) === 0)
+        chmodSync(companion, (st.mode & 0o777) | 0o200)
+    } catch {
+      // Missing (the usual case after a clean close), or not ours to change: SQLite says so if it matters.
+    }
+  }
 }

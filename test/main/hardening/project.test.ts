@@ -65,11 +65,10 @@ describe('opening unusual project files', () => {
   })
 
   it.skipIf(process.getuid?.() === 0)(
-    'a file this user may not write (0644 owned by someone else is not possible here; 0444 checked by access(2))',
+    'as an ordinary user, the read-only open leaves -wal and -shm that a later writable open can use',
     async () => {
-      // As an ordinary user, access(2) and the mode bits agree; this checks the project still opens read-only
-      // when SQLite would have fallen back to read-only by itself and answered "attempt to write a readonly
-      // database" to the first write.
+      // Skipped as root, whom modes do not stop. SQLite gives the companions the project's 0444 mode; left
+      // so, the writable open after a chmod 644 failed every write with "attempt to write a readonly database".
       const file = join(tmp.dir, 'mine.tsproj')
       await b.handlers['project:create']({ path: file })
       b.services.projects.close()
@@ -78,6 +77,31 @@ describe('opening unusual project files', () => {
       expect(b.services.projects.readOnly()).not.toBeNull()
       const refused = await failure(b.handlers['classes:add']({ name: 'x' }))
       expect(refused.message).toMatch(/^the project is open read-only/)
+      b.services.projects.close()
+      for (const companion of [`${file}-wal`, `${file}-shm`])
+        if (existsSync(companion)) expect(statSync(companion).mode & 0o200).toBe(0o200)
+      chmodSync(file, 0o644)
+      await b.handlers['project:open']({ path: file })
+      await b.handlers['classes:add']({ name: 'x' })
+    }
+  )
+
+  it.skipIf(process.getuid?.() === 0)(
+    'a project in a folder this user may not write is refused in words (WAL needs its -shm beside the file)',
+    async () => {
+      // Skipped as root, whom a 0555 folder does not stop; checked by hand as `nobody` (see the report).
+      const dir = join(tmp.dir, 'locked')
+      mkdirSync(dir)
+      const file = join(dir, 'p.tsproj')
+      await b.handlers['project:create']({ path: file })
+      b.services.projects.close()
+      chmodSync(dir, 0o555)
+      try {
+        const refused = await failure(b.handlers['project:open']({ path: file }))
+        expect(refused.message).toMatch(/^cannot open project .*: the project's folder cannot be written/)
+      } finally {
+        chmodSync(dir, 0o755)
+      }
     }
   )
 
