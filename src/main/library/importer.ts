@@ -28,7 +28,7 @@ import {
   parseNamesCsv
 } from './labelSources'
 import type { NewImage, Repository } from '../db/libraryRepo'
-import { userMessage } from '../errors/userError'
+import { cap, userMessage } from '../errors/userError'
 
 export interface ImportOptions {
   importId: number
@@ -126,7 +126,8 @@ async function readOne(path: string): Promise<ReadOk | ImportFailure> {
     return { path, hash, format: h.format, sizeBytes: bytes.length, width: h.width, height: h.height }
   } catch (err) {
     if (err instanceof ImageFormatError) return { path, reason: err.message }
-    return { path, reason: `unreadable image: ${(err as Error).message}` }
+    // A decoder's own error can quote the bytes it choked on: the reason goes to the client, so it is capped.
+    return { path, reason: `unreadable image: ${cap(String((err as Error).message ?? err), 200)}` }
   }
 }
 
