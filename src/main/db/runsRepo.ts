@@ -15,7 +15,7 @@ import type {
   Strategy,
   TrainConfig
 } from '../../shared/training'
-import type { Db } from './database'
+import { transaction, type Db } from './database'
 
 /** Final figures of a run, kept in runs.metrics_json. */
 export interface RunMetrics {
@@ -238,14 +238,14 @@ export function createRunsRepo(db: Db) {
      * run at once exactly one wins.
      */
     claim(id: number, owner: { pid: number; host: string }, now = Date.now()): void {
-      db.transaction(() => {
+      transaction(db, () => {
         const r = s.owner.get(id) as Pick<Row, 'owner_pid' | 'owner_host' | 'heartbeat_at'> | undefined
         if (!r) throw new Error(`run ${id} not found`)
         const current = ownerOf(r)
         const self = current?.pid === owner.pid && current.host === owner.host
         if (current && !self && ownerAlive(current, now)) throw new RunOwnedError(id, current)
         s.claim.run(owner.pid, owner.host, now, id)
-      }).immediate()
+      })
     },
     /** The owner's heartbeat; false when the run is no longer this owner's (ended, or failed by an open). */
     beat: (id: number, owner: { pid: number; host: string }, now = Date.now()): boolean =>
@@ -289,12 +289,12 @@ export function createRunsRepo(db: Db) {
       predictions: { imageId: number; classId: number | null; confidence: number | null }[],
       metrics: RunMetrics
     ): void {
-      db.transaction(() => {
+      transaction(db, () => {
         s.setEvaluation.run(JSON.stringify(result), id)
         s.setMetrics.run(JSON.stringify(metrics), id)
         s.clearPredictions.run(id)
         for (const p of predictions) s.prediction.run(id, p.imageId, p.classId, p.confidence)
-      }).immediate()
+      })
     },
     /**
      * Fails the queued/running runs whose owner is gone (a crash, a kill -9, a run from before owners were
@@ -303,21 +303,19 @@ export function createRunsRepo(db: Db) {
     markInterrupted(now = Date.now()): number {
       // A project opened read-only is only looked at: its runs are shown as stored.
       if (db.readonly) return 0
-      return db
-        .transaction(() => {
-          let n = 0
-          for (const r of s.unfinished.all() as Pick<
-            Row,
-            'id' | 'owner_pid' | 'owner_host' | 'heartbeat_at'
-          >[]) {
-            const owner = ownerOf(r)
-            if (ownerAlive(owner, now)) continue
-            const who = owner ? ` (process ${owner.pid} on ${owner.host})` : ''
-            n += s.interrupted.run(`interrupted: the app stopped during training${who}`, r.id).changes
-          }
-          return n
-        })
-        .immediate()
+      return transaction(db, () => {
+        let n = 0
+        for (const r of s.unfinished.all() as Pick<
+          Row,
+          'id' | 'owner_pid' | 'owner_host' | 'heartbeat_at'
+        >[]) {
+          const owner = ownerOf(r)
+          if (ownerAlive(owner, now)) continue
+          const who = owner ? ` (process ${owner.pid} on ${owner.host})` : ''
+          n += s.interrupted.run(`interrupted: the app stopped during training${who}`, r.id).changes
+        }
+        return n
+      })
     }
   }
 }
