@@ -2,6 +2,7 @@
 // state, downloads (one per model at a time, each with its AbortController, progress pushed as
 // `hub-progress`), cancel and remove. The hub streams and hashes in its own I/O callbacks, so nothing here
 // holds the event loop.
+import { userMessage } from '../errors/userError'
 import type { HubModel, HubProgressEvent, HubResults } from '../../shared/hubIpc'
 import { HubError, type ModelHub, type ModelListing } from '../hub'
 import { defineHandlers, type HandlerSlice } from './parse'
@@ -92,7 +93,7 @@ export function createHubHandlers(deps: HubDeps): {
         ...last,
         state: cancelled ? 'cancelled' : 'failed',
         etaSeconds: null,
-        ...(cancelled ? {} : { error: (err as Error).message })
+        ...(cancelled ? {} : { error: userMessage(err) })
       })
       throw err
     } finally {

@@ -11,6 +11,7 @@ import {
   type InferenceRequest,
   type PredictFile
 } from '../ml'
+import { userMessage } from '../errors/userError'
 import type { UploadStore } from '../uploads/uploadStore'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
@@ -67,7 +68,7 @@ export function forkInference(
       if (child === c) child = null
       failAll(new Error(`the inference process stopped unexpectedly (${why})`))
     }
-    c.on('error', (err) => gone(err.message))
+    c.on('error', (err) => gone(userMessage(err)))
     c.on('exit', (code, sig) => gone(sig ?? `exit code ${code}`))
     return c
   }

@@ -17,6 +17,7 @@ import {
   type TrainingProgress
 } from '../../shared/training'
 import { createEmitter } from '../../shared/emitter'
+import { toUserError } from '../errors/userError'
 import {
   copyExportFolder,
   defaultTrainConfig,
@@ -478,12 +479,10 @@ export class TrainingService {
       (err: unknown): { record: RunRecord; end: TrainingEvent } => {
         // A job that threw, or a worker that died (it sends nothing itself): the run failed with that error.
         stopHeartbeat()
-        const e = err instanceof Error ? err : new Error(String(err))
-        repo.setStatus(runId, 'failed', e.message)
-        return {
-          record: repo.get(runId) as RunRecord,
-          end: { type: 'failed', runId, error: { name: e.name, message: e.message } }
-        }
+        // Worded for the user (no SQLite text, stack or 40 KB string in the run's row or the event).
+        const shown = toUserError(err)
+        repo.setStatus(runId, 'failed', shown.message)
+        return { record: repo.get(runId) as RunRecord, end: { type: 'failed', runId, error: shown } }
       }
     )
     const record = done.then(({ record, end }) => {
