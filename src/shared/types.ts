@@ -14,6 +14,8 @@ export interface ProjectInfo {
   schemaVersion: number
   /** Absolute path of the thumbnail cache folder. */
   thumbnailDir: string
+  /** Opened read-only (the file or its disk cannot be written): browsing works, changes are refused. */
+  readOnly: boolean
 }
 
 export interface RecentProject {

@@ -122,7 +122,8 @@ export class ProjectService {
       path: file,
       name: basename(file, extname(file)),
       schemaVersion: schemaVersion(db),
-      thumbnailDir: thumbs
+      thumbnailDir: thumbs,
+      readOnly: readOnly !== null
     }
     this.open = { info, db, repo: createRepository(db), readOnly }
     // A read-only file cannot be marked; its `running` imports stay as they are until it is opened writable.

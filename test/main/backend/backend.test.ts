@@ -41,7 +41,8 @@ describe('createBackend', () => {
       path,
       name: 'My Signs',
       schemaVersion: SCHEMA_VERSION,
-      thumbnailDir: `${path}.thumbs`
+      thumbnailDir: `${path}.thumbs`,
+      readOnly: false
     })
     expect(existsSync(path)).toBe(true)
     expect(changes).toEqual(['project'])

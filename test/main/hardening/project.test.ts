@@ -43,6 +43,8 @@ describe('opening unusual project files', () => {
 
     const info = await b.handlers['project:open']({ path: file })
     expect(info.name).toBe('signs')
+    // The app is told at once (it shows a banner), not only at the first refused write.
+    expect(info.readOnly).toBe(true)
     expect(b.services.projects.readOnly()).toBe("the file's permissions do not allow changes")
     expect((await b.handlers['classes:list']({})).map((c) => c.name)).toEqual(['stop'])
 
@@ -58,7 +60,7 @@ describe('opening unusual project files', () => {
 
     // Given its permissions back, the same file opens writable again.
     chmodSync(file, 0o644)
-    await b.handlers['project:open']({ path: file })
+    expect((await b.handlers['project:open']({ path: file })).readOnly).toBe(false)
     expect(b.services.projects.readOnly()).toBeNull()
     await b.handlers['classes:add']({ name: 'yield' })
     expect((await b.handlers['classes:list']({})).map((c) => c.name)).toEqual(['stop', 'yield'])

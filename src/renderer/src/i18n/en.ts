@@ -222,7 +222,9 @@ export default {
     library: 'Library',
     train: 'Train',
     runs: 'Runs & results',
-    predict: 'Predict'
+    predict: 'Predict',
+    readOnly:
+      'This project is open read-only: its file cannot be changed. You can browse it and use its models; copy the file or change its permissions to make changes.'
   },
   train: {
     newRun: 'New run',

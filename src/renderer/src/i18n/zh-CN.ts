@@ -220,7 +220,9 @@ export default {
     library: '图库',
     train: '训练',
     runs: '运行与结果',
-    predict: '预测'
+    predict: '预测',
+    readOnly:
+      '此项目以只读方式打开：它的文件无法修改。你可以浏览它并使用其中的模型；要做修改，请复制该文件或更改它的权限。'
   },
   train: {
     newRun: '新的运行',
