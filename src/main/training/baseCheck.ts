@@ -4,8 +4,9 @@
 // feature output, a studio model folder by its model.json and metadata.json (read asynchronously, with a
 // size cap), a run of this project by its model folder, or a hub model by its file in the cache. With the
 // strategy, a base that does not fit it (an ONNX model to fine-tune) is refused here rather than at start.
-// It runs on the backend's event loop, so nothing here parses weights or loads TF.js.
-import { open, stat } from 'node:fs/promises'
+// It runs on the backend's event loop, so nothing here parses weights or loads TF.js. Its messages say what
+// was expected and what was found in general terms, never the bytes of the file it was pointed at.
+import { stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { BaseModel, ModelMetadata, Strategy, TorchvisionArch } from '../../shared/training'
 import {
@@ -20,6 +21,7 @@ import {
 import { baseOfEntry, type ModelHub } from '../hub'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
+import { MAX_JSON_BYTES, readJsonBounded } from '../fs/safeFile'
 
 /** Result of `training:validateBase`. */
 export interface BaseCheck {
@@ -30,9 +32,6 @@ export interface BaseCheck {
 
 /** A base chosen by run id (the contract's `{ kind: 'run' }`), accepted before and after it joins BaseModel. */
 type RunBase = { kind: 'run'; runId: number }
-
-/** model.json and metadata.json of a studio model are a few KB to a few MB; anything larger is refused. */
-const MAX_JSON_BYTES = 32 << 20
 
 export class BaseCheckService {
   constructor(
@@ -192,22 +191,11 @@ async function checkOnnx(path: string, output?: string): Promise<BaseCheck> {
   }
 }
 
-/** A JSON file of a model folder: regular files only, at most MAX_JSON_BYTES; null when absent. */
+/** A JSON file of a model folder: regular files only, at most MAX_JSON_BYTES (fs/safeFile); null when absent. */
 async function readJson(path: string): Promise<unknown> {
   const st = await stat(path).catch(() => null)
   if (!st) return null
-  if (!st.isFile()) throw new Error(`${basename(path)} is not a regular file`)
-  if (st.size > MAX_JSON_BYTES) {
-    throw new Error(`${basename(path)} is ${st.size} bytes, more than a model description can be`)
-  }
-  const handle = await open(path, 'r')
-  try {
-    const buf = Buffer.alloc(st.size)
-    const { bytesRead } = await handle.read(buf, 0, st.size, 0)
-    return JSON.parse(buf.subarray(0, bytesRead).toString('utf8'))
-  } finally {
-    await handle.close()
-  }
+  return readJsonBounded(path, MAX_JSON_BYTES, `${basename(path)} file`)
 }
 
 async function checkStudioModel(path: string): Promise<BaseCheck> {

@@ -2,7 +2,7 @@
 // loading an export folder (preferring ONNX, falling back to TF.js), top-k predictions, and the loop that
 // feeds BatchSource batches through a classifier for evaluation and prediction. The app runs prediction in
 // the inference worker process (ml/worker/inferenceWorker.ts), never on the backend's event loop.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -17,6 +17,7 @@ import { OnnxRunner } from './onnxRuntime'
 import type { OnnxFeatureExtractor } from '../features/onnxExtractor'
 import { validatePreprocessing } from '../data/preprocess'
 import type { ClassLabel, Example } from '../data/types'
+import { readJsonBoundedSync, resolveInside } from '../../fs/safeFile'
 
 /** Output index -> class, as in `ModelMetadata.labels`. */
 /** A model that turns preprocessed NHWC batches into class probabilities. */
@@ -163,7 +164,10 @@ export class FrozenOnnxClassifier implements Classifier {
     const fb = meta.frozenBase!
     validatePreprocessing(meta.preprocessing)
     const { createOnnxFeatureExtractor } = await import('../features/onnxExtractor')
-    const extractor = await createOnnxFeatureExtractor(join(exportDir, fb.file), {
+    // Both file names come from metadata.json: they must name files inside the export folder.
+    const baseFile = await resolveInside(exportDir, fb.file, 'base model file')
+    const headFile = await resolveInside(exportDir, fb.head, 'head model file')
+    const extractor = await createOnnxFeatureExtractor(baseFile, {
       output: fb.output,
       threads: opts.threads
     })
@@ -173,7 +177,7 @@ export class FrozenOnnxClassifier implements Classifier {
           `${fb.file} takes ${extractor.inputSize} px images, metadata.json says ${meta.preprocessing.inputSize}`
         )
       }
-      const head = await OnnxRunner.create(join(exportDir, fb.head), { threads: opts.threads })
+      const head = await OnnxRunner.create(headFile, { threads: opts.threads })
       return new FrozenOnnxClassifier(extractor, head, meta.preprocessing)
     } catch (err) {
       await extractor.dispose()
@@ -200,12 +204,8 @@ export function readModelMetadata(exportDir: string): ModelMetadata {
   const file = join(exportDir, 'metadata.json')
   if (!existsSync(file))
     throw new Error(`${exportDir} is not a Transfer Studio export: metadata.json is missing`)
-  let meta: ModelMetadata
-  try {
-    meta = JSON.parse(readFileSync(file, 'utf8')) as ModelMetadata
-  } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`)
-  }
+  // Bounded: a regular file of at most MAX_JSON_BYTES (a FIFO or /dev/zero is refused before it is read).
+  const meta = readJsonBoundedSync(file, undefined, 'model metadata file') as ModelMetadata
   if (meta?.format !== 'transfer-studio-model')
     throw new Error(`${file} is not Transfer Studio model metadata`)
   if (meta.formatVersion !== 1)

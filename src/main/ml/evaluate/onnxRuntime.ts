@@ -10,6 +10,10 @@ import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type * as Ort from 'onnxruntime-node'
+import { readBounded } from '../../fs/safeFile'
+
+/** The largest .onnx file read (protobuf's 2 GiB limit); a path is read by the studio, not by onnxruntime. */
+const MAX_ONNX_FILE_BYTES = 2 ** 31 - 1
 
 export type OrtModule = typeof Ort
 
@@ -104,10 +108,13 @@ export class OnnxRunner {
       executionMode: 'sequential',
       extra: { session: { intra_op: { allow_spinning: opts.spin === false ? '0' : '1' } } }
     }
-    const session =
+    // A path is read here (a regular file, bounded) rather than by onnxruntime, which would open a FIFO or
+    // read a symlink to /dev/zero without end.
+    const bytes =
       typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOpts)
-        : await ort.InferenceSession.create(model, sessionOpts)
+        ? await readBounded(model, MAX_ONNX_FILE_BYTES, { what: 'ONNX model file' })
+        : model
+    const session = await ort.InferenceSession.create(bytes, sessionOpts)
     if (session.inputNames.length !== 1 || session.outputNames.length !== 1) {
       await session.release()
       throw new Error(

@@ -19,7 +19,7 @@
 // extract() takes what the studio's preprocessing writes (NHWC float32, the model's size, already
 // normalised) and transposes it to NCHW where the model wants that. Models with a fixed batch size are run
 // in chunks of it, the last one padded.
-import { open, stat } from 'node:fs/promises'
+import { openRegularFile, SafeFileError, type RegularFile } from '../../fs/safeFile'
 import { cpus } from 'node:os'
 import type * as Ort from 'onnxruntime-node'
 import { decodeModel, encodeModel, type OnnxModel, type OnnxNode } from '../export/onnxSchema'
@@ -124,39 +124,21 @@ interface Parsed {
   info: OnnxModelInfo
 }
 
-/** Reads `path` (a regular file no bigger than maxBytes) into memory, from one open handle. */
+/** Reads `path` (a regular file no bigger than maxBytes) into memory, through fs/safeFile's checks. */
 async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new OnnxModelError(
-      'not-a-file',
-      `${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
-      path
-    )
-  })
-  if (!st.isFile()) throw new OnnxModelError('not-a-file', `${path} is not a regular file`, path)
-  const handle = await open(path, 'r')
+  let file: RegularFile
   try {
-    // The handle's own stat: the file cannot be swapped between the check and the read.
-    const hs = await handle.stat()
-    if (!hs.isFile()) throw new OnnxModelError('not-a-file', `${path} is not a regular file`, path)
-    if (hs.size > maxBytes) {
-      throw new OnnxModelError(
-        'too-large',
-        `${path} is ${hs.size} bytes, more than the ${maxBytes} an ONNX file can be read with`,
-        path
-      )
-    }
-    if (hs.size === 0) throw new OnnxModelError('not-onnx', `${path} is empty, not an ONNX model`, path)
-    const buf = Buffer.alloc(hs.size)
-    let read = 0
-    while (read < hs.size) {
-      const { bytesRead } = await handle.read(buf, read, hs.size - read, read)
-      if (bytesRead === 0) break
-      read += bytesRead
-    }
-    return buf.subarray(0, read)
+    file = await openRegularFile(path, { maxBytes, what: 'ONNX model file' })
+  } catch (err) {
+    if (!(err instanceof SafeFileError)) throw err
+    const code = err.code === 'too-large' ? 'too-large' : 'not-a-file'
+    throw new OnnxModelError(code, err.message, path)
+  }
+  try {
+    if (file.size === 0) throw new OnnxModelError('not-onnx', `${path} is empty, not an ONNX model`, path)
+    return await file.read(0, file.size)
   } finally {
-    await handle.close()
+    await file.close()
   }
 }
 

@@ -10,7 +10,7 @@
 //
 // The new fc8 is initialised as in the tutorial: truncated normal weights (stddev 1e-2), zero biases.
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
+import { createReadStream, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { ModelMetadata, Preprocessing, Strategy, TrainConfig } from '../../../shared/training'
@@ -18,7 +18,8 @@ import { createAlexNet, featureModel } from './alexnet'
 import { createCompactCnn } from './compact'
 import { registerCustomLayers } from '../layers'
 import { readBvlcWeights } from '../weights/bvlc'
-import { loadModel } from '../tfjs/ioHandlers'
+import { loadModel, MAX_WEIGHT_BYTES } from '../tfjs/ioHandlers'
+import { openRegularFile, readJsonBounded } from '../../fs/safeFile'
 import { createTorchvisionModel, torchvisionFromStateDict, type TorchvisionModel } from './torchvision'
 import type { OnnxBaseRef } from '../features/onnxExtractor'
 
@@ -125,14 +126,43 @@ export async function loadStudioModel(
   registerCustomLayers()
   const model = await loadModel(dir)
   const metaPath = join(dir, 'metadata.json')
-  const metadata = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as ModelMetadata) : null
+  let metadata: ModelMetadata | null = null
+  try {
+    metadata = existsSync(metaPath)
+      ? ((await readJsonBounded(metaPath, undefined, 'model metadata file')) as ModelMetadata)
+      : null
+  } catch (err) {
+    model.dispose()
+    throw err
+  }
   return { model, metadata }
 }
 
-function studioKey(dir: string): string {
+/**
+ * The feature-cache key of a studio model: a hash of its weights.bin, streamed from a checked regular file
+ * and never past the size its handle reported (a symlink to /dev/zero is refused, not hashed forever).
+ */
+async function studioKey(dir: string): Promise<string> {
   const bin = join(dir, 'weights.bin')
   const h = createHash('sha1')
-  h.update(existsSync(bin) ? readFileSync(bin) : `${dir}:${statSync(join(dir, 'model.json')).mtimeMs}`)
+  if (!existsSync(bin)) {
+    h.update(`${dir}:${statSync(join(dir, 'model.json')).mtimeMs}`)
+    return `studio:${h.digest('hex')}`
+  }
+  const file = await openRegularFile(bin, { what: 'weights file', maxBytes: MAX_WEIGHT_BYTES })
+  try {
+    if (file.size > 0) {
+      await new Promise<void>((resolve, reject) => {
+        file.handle
+          .createReadStream({ start: 0, end: file.size - 1, autoClose: false })
+          .on('data', (chunk) => h.update(chunk))
+          .on('end', () => resolve())
+          .on('error', reject)
+      })
+    }
+  } finally {
+    await file.close()
+  }
   return `studio:${h.digest('hex')}`
 }
 
@@ -168,7 +198,7 @@ async function loadBase(
     }
     return {
       model,
-      key: studioKey(base.path),
+      key: await studioKey(base.path),
       preprocessing: metadata?.preprocessing ?? config.preprocessing
     }
   }

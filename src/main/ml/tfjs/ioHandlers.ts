@@ -1,12 +1,41 @@
 // TF.js save/load handlers for a folder on disk (model.json + one weights.bin), for plain @tensorflow/tfjs
 // under Node: its `file://` scheme only exists when tfjs-node is loaded, which is often not installed.
 // The layout is the one tfjs-node writes, so either side can read the other's folders.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+// Loading is bounded (STYLE.md 17): model.json is capped, every weights path must stay inside the folder once
+// symlinks are resolved, each weights file must be a regular file, and the files of a manifest group must
+// hold exactly the bytes its weights' shapes and dtypes declare, checked before any of them is read.
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import { MAX_JSON_BYTES, openRegularFile, readJsonBounded, resolveInside } from '../../fs/safeFile'
 
 const MODEL_JSON = 'model.json'
 const WEIGHTS_BIN = 'weights.bin'
+
+/** The most weight bytes a folder may declare (an ArrayBuffer, and far above AlexNet's 233 MB). */
+export const MAX_WEIGHT_BYTES = 2 ** 31 - 1
+
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2
+}
+
+/** Bytes a manifest entry occupies in the weights files, from its shape and (quantized) dtype. */
+function entryBytes(entry: tf.io.WeightsManifestEntry, jsonPath: string): number {
+  const shape = entry?.shape
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new Error(`${jsonPath}: the weight "${entry?.name}" has no valid shape.`)
+  }
+  const dtype = entry.quantization?.dtype ?? entry.dtype
+  const size = DTYPE_BYTES[dtype]
+  if (!size) throw new Error(`${jsonPath}: the weight "${entry.name}" has the unsupported dtype ${dtype}.`)
+  return shape.reduce((n, d) => n * d, 1) * size
+}
 
 /** Concatenates weightData, which tfjs 4 may hand over as one buffer or a list of buffers. */
 function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
@@ -61,7 +90,7 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
     async load(): Promise<tf.io.ModelArtifacts> {
       const jsonPath = join(dir, MODEL_JSON)
       if (!existsSync(jsonPath)) throw new Error(`no ${MODEL_JSON} in ${dir}: not a saved model folder`)
-      let json: {
+      type ModelJson = {
         modelTopology: object
         format?: string
         generatedBy?: string
@@ -70,24 +99,52 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
         trainingConfig?: tf.io.TrainingConfig
         userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata']
       }
-      try {
-        json = JSON.parse(readFileSync(jsonPath, 'utf8'))
-      } catch (err) {
-        throw new Error(`${jsonPath} is not valid JSON: ${(err as Error).message}`)
-      }
+      const json = (await readJsonBounded(jsonPath, MAX_JSON_BYTES, 'model description')) as ModelJson
+      if (!json || typeof json !== 'object') throw new Error(`${jsonPath} does not describe a model.`)
+      const manifest = json.weightsManifest ?? []
+      if (!Array.isArray(manifest)) throw new Error(`${jsonPath}: weightsManifest is not a list.`)
+      // Every file is resolved, checked and measured before anything is read.
       const specs: tf.io.WeightsManifestEntry[] = []
-      const parts: Uint8Array[] = []
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights)
-        for (const p of group.paths) {
-          const file = join(dir, p)
-          if (!existsSync(file)) throw new Error(`weights file ${file} named by ${jsonPath} is missing`)
-          parts.push(readFileSync(file))
+      const files: { path: string; size: number }[] = []
+      let total = 0
+      for (const group of manifest) {
+        if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
+          throw new Error(`${jsonPath}: a weightsManifest group has no paths or weights list.`)
         }
+        const declared = group.weights.reduce((n, w) => n + entryBytes(w, jsonPath), 0)
+        total += declared
+        if (total > MAX_WEIGHT_BYTES) {
+          throw new Error(`${jsonPath} declares more than ${MAX_WEIGHT_BYTES} bytes of weights.`)
+        }
+        let held = 0
+        const groupFiles: { path: string; size: number }[] = []
+        for (const p of group.paths) {
+          const real = await resolveInside(dir, p, 'weights file')
+          const file = await openRegularFile(real, { what: 'weights file', maxBytes: MAX_WEIGHT_BYTES })
+          await file.close()
+          groupFiles.push({ path: real, size: file.size })
+          held += file.size
+        }
+        if (held !== declared) {
+          throw new Error(
+            `${jsonPath} declares ${declared} bytes of weights in ${group.paths.join(', ')}, ` +
+              `but the files hold ${held} bytes.`
+          )
+        }
+        specs.push(...group.weights)
+        files.push(...groupFiles)
       }
-      const all = weightBytes(
-        parts.map((p) => p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer)
-      )
+      const all = new Uint8Array(total)
+      let at = 0
+      for (const f of files) {
+        const file = await openRegularFile(f.path, { what: 'weights file', exactBytes: f.size })
+        try {
+          await file.read(0, f.size, all, at)
+        } finally {
+          await file.close()
+        }
+        at += f.size
+      }
       return {
         modelTopology: json.modelTopology,
         format: json.format,

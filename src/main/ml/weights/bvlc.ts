@@ -9,7 +9,6 @@
 //
 // `readBvlcLayout` gives the same layers with shapes and dtypes only, from a few positioned reads: what a
 // base check on the backend's event loop needs, without reading or converting the 244 MB of floats.
-import { readFile } from 'node:fs/promises'
 import { NpyError, parseNpy, readNpyStructure, toFloat32, withRegularFile } from './npy'
 import { NdArray, describe, type PyKey, type PyValue } from './pickle'
 
@@ -68,12 +67,19 @@ export class BvlcWeightsError extends Error {
   }
 }
 
-/** Reads a `bvlc-alexnet.npy`-style file (one read of the whole file, then one copy per array). */
+/**
+ * Reads a `bvlc-alexnet.npy`-style file (one read of the whole file, then one copy per array): a regular file
+ * only, its header and structure checked first, and never more bytes than its open handle reported.
+ */
 export async function readBvlcWeights(path: string, options: BvlcReadOptions = {}): Promise<BvlcWeights> {
-  let buf: Buffer
+  let buf: Uint8Array
   try {
-    buf = await readFile(path)
+    buf = await withRegularFile(path, async (src) => {
+      await readNpyStructure(src)
+      return src.read(0, src.size)
+    })
   } catch (e) {
+    if (e instanceof NpyError) throw new BvlcWeightsError(`${path}: ${e.message}`)
     throw new BvlcWeightsError(`cannot read weights file ${path}: ${(e as Error).message}`)
   }
   return parseBvlcWeights(buf, { ...options, source: path })

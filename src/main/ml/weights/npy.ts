@@ -6,8 +6,10 @@
 // numeric arrays of any float dtype, byte order or memory order into C-ordered float32 copies.
 // `readNpyStructure` reads only the header and the pickle's structure, by position, for checks that need
 // shapes and not values (the backend's event loop must not parse 244 MB to say whether a file fits).
-import { constants } from 'node:fs'
-import { open } from 'node:fs/promises'
+// Bounded: `readNpyFile` and `withRegularFile` read regular files only (fs/safeFile), and a numeric array's
+// file must hold exactly the bytes its header's shape and dtype declare, checked before the data is read.
+// Messages describe what was expected and found, never the file's bytes.
+import { openRegularFile, SafeFileError } from '../../fs/safeFile'
 import {
   NdArray,
   PickleError,
@@ -87,19 +89,22 @@ export function parseNpyHeader(buf: Uint8Array): NpyHeader {
   try {
     dict = parsePyLiteral(text)
   } catch (e) {
-    throw new NpyError(`bad NPY header ${JSON.stringify(text.trim())}: ${(e as Error).message}`)
+    throw new NpyError(`bad NPY header: it is not the Python dict numpy writes (${(e as Error).message})`)
   }
-  if (!(dict instanceof Map)) throw new NpyError(`bad NPY header: not a dict: ${JSON.stringify(text.trim())}`)
+  if (!(dict instanceof Map)) throw new NpyError('bad NPY header: it is not a Python dict')
   const descr = dict.get('descr')
   const fortran = dict.get('fortran_order')
   const shape = dict.get('shape')
   if (typeof descr !== 'string') {
-    throw new NpyError(`unsupported NPY dtype ${JSON.stringify(descr)} (structured arrays are not supported)`)
+    throw new NpyError(`unsupported NPY dtype: 'descr' is not a string (structured arrays are not supported)`)
   }
-  if (typeof fortran !== 'boolean')
-    throw new NpyError(`bad NPY header: 'fortran_order' is ${String(fortran)}`)
+  if (typeof fortran !== 'boolean') {
+    throw new NpyError(
+      `bad NPY header: 'fortran_order' is ${fortran === undefined ? 'undefined' : 'not True or False'}`
+    )
+  }
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-    throw new NpyError(`bad NPY header: 'shape' is ${JSON.stringify(shape)}`)
+    throw new NpyError(`bad NPY header: 'shape' is not a tuple of non-negative integers`)
   }
   return { version: { major, minor }, descr, fortranOrder: fortran, shape: shape as number[], dataOffset }
 }
@@ -109,7 +114,9 @@ function notNpyHint(buf: Uint8Array): string {
   if (head[0] === 0x50 && head[1] === 0x4b) return 'it is a ZIP archive (an .npz file?), not a single array'
   if (head[0] === 0x80) return 'it looks like a bare Python pickle without the NPY header'
   if (buf.length < MAGIC.length) return `the file is only ${buf.length} bytes`
-  return `it does not start with the NPY magic \\x93NUMPY (starts with ${JSON.stringify(head.toString('latin1'))})`
+  // Never the bytes themselves: a check pointed at /etc/passwd must not echo it.
+  const text = head.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f))
+  return `it does not start with the NPY magic \\x93NUMPY (it starts with ${text ? 'plain text' : 'other binary data'})`
 }
 
 /** The dtype a header names, with numpy's own words for an unknown one. */
@@ -140,7 +147,10 @@ async function asNpyErrorAsync<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The array a (non-object) header describes, refused when the `available` bytes cannot hold its data. */
+/**
+ * The array a (non-object) header describes, refused unless the file (`available` bytes) holds exactly its
+ * data after the header: numpy writes nothing after it, so a difference either way is a damaged file.
+ */
 function arrayOf(header: NpyHeader, dtype: ReturnType<typeof dtypeFromDescr>, available: number): NdArray {
   const arr = new NdArray()
   arr.shape = header.shape
@@ -151,6 +161,12 @@ function arrayOf(header: NpyHeader, dtype: ReturnType<typeof dtypeFromDescr>, av
     throw new NpyError(
       `truncated file: array (${arr.shape.join(', ')}) ${header.descr} needs ${bytes} bytes of data from ` +
         `offset ${header.dataOffset} but the file has ${available - header.dataOffset}`
+    )
+  }
+  if (header.dataOffset + bytes < available) {
+    throw new NpyError(
+      `the header declares an array (${arr.shape.join(', ')}) ${header.descr} of ${bytes} bytes, but the ` +
+        `file holds ${available - header.dataOffset} bytes of data after the header`
     )
   }
   return arr
@@ -169,31 +185,54 @@ export function parseNpy(buf: Uint8Array): NpyContent {
 /** The largest NPY header a structure read accepts (numpy writes well under 1 KB). */
 const MAX_HEADER_BYTES = 1 << 20
 
+/** The largest NPY file read whole (an ArrayBuffer; BVLC AlexNet is 244 MB). */
+export const MAX_NPY_BYTES = 2 ** 31 - 1
+
 /**
  * Runs `fn` on a positioned-read view of the regular file at `path` (FIFOs, devices and folders are refused
- * before anything is read; opened non-blocking so a FIFO swapped in cannot hang the open).
+ * before anything is opened, by fs/safeFile; reads never go past the size the open handle reported).
  */
-export async function withRegularFile<T>(path: string, fn: (src: ByteSource) => Promise<T>): Promise<T> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+export async function withRegularFile<T>(
+  path: string,
+  fn: (src: ByteSource) => Promise<T>,
+  maxBytes = MAX_NPY_BYTES
+): Promise<T> {
+  let file
   try {
-    const st = await handle.stat()
-    if (!st.isFile()) throw new NpyError(`${path} is not a regular file`)
+    file = await openRegularFile(path, { maxBytes, what: 'NPY file' })
+  } catch (e) {
+    // A missing or unreadable file keeps its system error (callers word it); the rest is the file's problem.
+    if (e instanceof SafeFileError && e.sysError) throw e.sysError
+    if (e instanceof SafeFileError) throw new NpyError(e.message)
+    throw e
+  }
+  try {
+    const size = file.size
     return await fn({
-      size: st.size,
+      size,
       async read(offset, length) {
-        const buf = Buffer.alloc(Math.max(0, Math.min(length, st.size - offset)))
-        let got = 0
-        while (got < buf.length) {
-          const { bytesRead } = await handle.read(buf, got, buf.length - got, offset + got)
-          if (bytesRead === 0) break
-          got += bytesRead
-        }
-        return buf.subarray(0, got)
+        const n = Math.max(0, Math.min(length, size - offset))
+        return n === 0 ? new Uint8Array(0) : file.read(offset, n)
       }
     })
   } finally {
-    await handle.close()
+    await file.close()
   }
+}
+
+/**
+ * Reads a whole NPY file: a regular file of at most `maxBytes`; for a numeric array the header is read first
+ * and the file must hold exactly the bytes it declares, so nothing is read past what the header promises.
+ */
+export async function readNpyFile(path: string, maxBytes = MAX_NPY_BYTES): Promise<NpyContent> {
+  return withRegularFile(
+    path,
+    async (src) => {
+      await readNpyStructure(src)
+      return parseNpy(await src.read(0, src.size))
+    },
+    maxBytes
+  )
 }
 
 /**

@@ -24,8 +24,8 @@
 // tensor data is read; then each tensor is read with one positioned read of just the bytes it spans, into
 // its output array when it is contiguous float32. `readPthStructure` stops before the data: names, shapes,
 // dtypes and the bytes of data the file declares. Everything is async (fs/promises), for a worker.
-import { constants } from 'node:fs'
-import { open, stat, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
+import { openRegularFile, SafeFileError, type RegularFile } from '../../fs/safeFile'
 import { PickleError, PyGlobal, PyObject, asText, describe, unpickle, type PyValue } from './pickle'
 import { ZipError, looksLikeZip, readZipDirectory, type ZipEntry, type ZipSource } from './zip'
 
@@ -379,47 +379,27 @@ interface OpenFile extends ZipSource {
 }
 
 /**
- * Opens a regular file for reading. Anything else is refused before it is opened (a FIFO would block the
- * open, /dev/zero never ends), and the handle is checked again, opened non-blocking, in case the path was
- * swapped in between.
+ * Opens a regular file for reading, through fs/safeFile: anything else is refused before it is opened (a FIFO
+ * would block the open, /dev/zero never ends), and the handle is checked again, opened non-blocking, in case
+ * the path was swapped in between.
  */
 async function openRegular(path: string): Promise<OpenFile> {
-  const notFile = (what: string): never => {
-    throw new PthError('not-a-file', `${path} is not a regular file (${what})`, path)
-  }
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new PthError(
-      'not-a-file',
-      err.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${err.message}`,
-      path
-    )
-  })
-  if (!st.isFile()) notFile(kindOf(st))
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  let file: RegularFile
   try {
-    const again = await handle.stat()
-    if (!again.isFile()) notFile(kindOf(again))
-    const size = again.size
-    return {
-      handle,
-      path,
-      size,
-      async read(offset, length) {
-        return readInto(handle, new Uint8Array(length), offset, size, path)
-      }
-    }
+    file = await openRegularFile(path, { what: 'PyTorch weights file' })
   } catch (err) {
-    await handle.close()
+    if (err instanceof SafeFileError) throw new PthError('not-a-file', err.message, path)
     throw err
   }
-}
-
-function kindOf(st: Awaited<ReturnType<typeof stat>>): string {
-  if (st.isDirectory()) return 'a folder'
-  if (st.isFIFO()) return 'a FIFO'
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device'
-  if (st.isSocket()) return 'a socket'
-  return 'not a plain file'
+  const { handle, size } = file
+  return {
+    handle,
+    path,
+    size,
+    async read(offset, length) {
+      return readInto(handle, new Uint8Array(length), offset, size, path)
+    }
+  }
 }
 
 /** Fills `out` from `offset`; a file that ends first (it shrank since it was checked) is an error. */
