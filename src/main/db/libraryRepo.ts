@@ -1,5 +1,6 @@
 // Repository functions: every SQL statement of the library lives here, prepared once per open database.
 // Services call these and never write SQL themselves.
+import { hostname } from 'node:os'
 import type {
   ClassInfo,
   ImageDetail,
@@ -12,7 +13,7 @@ import type {
   Split
 } from '../../shared/types'
 import type Database from 'better-sqlite3'
-import type { Db } from './database'
+import { transaction, type Db } from './database'
 
 /** A new image as the importer hands it over. */
 export interface NewImage {
@@ -132,13 +133,22 @@ export function createRepository(db: Db) {
     ),
     stats: db.prepare(`SELECT COUNT(*) AS images, COUNT(class_id) AS labelled,
       SUM(split = 'train') AS train, SUM(split = 'val') AS val, SUM(split = 'test') AS test FROM images`),
-    insertImport: db.prepare(
-      "INSERT INTO imports (folder, label_source, started_at, status) VALUES (?, ?, ?, 'running')"
+    interruptImport: db.prepare(
+      "UPDATE imports SET status = 'interrupted' WHERE id = ? AND status = 'running'"
     ),
-    finishImport:
-      db.prepare(`UPDATE imports SET finished_at = @finishedAt, status = @status, imported = @imported,
-      skipped_duplicates = @skippedDuplicates, moved = @moved, failed = @failed WHERE id = @id`),
-    interruptImports: db.prepare("UPDATE imports SET status = 'interrupted' WHERE status = 'running'"),
+    // Prepared on first use: they name the owner columns of a later migration, and a repository may be
+    // created on an older file (a migration's own test) that never imports.
+    ...lazyStatements({
+      insertImport: () =>
+        db.prepare(
+          "INSERT INTO imports (folder, label_source, started_at, status, owner_pid, owner_host, heartbeat_at) VALUES (?, ?, ?, 'running', ?, ?, ?)"
+        ),
+      finishImport: () =>
+        db.prepare(`UPDATE imports SET finished_at = @finishedAt, status = @status, imported = @imported,
+      skipped_duplicates = @skippedDuplicates, moved = @moved, failed = @failed, heartbeat_at = @now WHERE id = @id`),
+      runningImports: () =>
+        db.prepare("SELECT id, owner_pid, owner_host, heartbeat_at FROM imports WHERE status = 'running'")
+    }),
     // Sums over covering indexes, not a hash: a label change moves TOTAL(id * class_id) (a swap of two labels
     // too), a new split moves the sums of ids per split, a class edit the classes' text.
     fingerprint: db
@@ -417,8 +427,11 @@ export function createRepository(db: Db) {
       return rows.map(trainingImage)
     },
 
+    /** A new import, owned by this process (see markInterruptedImports). */
     startImport: (folder: string, labelSource: string, at: string): number =>
-      Number(s.insertImport.run(folder, labelSource, at).lastInsertRowid),
+      Number(
+        s.insertImport().run(folder, labelSource, at, process.pid, hostname(), Date.now()).lastInsertRowid
+      ),
     finishImport(
       id: number,
       r: {
@@ -430,11 +443,33 @@ export function createRepository(db: Db) {
         finishedAt: string
       }
     ): void {
-      s.finishImport.run({ id, ...r })
+      s.finishImport().run({ id, ...r, now: Date.now() })
     },
 
-    /** Imports still `running` when a project is opened were cut short by a crash or a kill. */
-    markInterruptedImports: (): number => s.interruptImports.run().changes,
+    /**
+     * Imports still `running` when a project is opened were cut short by a crash or a kill, unless their
+     * process still runs (another window, a CLI import): on this host its pid decides, on another its last
+     * batch must be recent. Rows from before owners were recorded have none and are interrupted.
+     */
+    markInterruptedImports(now = Date.now()): number {
+      return transaction(db, () => {
+        let n = 0
+        for (const r of s.runningImports().all() as {
+          id: number
+          owner_pid: number | null
+          owner_host: string | null
+          heartbeat_at: number | null
+        }[]) {
+          const owner =
+            r.owner_pid !== null && r.owner_host !== null
+              ? { pid: r.owner_pid, host: r.owner_host, heartbeatAt: r.heartbeat_at ?? 0 }
+              : null
+          if (importOwnerAlive(owner, now)) continue
+          n += s.interruptImport.run(r.id).changes
+        }
+        return n
+      })
+    },
 
     /**
      * A value that moves with every change a library view shows (images, labels, splits, classes), so another
@@ -462,5 +497,37 @@ function trainingImage(r: ImageRow): TrainingImage {
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
   const out = {} as Pick<T, K>
   for (const k of keys) out[k] = o[k]
+  return out
+}
+
+/** How long an import on another host may go without a committed batch before it counts as gone. */
+export const IMPORT_STALE_MS = 60_000
+
+/** Whether the process that owns an import still runs (see markInterruptedImports). */
+export function importOwnerAlive(
+  owner: { pid: number; host: string; heartbeatAt: number } | null,
+  now = Date.now(),
+  host = hostname()
+): boolean {
+  if (!owner) return false
+  if (owner.host !== host) return now - owner.heartbeatAt <= IMPORT_STALE_MS
+  if (owner.pid === process.pid) return false // this process opens the file afresh: its own import ended
+  try {
+    process.kill(owner.pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+}
+
+/** Each factory as a getter that prepares its statement once, on first use. */
+function lazyStatements<K extends string>(
+  factories: Record<K, () => Database.Statement>
+): Record<K, () => Database.Statement> {
+  const out = {} as Record<K, () => Database.Statement>
+  for (const key of Object.keys(factories) as K[]) {
+    let statement: Database.Statement | undefined
+    out[key] = () => (statement ??= factories[key]())
+  }
   return out
 }

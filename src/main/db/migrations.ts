@@ -110,5 +110,12 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
   ALTER TABLE runs ADD COLUMN owner_host TEXT;
   ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+  `,
+  // The same for imports: the importing process and the time of its last committed batch, so opening a
+  // project marks interrupted only an import whose process is gone, not a CLI import running right now.
+  `
+  ALTER TABLE imports ADD COLUMN owner_pid INTEGER;
+  ALTER TABLE imports ADD COLUMN owner_host TEXT;
+  ALTER TABLE imports ADD COLUMN heartbeat_at INTEGER;
   `
 ]
