@@ -1,11 +1,16 @@
 // Decode any supported image file to 8-bit RGB pixels. Used by the media service (thumbnails, full view)
 // and by the ML engine's data pipeline. sharp cannot read Netpbm or BMP, so those are decoded here; the
-// rest (PNG, JPEG, WebP, GIF first frame) go through sharp.
-import { readFile } from 'node:fs/promises'
+// rest (PNG, JPEG, WebP, GIF first frame) go through sharp. Files are read bounded (regular files only, at
+// most MAX_IMAGE_FILE_BYTES, through fs/safeFile), and with `maxPixels` the dimensions are read from the
+// header and checked before any pixel is decoded; `maxSide` makes sharp downscale while it decodes.
 import sharp from 'sharp'
 import type { Roi } from '../../shared/types'
 import { decodePnm, ImageFormatError, type RgbPixels } from '../../shared/netpbm'
-import { bmpHeader, sniffFormat } from './format'
+import { readBounded, SafeFileError } from '../fs/safeFile'
+import { bmpHeader, imageDimensions, sniffFormat } from './format'
+
+/** The largest image file read (a 20,000 px square 8-bit PPM is 1.2 GB). */
+export const MAX_IMAGE_FILE_BYTES = 1.5 * 2 ** 30
 
 /** Interleaved RGB, row-major, `data.length === width * height * 3`. */
 export type RgbImage = RgbPixels
@@ -13,16 +18,43 @@ export type RgbImage = RgbPixels
 export interface DecodeOptions {
   /** Crop to this region (stored-file pixel coordinates; rounded outwards, clamped to the image). */
   crop?: Roi | null
+  /**
+   * Refuse an image with more pixels than this (width x height from its header), before decoding anything.
+   * Without it, only sharp's own limit (about 268 Mpx) applies.
+   */
+  maxPixels?: number
+  /** Downscale (keeping the aspect ratio) so that the longer side is at most this many pixels. */
+  maxSide?: number
+}
+
+/** An image larger than `maxPixels`: refused before decoding. */
+export class ImageTooLargeError extends ImageFormatError {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly maxPixels: number
+  ) {
+    super(
+      `The image is ${width} x ${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), more than ` +
+        `the ${(maxPixels / 1e6).toFixed(0)} megapixels that are decoded for viewing.`
+    )
+    this.name = 'ImageTooLargeError'
+  }
 }
 
 /** Read and decode a file. Errors name the file and say why. */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   let bytes: Buffer
   try {
-    bytes = await readFile(path)
+    bytes = await readBounded(path, MAX_IMAGE_FILE_BYTES, { what: 'image' })
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'file not found (moved or deleted since import?)' : (err as Error).message
+    const code = err instanceof SafeFileError ? err.sysError?.code : (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'file not found (moved or deleted since import?)'
+        : err instanceof SafeFileError
+          ? err.message
+          : (err as Error).message
     throw new Error(`cannot read image ${path}: ${why}`)
   }
   try {
@@ -34,11 +66,23 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
 
 export async function decodeImageBytes(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
   const format = sniffFormat(bytes)
+  if (format && opts.maxPixels !== undefined) {
+    const { width, height } = imageDimensions(bytes)
+    if (width * height > opts.maxPixels) throw new ImageTooLargeError(width, height, opts.maxPixels)
+  }
   let image: RgbImage
   if (format === 'ppm' || format === 'pgm') image = decodePnm(bytes)
   else if (format === 'bmp') image = decodeBmp(bytes)
   else if (format) {
-    const { data, info } = await sharp(bytes, { pages: 1 })
+    let pipeline = sharp(bytes, {
+      pages: 1,
+      ...(opts.maxPixels !== undefined ? { limitInputPixels: Math.max(1, Math.floor(opts.maxPixels)) } : {})
+    })
+    // Cropping needs the stored-file coordinates, so a crop is taken before any downscale.
+    if (opts.maxSide && !opts.crop) {
+      pipeline = pipeline.resize(opts.maxSide, opts.maxSide, { fit: 'inside', withoutEnlargement: true })
+    }
+    const { data, info } = await pipeline
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -50,7 +94,26 @@ export async function decodeImageBytes(bytes: Uint8Array, opts: DecodeOptions = 
       info.channels
     )
   } else throw new ImageFormatError('not a supported image')
-  return opts.crop ? cropRgb(image, opts.crop) : image
+  if (opts.crop) image = cropRgb(image, opts.crop)
+  return opts.maxSide ? fitInside(image, opts.maxSide) : image
+}
+
+/** `image` scaled down so its longer side is at most `maxSide` (unchanged when it already fits). */
+async function fitInside(image: RgbImage, maxSide: number): Promise<RgbImage> {
+  if (Math.max(image.width, image.height) <= maxSide) return image
+  const { data, info } = await sharp(
+    Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length),
+    { raw: { width: image.width, height: image.height, channels: 3 } }
+  )
+    .resize(maxSide, maxSide, { fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return toRgb(
+    new Uint8Array(data.buffer, data.byteOffset, data.length),
+    info.width,
+    info.height,
+    info.channels
+  )
 }
 
 export function decodeBmp(bytes: Uint8Array): RgbImage {

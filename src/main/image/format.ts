@@ -98,7 +98,51 @@ function pngHeader(b: Uint8Array): ImageHeader {
   return { format: 'png', width, height }
 }
 
-function jpegHeader(b: Uint8Array): ImageHeader {
+/**
+ * Width and height from the header alone, without the structural checks of `readImageHeader` (no end-marker
+ * search): what a decoder checks against its pixel budget before it allocates anything.
+ */
+export function imageDimensions(bytes: Uint8Array): { width: number; height: number } {
+  const format = sniffFormat(bytes)
+  let size: { width: number; height: number }
+  switch (format) {
+    case 'ppm':
+    case 'pgm': {
+      const h = parsePnmHeader(bytes)
+      size = { width: h.width, height: h.height }
+      break
+    }
+    case 'png':
+      if (bytes.length < 24 || ascii(bytes, 12, 4) !== 'IHDR') {
+        throw new ImageFormatError('truncated PNG: no IHDR chunk')
+      }
+      size = { width: u32be(bytes, 16), height: u32be(bytes, 20) }
+      break
+    case 'jpeg': {
+      const frame = jpegFrame(bytes).size
+      if (!frame) throw new ImageFormatError('truncated JPEG: no frame header')
+      size = frame
+      break
+    }
+    case 'webp':
+      size = webpHeader(bytes)
+      break
+    case 'bmp':
+      size = bmpHeader(bytes).header
+      break
+    case 'gif':
+      if (bytes.length < 10) throw new ImageFormatError('truncated GIF: no screen descriptor')
+      size = { width: u16le(bytes, 6), height: u16le(bytes, 8) }
+      break
+    default:
+      throw new ImageFormatError('not a supported image')
+  }
+  checkSize(size.width, size.height)
+  return { width: size.width, height: size.height }
+}
+
+/** The JPEG frame size (null when no frame header is found) and where the search stopped. */
+function jpegFrame(b: Uint8Array): { size: { width: number; height: number } | null; pos: number } {
   let pos = 2
   let size: { width: number; height: number } | null = null
   while (pos + 4 <= b.length) {
@@ -122,6 +166,11 @@ function jpegHeader(b: Uint8Array): ImageHeader {
     if (marker === 0xda) break
     pos += 2 + len
   }
+  return { size, pos }
+}
+
+function jpegHeader(b: Uint8Array): ImageHeader {
+  const { size, pos } = jpegFrame(b)
   if (!size) throw new ImageFormatError('truncated JPEG: no frame header')
   checkSize(size.width, size.height)
   // A complete JPEG has an EOI marker (FF D9) after its frame header; cameras may append trailers after it,

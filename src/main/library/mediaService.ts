@@ -1,5 +1,8 @@
 // Image bytes for the views: PNG thumbnails made lazily and cached by content hash in the project's
-// `.thumbs` folder, and the full image as PNG.
+// `.thumbs` folder, and the full image as a PNG preview. Decoding is bounded: an image above
+// MAX_VIEW_PIXELS (from its header) is refused before any pixel is decoded, and the full view is a preview
+// whose longer side is at most FULL_VIEW_SIDE, downscaled while it decodes (a 16,000 px square PNG would
+// otherwise be 768 MB of RGB and as much again for the PNG encoder, per request).
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeImage, encodePng } from '../image/decode'
@@ -8,6 +11,12 @@ import type { ProjectService } from '../project/projectService'
 import { writeFileAtomic } from '../project/atomicFile'
 
 export const THUMB_SIZE = 96
+
+/** The longer side of the full view's preview, in pixels. */
+export const FULL_VIEW_SIDE = 4096
+
+/** Images with more pixels than this are refused by the views (64 megapixels: 192 MB of RGB). */
+export const MAX_VIEW_PIXELS = 64_000_000
 
 export interface Media {
   mime: string
@@ -25,7 +34,7 @@ export class MediaService {
     const image = repo.imageSource(id)
     if (!image) throw new NotFoundError(`image ${id} not found`)
     if (kind === 'full') {
-      const pixels = await decodeImage(image.path)
+      const pixels = await decodeImage(image.path, { maxPixels: MAX_VIEW_PIXELS, maxSide: FULL_VIEW_SIDE })
       return { mime: 'image/png', data: await encodePng(pixels) }
     }
     const file = join(info.thumbnailDir, `${image.hash}.png`)
@@ -34,7 +43,8 @@ export class MediaService {
     let job = this.pending.get(file)
     if (!job) {
       job = (async () => {
-        const png = await encodePng(await decodeImage(image.path), THUMB_SIZE)
+        const pixels = await decodeImage(image.path, { maxPixels: MAX_VIEW_PIXELS, maxSide: FULL_VIEW_SIDE })
+        const png = await encodePng(pixels, THUMB_SIZE)
         await mkdir(info.thumbnailDir, { recursive: true })
         await writeFileAtomic(file, png)
         return png
