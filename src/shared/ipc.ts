@@ -103,6 +103,12 @@ export interface SystemResults {
     trainImages: number
     /** How the estimate was made, in one sentence (backend, per-image cost). */
     basis: string
+    /** The project's run whose measured rate the estimate scales, or null when the rate is assumed. */
+    measuredRun?: number | null
+    /** The backend of that run, or the one assumed. */
+    backend?: BackendName | null
+    /** True when the rate is assumed (no run measured yet) or the model's size is guessed: say "rough". */
+    rough?: boolean
   }
   /** Top-k classes for image files (paths on the backend's machine, or bytes from a browser drop). */
   'training:predict': Prediction[]

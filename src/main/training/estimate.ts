@@ -2,22 +2,38 @@
 // ml/models/shapes.ts) and the rate measured on this project's last completed run, else an assumed rate
 // per backend. It runs on the backend's event loop, so it never loads TF.js. Also remembers the TF.js
 // backend the last run reported, for `system:info`.
+import { statSync } from 'node:fs'
 import type { BackendName, TrainConfig } from '../../shared/training'
 import { type ModelCost, modelCost } from '../ml'
+import type { Results } from '../../shared/ipc'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingService } from './trainingService'
 
 /**
  * Multiply-accumulates per second assumed per backend before any run has been measured in this project.
- * wasm: measured (about 1 G/s) by the compact-CNN run of test/main/studio.integration.test.ts on the shared
- * 2-core development machine; the others are not measured here and are scaled by an order of magnitude per
- * step (pure-JS cpu slower, native tfjs-node and CUDA faster). The estimate's basis says they are assumed.
+ * wasm: measured by test/main/training/estimateCalibration.test.ts on the shared 2-core development machine
+ * (the compact CNN and a reduced AlexNet on real GTSRB images: 4-6 G/s on one thread, more with the
+ * data-parallel gradient worker; the old 1 G/s was 5-7x too pessimistic). The others are not measured here
+ * and are scaled by an order of magnitude per step (pure-JS cpu slower, native tfjs-node and CUDA faster).
+ * The estimate says it is rough until a run of the project has been measured.
  */
-const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
-  'tfjs-node-gpu': 1e11,
-  'tfjs-node': 1e10,
-  wasm: 1e9,
-  cpu: 1e8
+export const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
+  'tfjs-node-gpu': 2e11,
+  'tfjs-node': 2e10,
+  wasm: 5e9,
+  cpu: 2e8
+}
+/** Seconds every run spends besides its batches: the worker's start, the backend, reading the images. */
+export const RUN_OVERHEAD_SECONDS = 2
+
+/** The size of an ONNX base's file (its only known size here), or undefined. */
+function onnxBytes(config: TrainConfig): number | undefined {
+  if (config.base.kind !== 'onnx') return undefined
+  try {
+    return statSync(config.base.path).size
+  } catch {
+    return undefined
+  }
 }
 
 /** Training work of a run in multiply-accumulates: backward ~ 2x forward, validation forward only. */
@@ -63,39 +79,59 @@ export class EstimateService {
   }
 
   /** Seconds a run with `config` would take here, from the last measured run of this project or the table. */
-  async estimate(config: TrainConfig): Promise<{ seconds: number; trainImages: number; basis: string }> {
+  async estimate(config: TrainConfig): Promise<Results['training:estimate']> {
     const open = this.projects.require()
     const train = open.repo.trainingImages({ split: 'train' }).filter((i) => i.classId !== null)
     const val = open.repo.trainingImages({ split: 'val' }).filter((i) => i.classId !== null)
     const numClasses = Math.max(2, new Set(train.map((i) => i.classId)).size)
     const counts = { train: train.length, val: val.length }
-    const work = runWork(config, modelCost(config.model, config.preprocessing.inputSize, numClasses), counts)
+    const cost = modelCost(config.model, config.preprocessing.inputSize, numClasses, onnxBytes(config))
+    const work = runWork(config, cost, counts)
 
     let rate: number | null = null
     let basis = ''
+    let measuredRun: number | null = null
+    let overhead = RUN_OVERHEAD_SECONDS
+    let backend: BackendName | null = null
     const measured = this.training
       .list()
       .find((r) => r.status === 'completed' && r.seconds && r.seconds > 0 && r.epochsDone > 0)
     if (measured) {
       const c = runCounts(measured) ?? counts
       const cfg = { ...measured.config, epochs: measured.epochsDone }
-      const mCost = modelCost(cfg.model, cfg.preprocessing.inputSize, numClasses)
-      rate = runWork(cfg, mCost, c) / (measured.seconds as number)
+      const mCost = modelCost(cfg.model, cfg.preprocessing.inputSize, numClasses, onnxBytes(cfg))
+      // The same start-up is taken off the measured run as is added back below (at most half of a short run).
+      overhead = Math.min(RUN_OVERHEAD_SECONDS, (measured.seconds as number) / 2)
+      const busy = (measured.seconds as number) - overhead
+      rate = runWork(cfg, mCost, c) / busy
+      measuredRun = measured.id
+      backend = measured.backend ?? null
       basis =
         `Measured on run ${measured.id} (${measured.backend ?? 'unknown backend'}): ` +
         `${(rate / 1e9).toFixed(2)} G multiply-adds/s, times this config's ${(work / 1e9).toFixed(1)} G ` +
         `for ${counts.train} training images x ${config.epochs} epochs.`
     }
     if (!rate || !Number.isFinite(rate)) {
-      const backend = this.backend() ?? 'wasm'
+      measuredRun = null
+      overhead = RUN_OVERHEAD_SECONDS
+      backend = this.backend() ?? 'wasm'
       rate = ASSUMED_MACS_PER_SECOND[backend]
       basis =
         `No run measured in this project yet: assumes ${(rate / 1e9).toFixed(1)} G multiply-adds/s on ` +
         `${backend}, times this config's ${(work / 1e9).toFixed(1)} G for ${counts.train} training images ` +
         `x ${config.epochs} epochs.`
     }
-    // Tenths of a second: tiny test runs take under a second, and the estimate must still scale with them.
-    return { seconds: Math.max(0.1, Math.round((work / rate) * 10) / 10), trainImages: counts.train, basis }
+    // Hundredths of a second: tiny test runs take under a second, and the estimate must still scale with them.
+    const seconds = overhead + work / rate
+    return {
+      seconds: Math.max(0.01, Math.round(seconds * 100) / 100),
+      trainImages: counts.train,
+      basis,
+      measuredRun,
+      backend,
+      // A rate assumed for the backend, or a model whose network is not read (ONNX): rough.
+      rough: measuredRun === null || config.model.architecture === 'onnx'
+    }
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@ import { fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
+import { medianSide, sizeToData } from '../../shared/estimate'
 import {
   type BaseModel,
   type EvaluationResult,
@@ -315,9 +316,13 @@ export class TrainingService {
    */
   defaults(strategy: Strategy, base?: BaseModel, info?: BaseInfo): TrainConfig {
     const config = defaultTrainConfig(strategy, base, info)
-    const images = this.projects.require().repo.trainingImages({ split: 'train' })
-    if (images.some((i) => i.cropToRoi && i.roi)) config.preprocessing.cropToRoi = true
-    return config
+    const repo = this.projects.require().repo
+    const train = repo.trainingImages({ split: 'train' })
+    if (train.some((i) => i.cropToRoi && i.roi)) config.preprocessing.cropToRoi = true
+    // AlexNet from random weights is sized to the images and the backend (shared/estimate.ts).
+    const images = train.length > 0 ? train : repo.trainingImages()
+    const backend = this.list().find((r) => r.backend)?.backend ?? null
+    return sizeToData(config, { medianSide: medianSide(images), backend })
   }
 
   /** Starts a run in the background and returns its id; events follow through `onEvent`. */

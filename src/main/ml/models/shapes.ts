@@ -3,6 +3,7 @@
 // estimates run on the backend's event loop, so they use this module and never load the TF.js model code;
 // alexnet.ts builds the network from the same numbers.
 import type { ModelSpec } from '../../../shared/training'
+import { torchvisionSpec } from './torchvision/spec'
 
 export interface AlexNetConfig {
   numClasses: number
@@ -115,8 +116,57 @@ export interface ModelCost {
   head: number
 }
 
-/** Multiply-accumulates per image of the model a config builds (conv and dense layers; the rest is small). */
-export function modelCost(model: ModelSpec, inputSize: number, numClasses: number): ModelCost {
+/**
+ * MACs per image assumed for an ONNX base, per byte of its file: float32 weights (4 bytes a parameter) at
+ * about 100 multiply-adds per parameter, the ratio of torchvision's ResNets at 224 px (ResNet-18: 1.8 G for
+ * 11.7 M parameters, ResNet-50: 4.1 G for 25.6 M). The graph itself is not read on the event loop; an
+ * estimate for an ONNX base is rough and says so.
+ */
+export const ONNX_MACS_PER_BYTE = 25
+/** Feature width assumed for an ONNX base's head (ResNet-18's is 512, ResNet-50's 2048). */
+const ONNX_FEATURES = 1024
+
+/** Multiply-accumulates of a torchvision architecture from its definition (spec.ts): convs and linears. */
+function torchvisionCost(model: ModelSpec, inputSize: number, numClasses: number): ModelCost {
+  const spec = torchvisionSpec(model.backbone ?? 'resnet18', { numClasses, inputSize })
+  let forward = 0
+  let head = 0
+  for (const node of spec.nodes) {
+    if (node.op === 'conv') {
+      const [h, w] = spec.shapes.get(node.name) ?? [0, 0]
+      forward += h * w * node.outChannels * (node.inChannels / node.groups) * node.kernel * node.kernel
+    } else if (node.op === 'linear') {
+      const macs = node.inFeatures * node.outFeatures
+      forward += macs
+      if (node.name === spec.head) head = macs
+    }
+  }
+  return { forward, base: forward - head, head }
+}
+
+/**
+ * Multiply-accumulates per image of the model a config builds (conv and dense layers; the rest is small).
+ * `onnxBytes`: the size of an ONNX base's file, the only thing known of its network here.
+ */
+export function modelCost(
+  model: ModelSpec,
+  inputSize: number,
+  numClasses: number,
+  onnxBytes?: number
+): ModelCost {
+  if (model.architecture === 'torchvision') {
+    try {
+      return torchvisionCost(model, inputSize, numClasses)
+    } catch {
+      // An input size the architecture cannot take (AlexNet's avgpool): the cost at its own size.
+      return torchvisionCost(model, 224, numClasses)
+    }
+  }
+  if (model.architecture === 'onnx') {
+    const base = (onnxBytes ?? 45e6) * ONNX_MACS_PER_BYTE * (inputSize / 224) ** 2
+    const head = ONNX_FEATURES * numClasses
+    return { forward: base + head, base, head }
+  }
   if (model.architecture === 'alexnet') {
     const shapes = alexnetWeightShapes({
       numClasses,
