@@ -3,6 +3,11 @@
 // click (the wizard), and the remaining time of a live run from its measured batches (the dashboard).
 import type { BackendName, TrainConfig } from './training'
 
+/** A deep copy of plain data (also of a Vue reactive proxy, which structuredClone refuses). */
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T
+}
+
 /** Past this many seconds an estimate is worth a warning before Start. */
 export const LONG_RUN_SECONDS = 3600
 
@@ -50,7 +55,7 @@ export function sizeToData(
   data: { medianSide: number | null; backend: BackendName | null }
 ): TrainConfig {
   if (config.model.architecture !== 'alexnet' || config.base.kind !== 'none') return config
-  const out: TrainConfig = structuredClone(config)
+  const out = clone(config)
   if (data.medianSide !== null)
     out.preprocessing.inputSize = Math.min(out.preprocessing.inputSize, alexnetSideFor(data.medianSide))
   if (data.backend !== 'tfjs-node-gpu') out.model = { ...out.model, ...REDUCED_ALEXNET }
@@ -63,7 +68,7 @@ export function sizeToData(
  * works) gets half its input side, not under 64 px. A BVLC base fixes AlexNet's shapes, so it has none.
  */
 export function reducedConfig(config: TrainConfig): TrainConfig | null {
-  const out: TrainConfig = structuredClone(config)
+  const out = clone(config)
   const m = config.model
   if (m.architecture === 'alexnet' && config.base.kind === 'none') {
     const side = Math.min(config.preprocessing.inputSize, ALEXNET_SIDES[0])

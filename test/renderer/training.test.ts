@@ -350,9 +350,15 @@ describe('wizard', () => {
     const system = await api.invoke('system:info', {})
     const duration =
       estimate.seconds < 60 ? 'less than a minute' : `about ${Math.round(estimate.seconds / 60)} min`
-    await vi.waitFor(() => expect(w.find('[data-test="estimate"]').text()).toContain(duration))
+    // No run measured in this project yet: the estimate says it is rough, and why, in the UI's words.
+    expect(estimate.rough).toBe(true)
+    await vi.waitFor(() =>
+      expect(w.find('[data-test="estimate"]').text()).toContain(`${duration} (rough estimate)`)
+    )
     expect(w.find('[data-test="estimate"]').text()).toContain(`${system.cpus} cores`)
-    expect(w.find('[data-test="estimate"]').text()).toContain(estimate.basis)
+    expect(w.find('[data-test="estimate-basis"]').text()).toContain(
+      'No run of this project has been measured yet'
+    )
     await w.find('[data-test="wizard-start"]').trigger('click')
     await vi.waitFor(() => expect(api.calls.some((c) => c.channel === 'training:start')).toBe(true))
     const started = api.calls.find((c) => c.channel === 'training:start')!.args as {

@@ -224,7 +224,10 @@ export default {
     runs: 'Runs & results',
     predict: 'Predict',
     readOnly:
-      'This project is open read-only: its file cannot be changed. You can browse it and use its models; copy the file or change its permissions to make changes.'
+      'This project is open read-only: its file cannot be changed. You can browse it and use its models; copy the file or change its permissions to make changes.',
+    trainingPill: 'Training: epoch {epoch}/{total}, {percent} %',
+    trainingPillStarting: 'Training: starting…',
+    trainingPillAria: 'Run #{id} is training, {percent} % done: open its dashboard'
   },
   train: {
     newRun: 'New run',
@@ -289,6 +292,7 @@ export default {
       review: 'Review'
     },
     stepOf: 'Step {n} of {total}',
+    stepLocked: 'Not reached yet: use Next',
     back: 'Back',
     next: 'Next',
     start: 'Start training',
@@ -477,6 +481,17 @@ export default {
       estimateNoBackend: '{duration}, {cores} cores',
       underMinute: 'less than a minute',
       minutes: 'about {n} min',
+      hours: 'about {n} h',
+      rough: '{duration} (rough estimate)',
+      basisMeasured: 'Scaled from the speed measured on run #{id} of this project.',
+      basisAssumed:
+        'No run of this project has been measured yet, so a typical speed of {backend} is assumed; the dashboard corrects the time from the first batches.',
+      thisBackend: 'this backend',
+      longTitle: 'This run would take {duration}.',
+      longReduce:
+        'The reduced model (fewer filters and units, a smaller input that still fits these images) trains many times faster, usually with little loss of accuracy on small images.',
+      longNoReduce: 'These weights fix the model’s size; fewer epochs or a faster backend would shorten it.',
+      useReduced: 'Use the reduced model',
       noEstimate: 'No estimate: {message}',
       busy: 'Run #{id} is still training; wait for it or cancel it first.'
     }

@@ -222,7 +222,10 @@ export default {
     runs: '运行与结果',
     predict: '预测',
     readOnly:
-      '此项目以只读方式打开：它的文件无法修改。你可以浏览它并使用其中的模型；要做修改，请复制该文件或更改它的权限。'
+      '此项目以只读方式打开：它的文件无法修改。你可以浏览它并使用其中的模型；要做修改，请复制该文件或更改它的权限。',
+    trainingPill: '训练中：第 {epoch}/{total} 轮，{percent}%',
+    trainingPillStarting: '训练中：正在启动…',
+    trainingPillAria: '运行 #{id} 正在训练，已完成 {percent}%：打开它的仪表板'
   },
   train: {
     newRun: '新的运行',
@@ -287,6 +290,7 @@ export default {
       review: '确认'
     },
     stepOf: '第 {n} 步，共 {total} 步',
+    stepLocked: '尚未到达：请点“下一步”',
     back: '上一步',
     next: '下一步',
     start: '开始训练',
@@ -471,6 +475,16 @@ export default {
       estimateNoBackend: '{duration}，{cores} 核',
       underMinute: '不到一分钟',
       minutes: '约 {n} 分钟',
+      hours: '约 {n} 小时',
+      rough: '{duration}（粗略估计）',
+      basisMeasured: '按本项目运行 #{id} 实测的速度推算。',
+      basisAssumed: '本项目尚无实测的运行，因此假定 {backend} 的典型速度；仪表板会根据最初几个批次校正时间。',
+      thisBackend: '此后端',
+      longTitle: '这次运行预计需要{duration}。',
+      longReduce:
+        '精简模型（更少的滤波器和单元、仍适合这些图像的更小输入）训练速度快很多倍，对小图像通常几乎不损失准确率。',
+      longNoReduce: '这些权重决定了模型的大小；减少轮数或换用更快的后端可以缩短时间。',
+      useReduced: '使用精简模型',
       noEstimate: '无法估计：{message}',
       busy: '运行 #{id} 仍在训练；请等待或先取消它。'
     }

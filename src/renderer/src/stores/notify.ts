@@ -12,7 +12,18 @@ export interface Notice {
   params: Record<string, unknown>
   /** Plural count passed to `t(key, count, {named})`, when the message has plural forms. */
   count?: number
+  /** When it was shown (ms since the epoch): a navigation clears the notices shown before it. */
+  at: number
 }
+
+/** How long a confirmation stays (ms). */
+export const INFO_MS = 3500
+/**
+ * How long an error stays (ms) unless dismissed or left behind by a navigation: long enough to read twice,
+ * never the minutes a stale failure used to follow the user around every screen. Failures that belong to
+ * a place (a run's, an import's) are shown there, not only in a notice.
+ */
+export const ERROR_MS = 12000
 
 /** The message of anything thrown, for showing to a user. */
 export function errorMessage(error: unknown): string {
@@ -54,15 +65,22 @@ export const useNotifyStore = defineStore('notify', () => {
       for (const n of notices.value.filter((x) => x.kind === 'info' && x.key.split('.')[0] === group))
         dismiss(n.id)
     }
-    notices.value.push({ id, kind, key, params, count })
+    notices.value.push({ id, kind, key, params, count, at: Date.now() })
     if (notices.value.length > 4) dismiss(notices.value[0].id)
-    // Errors stay until dismissed: the user must get to read them. Confirmations fade.
-    if (kind === 'info')
-      timers.set(
-        id,
-        setTimeout(() => dismiss(id), 3500)
-      )
+    timers.set(
+      id,
+      setTimeout(() => dismiss(id), kind === 'info' ? INFO_MS : ERROR_MS)
+    )
     return id
+  }
+
+  /**
+   * The user went to another screen: what was said about the last one no longer applies. Notices pushed in
+   * the last `graceMs` stay, since an action that navigates may report on its way (a failed open, say).
+   */
+  function clearOnNavigate(graceMs = 300): void {
+    const before = Date.now() - graceMs
+    for (const n of notices.value.filter((x) => x.at < before)) dismiss(n.id)
   }
 
   function dismiss(id: number): void {
@@ -79,6 +97,7 @@ export const useNotifyStore = defineStore('notify', () => {
     info: (key: string, params?: Record<string, unknown>, count?: number) => push('info', key, params, count),
     error: (key: string, params?: Record<string, unknown>, count?: number) =>
       push('error', key, params, count),
-    dismiss
+    dismiss,
+    clearOnNavigate
   }
 })

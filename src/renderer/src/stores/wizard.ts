@@ -10,6 +10,7 @@ import {
   type TorchvisionArch,
   type TrainConfig
 } from '@shared/training'
+import { reducedConfig } from '@shared/estimate'
 import { getApi } from '@renderer/api'
 import { errorMessage } from './notify'
 import { useClassesStore } from './classes'
@@ -82,6 +83,8 @@ export const useWizardStore = defineStore('wizard', () => {
 
   /** Current step, 1..WIZARD_STEPS. */
   const step = ref(1)
+  /** The furthest step reached since the answers it rests on last changed: the pills up to it go back there. */
+  const visited = ref(1)
   /** Per-class labelled and split counts (step 1). */
   const counts = ref<ClassSplitCounts[]>([])
   const countsLoading = ref(false)
@@ -113,7 +116,7 @@ export const useWizardStore = defineStore('wizard', () => {
   /** Whether the Advanced settings are unfolded; kept here so Back and Next leave them as they were. */
   const advancedOpen = ref(false)
   /** Step 5. */
-  const estimate = ref<{ seconds: number; trainImages: number; basis: string } | null>(null)
+  const estimate = ref<Awaited<ReturnType<typeof loadEstimateOf>> | null>(null)
   const estimateError = ref<string | null>(null)
   const error = ref<string | null>(null)
 
@@ -183,8 +186,9 @@ export const useWizardStore = defineStore('wizard', () => {
     return base.value.kind !== 'none' && baseCheck.value?.ok === true
   })
 
-  const canNext = computed(() => {
-    switch (step.value) {
+  /** Whether step `n`'s answers are complete, so that the steps after it can be shown. */
+  function stepComplete(n: number): boolean {
+    switch (n) {
       case 1:
         return !blocking.value
       case 2:
@@ -196,7 +200,14 @@ export const useWizardStore = defineStore('wizard', () => {
       default:
         return false
     }
-  })
+  }
+  const canNext = computed(() => stepComplete(step.value))
+  /** Whether a step pill leads somewhere: a step visited before, with every step before it complete. */
+  function reachable(n: number): boolean {
+    if (n < 1 || n > visited.value) return false
+    for (let k = 1; k < n; k++) if (!stepComplete(k)) return false
+    return true
+  }
   const configProblem = computed(() => {
     const c = config.value
     if (!c) return null
@@ -374,17 +385,31 @@ export const useWizardStore = defineStore('wizard', () => {
     return api.invoke('training:get', { runId: baseRunId.value }).catch(() => null)
   }
 
+  function loadEstimateOf(c: TrainConfig) {
+    return api.invoke('training:estimate', { config: JSON.parse(JSON.stringify(c)) })
+  }
+  /** Numbers the estimates so that only the latest config's answer is shown. */
+  let estimateSeq = 0
   async function loadEstimate(): Promise<void> {
+    const seq = ++estimateSeq
     estimate.value = null
     estimateError.value = null
     if (!config.value) return
     try {
-      estimate.value = await api.invoke('training:estimate', {
-        config: JSON.parse(JSON.stringify(config.value))
-      })
+      const r = await loadEstimateOf(config.value)
+      if (seq === estimateSeq) estimate.value = r
     } catch (e) {
-      estimateError.value = errorMessage(e)
+      if (seq === estimateSeq) estimateError.value = errorMessage(e)
     }
+  }
+
+  /** The smaller setting the long-run warning offers for the current settings, or null (shared/estimate.ts). */
+  const reduced = computed<TrainConfig | null>(() => (config.value ? reducedConfig(config.value) : null))
+  /** One click from the long-run warning: the reduced setting, and its estimate. */
+  async function useReduced(): Promise<void> {
+    if (!reduced.value) return
+    config.value = reduced.value
+    await loadEstimate()
   }
 
   /** The config to start: the settings with the chosen base. */
@@ -396,16 +421,34 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!canNext.value || step.value >= WIZARD_STEPS) return
     if (step.value === 2 && strategy.value) pick(strategy.value)
     step.value++
+    visited.value = Math.max(visited.value, step.value)
     await enter()
   }
   function back(): void {
     if (step.value > 1) step.value--
   }
+  /** Show step `n` (the caller decides whether it may: the pills ask `reachable` first). */
   async function goTo(n: number): Promise<void> {
     if (n < 1 || n > WIZARD_STEPS) return
     step.value = n
+    visited.value = Math.max(visited.value, n)
     await enter()
   }
+  /** A step pill: a step visited before whose earlier steps are complete; anything else does nothing. */
+  async function goToVisited(n: number): Promise<void> {
+    if (n !== step.value && reachable(n)) await goTo(n)
+  }
+  // A new strategy or base makes the later steps' settings stale: their pills wait until Next reaches them.
+  watch(
+    () => JSON.stringify([strategy.value, base.value]),
+    () => {
+      visited.value = Math.min(visited.value, Math.max(step.value, 3))
+    }
+  )
+  // A start error belongs to the Review it happened on: leaving Review (or starting over) drops it.
+  watch(step, (n) => {
+    if (n !== WIZARD_STEPS) training.error = null
+  })
   async function enter(): Promise<void> {
     if (step.value === 1) await loadData()
     if (step.value === 2 && !recommendation.value) await recommend()
@@ -420,8 +463,13 @@ export const useWizardStore = defineStore('wizard', () => {
     if (!needsBase(s)) baseChoice.value = 'none'
   }
 
+  /**
+   * Start over: step 1, fresh defaults, no answers or errors of the previous run. The data choices (labels,
+   * split) live in the project itself, so step 1 shows them as they are.
+   */
   function reset(): void {
     step.value = 1
+    visited.value = 1
     counts.value = []
     threshold.value = DEFAULT_THRESHOLD
     imagesPerClassOverride.value = null
@@ -440,10 +488,12 @@ export const useWizardStore = defineStore('wizard', () => {
     estimate.value = null
     estimateError.value = null
     error.value = null
+    training.error = null
   }
 
   return {
     step,
+    visited,
     counts,
     countsLoading,
     threshold,
@@ -475,6 +525,9 @@ export const useWizardStore = defineStore('wizard', () => {
     base,
     baseReady,
     canNext,
+    reachable,
+    reduced,
+    useReduced,
     configProblem,
     finalConfig,
     loadData,
@@ -488,6 +541,7 @@ export const useWizardStore = defineStore('wizard', () => {
     next,
     back,
     goTo,
+    goToVisited,
     enter,
     pick,
     reset
