@@ -141,8 +141,15 @@ export interface TrainConfig {
   seed: number
 }
 
-/** One training progress event; `runId` on every variant. */
-export type TrainingEvent =
+/**
+ * One training progress event; `runId` on every variant. `seq` is stamped by the training service as the
+ * event goes out (increasing over all runs), so a client that fetched a run's history (`training:history`)
+ * can continue with the live stream without gaps or duplicates: it skips events whose `seq` it has.
+ */
+export type TrainingEvent = TrainingEventBody & { seq?: number }
+
+/** The variants of a TrainingEvent, before the service stamps its `seq`. */
+export type TrainingEventBody =
   | {
       type: 'started'
       runId: number
@@ -193,7 +200,20 @@ export type TrainingEvent =
  * What the engine reports while a run trains. A run's end (`completed | failed | cancelled`) is not among
  * them: the engine returns its result, and the training service announces the end once the run is saved.
  */
-export type TrainingProgress = Extract<TrainingEvent, { type: 'started' | 'phase' | 'batch' | 'epoch' }>
+export type TrainingProgress = Extract<TrainingEventBody, { type: 'started' | 'phase' | 'batch' | 'epoch' }>
+
+/**
+ * What a run streamed so far, for a client that (re)connects mid-run: its events in `seq` order, of which
+ * the service keeps the latest 'started' and 'phase', every 'epoch', the end, and the 'batch' events (every
+ * one up to a few thousand, older ones thinned beyond; batches a resumed epoch redid are dropped).
+ */
+export interface TrainingHistory {
+  runId: number
+  /** The last `seq` the service had stamped when this was taken: live events up to it are in `events`. */
+  seq: number
+  /** Empty for a run this backend process did not run (only its stored per-epoch history exists). */
+  events: TrainingEvent[]
+}
 
 export interface ClassMetrics {
   classId: number

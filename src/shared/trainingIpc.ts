@@ -1,7 +1,14 @@
 // The training slice of the IPC contract: what each training channel answers, and the progress event.
 // Merged into ./ipc.ts; the arguments' schemas are in ./contract/channels.ts. Implemented by
 // createTrainingHandlers (src/main/backend/training.ts) over TrainingService.
-import type { EvaluationResult, RunSummary, TrainConfig, TrainingEvent, Strategy } from './training'
+import type {
+  EvaluationResult,
+  RunSummary,
+  TrainConfig,
+  TrainingEvent,
+  TrainingHistory,
+  Strategy
+} from './training'
 
 export interface TrainingResults {
   /** A default config for a strategy (real sizes), for the training form to start from. */
@@ -19,6 +26,8 @@ export interface TrainingResults {
   'training:get': RunSummary
   /** The run in progress, or null. */
   'training:running': { runId: number | null }
+  /** A run's streamed events so far (batches, epochs, phase), for a page that reloads mid-run. */
+  'training:history': TrainingHistory
   /** Evaluate a completed run on the test split; stores per-image predictions (library filter `disagreesWithRun`). */
   'training:evaluate': EvaluationResult
   /** The stored evaluation of a run, or null before `training:evaluate`. */
@@ -36,6 +45,7 @@ export const TRAINING_CHANNEL_NAMES: Record<keyof TrainingResults, true> = {
   'training:list': true,
   'training:get': true,
   'training:running': true,
+  'training:history': true,
   'training:evaluate': true,
   'training:evaluation': true,
   'training:export': true

@@ -58,6 +58,7 @@ export function createTrainingHandlers(deps: TrainingDeps): TrainingHandlerImpl 
     'training:list': () => service.list().map(summary),
     'training:get': ({ runId }) => summary(service.get(runId)),
     'training:running': () => ({ runId: service.running }),
+    'training:history': ({ runId }) => service.history(runId),
     // The service announces the predictions it stored (onLibraryChanged, forwarded by index.ts).
     'training:evaluate': ({ runId }) => service.evaluate(runId),
     'training:evaluation': ({ runId }) => service.evaluation(runId),

@@ -15,6 +15,7 @@ import {
   type Strategy,
   type TrainConfig,
   type TrainingEvent,
+  type TrainingHistory,
   type TrainingProgress
 } from '../../shared/training'
 import { createEmitter } from '../../shared/emitter'
@@ -50,6 +51,10 @@ import {
 import type { Db } from '../db/database'
 import { NotFoundError, ValidationError } from '../errors'
 import { baseOfEntry, type ModelHub } from '../hub'
+import { RunLog } from './runLog'
+
+/** Runs whose streamed history is kept (the running one and the last few that ended). */
+const LOGGED_RUNS = 4
 
 /**
  * Runs one engine job; `signal` cancels it (a train job then resolves with status 'cancelled'). It reports
@@ -253,6 +258,10 @@ export class TrainingService {
   private readonly heartbeatThread: boolean
   private readonly repos = new WeakMap<Db, RunsRepo>()
   private active: Active | null = null
+  /** The last `seq` stamped on an event (of any run). */
+  private seq = 0
+  /** What recent runs streamed, by run id, oldest first (at most LOGGED_RUNS). */
+  private readonly logs = new Map<number, RunLog>()
 
   constructor(
     private readonly projects: ProjectService,
@@ -272,6 +281,34 @@ export class TrainingService {
   /** What this service changed in the library's views (an evaluation stores per-image predictions). */
   onLibraryChanged(listener: (reason: 'predictions') => void): () => void {
     return this.events.on('libraryChanged', listener)
+  }
+
+  /** Stamps the event's `seq`, keeps it in its run's log, and sends it to the listeners. */
+  private announce(e: TrainingEvent): void {
+    const stamped: TrainingEvent = { ...e, seq: ++this.seq }
+    this.logs.get(e.runId)?.add(stamped)
+    this.events.emit('event', stamped)
+  }
+
+  /** A run's log, kept from now on (a resumed run continues the one it had). */
+  private logFor(runId: number): RunLog {
+    const log = this.logs.get(runId) ?? new RunLog()
+    this.logs.delete(runId)
+    this.logs.set(runId, log)
+    for (const id of this.logs.keys()) {
+      if (this.logs.size <= LOGGED_RUNS) break
+      this.logs.delete(id)
+    }
+    return log
+  }
+
+  /**
+   * What a run streamed so far: taken and answered in one turn of the event loop, so every event with a
+   * `seq` up to the answer's is in it and every later one reaches listeners after it.
+   */
+  history(runId: number): TrainingHistory {
+    this.get(runId)
+    return { runId, seq: this.seq, events: this.logs.get(runId)?.events() ?? [] }
   }
 
   /** The run in progress, or null. */
@@ -443,6 +480,7 @@ export class TrainingService {
     // Tells other processes opening this project that the run is alive; stopped when the run ends (before
     // its end is saved), or by itself when the row is no longer ours or the project is unreachable.
     const stopHeartbeat = startHeartbeat(repo, db, runId, owner, this.heartbeatThread)
+    this.logFor(runId)
     const onProgress = (e: TrainingProgress): void => {
       try {
         if (e.type === 'started') repo.setBackend(runId, e.backend, e.threads ?? 1)
@@ -451,7 +489,7 @@ export class TrainingService {
         // The project may have been closed under a running job; the event still goes out.
         console.error('could not record training progress:', err)
       }
-      this.events.emit('event', e)
+      this.announce(e)
     }
     // This service alone ends a run: the job returns its result (or rejects), the run is saved, and only
     // then is its end announced, so a listener that reads the run on 'completed' sees the final record.
@@ -493,7 +531,7 @@ export class TrainingService {
     const record = done.then(({ record, end }) => {
       // Released before the end is announced, so a listener may start the next run.
       this.release(runId)
-      this.events.emit('event', end)
+      this.announce(end)
       return record
     })
     this.active = { runId, controller, done: record }

@@ -82,6 +82,7 @@ export const CHANNEL_SCHEMAS = {
   'training:list': NoArgs,
   'training:get': RunArgs,
   'training:running': NoArgs,
+  'training:history': RunArgs,
   'training:evaluate': RunArgs,
   'training:evaluation': RunArgs,
   'training:export': ExportArgs,

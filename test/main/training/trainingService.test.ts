@@ -153,7 +153,12 @@ run('TrainingService', () => {
     const final = await service.wait(id)
     off()
     expect(events.filter((e) => e.type === 'failed')).toEqual([
-      { type: 'failed', runId: id, error: { name: 'Error', message: expect.stringMatching(/learning rate/) } }
+      {
+        type: 'failed',
+        runId: id,
+        error: { name: 'Error', message: expect.stringMatching(/learning rate/) },
+        seq: expect.any(Number)
+      }
     ])
     expect(final.status).toBe('failed')
     expect(final.error).toMatch(/learning rate/)
@@ -250,7 +255,7 @@ run('TrainingService', () => {
     expect(final.status).toBe('failed')
     expect(final.error).toBe('the training process stopped unexpectedly (SIGKILL)')
     expect(events.filter((e) => e.type === 'failed')).toEqual([
-      { type: 'failed', runId: id, error: { name: 'Error', message: final.error } }
+      { type: 'failed', runId: id, error: { name: 'Error', message: final.error }, seq: expect.any(Number) }
     ])
     expect(events.some((e) => e.type === 'completed' || e.type === 'cancelled')).toBe(false)
     expect(worker.running).toBeNull()

@@ -40,6 +40,8 @@ export function curveOption(kind: 'loss' | 'accuracy', sets: CurveSet[], l: Curv
     const color = COLORS[i % COLORS.length]
     const valColor = several ? color : VAL_COLOR
     const prefix = several ? `${set.label} ` : ''
+    // By epoch, whatever order the rows came in (a resumed epoch's row arrives after later ones were kept).
+    const history = [...set.history].sort((x, y) => x.epoch - y.epoch)
     // Batch values are noisy: a thin, faint line under the per-epoch points.
     if (set.batches.length > 0) {
       series.push({
@@ -55,14 +57,14 @@ export function curveOption(kind: 'loss' | 'accuracy', sets: CurveSet[], l: Curv
     series.push({
       name: `${prefix}${l.train}`,
       type: 'line',
-      data: set.history.map((h) => [h.epoch, kind === 'loss' ? h.trainLoss : h.trainAccuracy]),
+      data: history.map((h) => [h.epoch, kind === 'loss' ? h.trainLoss : h.trainAccuracy]),
       showSymbol: true,
       symbolSize: 7,
       lineStyle: { width: 2 },
       itemStyle: { color },
       z: 3
     })
-    const val = set.history.filter((h) => (kind === 'loss' ? h.valLoss : h.valAccuracy) !== null)
+    const val = history.filter((h) => (kind === 'loss' ? h.valLoss : h.valAccuracy) !== null)
     series.push({
       name: `${prefix}${l.val}`,
       type: 'line',

@@ -4,7 +4,14 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import type { SystemInfo } from '@shared/ipc'
-import type { BackendName, EvaluationResult, RunSummary, TrainConfig, TrainingEvent } from '@shared/training'
+import type {
+  BackendName,
+  EvaluationResult,
+  RunSummary,
+  TrainConfig,
+  TrainingEvent,
+  TrainingHistory
+} from '@shared/training'
 import { getApi } from '@renderer/api'
 import { errorMessage, useNotifyStore } from './notify'
 
@@ -41,6 +48,8 @@ export interface LiveRun {
   seconds: number | null
   stoppedEarly: boolean
   error: string | null
+  /** The last event's `seq` folded in (0 = none): an event at or below it is a duplicate. */
+  seq: number
 }
 
 export function emptyLive(runId: number): LiveRun {
@@ -63,12 +72,17 @@ export function emptyLive(runId: number): LiveRun {
     valAccuracy: null,
     seconds: null,
     stoppedEarly: false,
-    error: null
+    error: null,
+    seq: 0
   }
 }
 
-/** Fold one event into a run's live state (mutates and returns it). */
+/** Fold one event into a run's live state (mutates and returns it); one already folded in is skipped. */
 export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
+  if (e.seq !== undefined) {
+    if (e.seq <= live.seq) return live
+    live.seq = e.seq
+  }
   switch (e.type) {
     case 'started':
       live.status = 'running'
@@ -89,7 +103,10 @@ export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
       live.batch = e.batch
       live.batchesPerEpoch = e.batchesPerEpoch
       live.imagesPerSecond = e.imagesPerSecond
-      live.batches.push({ x: e.epoch - 1 + e.batch / e.batchesPerEpoch, loss: e.loss, accuracy: e.accuracy })
+      const x = e.epoch - 1 + e.batch / e.batchesPerEpoch
+      // A resumed epoch redoes batches: its new points replace the old ones, so x only goes forward.
+      while (live.batches.length > 0 && live.batches[live.batches.length - 1].x >= x) live.batches.pop()
+      live.batches.push({ x, loss: e.loss, accuracy: e.accuracy })
       // Keep every other old point: the shape of the curve stays, the memory does not grow.
       if (live.batches.length > MAX_BATCH_POINTS) {
         const half = Math.floor(live.batches.length / 2)
@@ -111,9 +128,8 @@ export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
         valLoss: e.valLoss,
         valAccuracy: e.valAccuracy
       }
-      const i = live.history.findIndex((h) => h.epoch === e.epoch)
-      if (i >= 0) live.history.splice(i, 1, row)
-      else live.history.push(row)
+      // A redone epoch replaces its row and any later one, so the epochs stay in order.
+      live.history = [...live.history.filter((h) => h.epoch < e.epoch), row]
       break
     }
     case 'completed':
@@ -134,6 +150,35 @@ export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
       live.phase = null
       break
   }
+  return live
+}
+
+/**
+ * How far a run is, for the dashboard's bar and the nav's pill: the epoch on now (1-based; 0 before the
+ * first batch) and the fraction done, counting batches within the epoch.
+ */
+export function runProgress(r: LiveRun): { epoch: number; total: number; fraction: number } {
+  if (r.status === 'completed') return { epoch: r.totalEpochs, total: r.totalEpochs, fraction: 1 }
+  if (r.totalEpochs === 0) return { epoch: r.epoch, total: 0, fraction: 0 }
+  const inEpoch = r.batchesPerEpoch > 0 ? r.batch / r.batchesPerEpoch : 0
+  const fraction = Math.min(1, (Math.max(0, r.epoch - 1) + inEpoch) / r.totalEpochs)
+  return { epoch: r.epoch, total: r.totalEpochs, fraction }
+}
+
+/**
+ * The live state of a run this window did not watch from its start (after a reload): its stored summary,
+ * then the events the backend kept (`history`), then those that arrived while it was fetched (`pending`);
+ * events are folded in by `seq`, so none counts twice.
+ */
+export function liveFromHistory(
+  run: RunSummary,
+  history: TrainingHistory | null,
+  pending: TrainingEvent[] = []
+): LiveRun {
+  const live = liveFromSummary(run)
+  for (const e of history?.events ?? []) applyTrainingEvent(live, e)
+  if (history) live.seq = Math.max(live.seq, history.seq)
+  for (const e of pending) applyTrainingEvent(live, e)
   return live
 }
 
@@ -173,6 +218,8 @@ export const useTrainingStore = defineStore('training', () => {
   const evaluating = reactive(new Set<number>())
   /** Last error of start/resume, shown by the caller. */
   const error = ref<string | null>(null)
+  /** Runs whose history is being fetched, with the live events that arrived meanwhile. */
+  const syncing = new Map<number, TrainingEvent[]>()
 
   const completedRuns = computed(() => runs.value.filter((r) => r.status === 'completed'))
   const watched = computed(() => (watchedId.value === null ? null : (live.get(watchedId.value) ?? null)))
@@ -188,7 +235,9 @@ export const useTrainingStore = defineStore('training', () => {
 
   /** Feed one progress event (the API listener calls this; tests call it with recorded events). */
   function onEvent(e: TrainingEvent): void {
-    applyTrainingEvent(liveFor(e.runId), e)
+    const pending = syncing.get(e.runId)
+    if (pending) pending.push(e)
+    else applyTrainingEvent(liveFor(e.runId), e)
     if (e.type === 'started' || e.type === 'batch') runningId.value = e.runId
     if (e.type === 'started' && system.value) system.value = { ...system.value, backend: e.backend }
     if (e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled') {
@@ -206,15 +255,30 @@ export const useTrainingStore = defineStore('training', () => {
       ])
       runs.value = list
       runningId.value = running.runId
-      // A run that trains while this window was closed: show what is stored until events arrive.
-      if (running.runId !== null && !live.has(running.runId)) {
+      // A run that trains while this window was closed (or before a reload): its stored summary and what
+      // the backend kept of its stream, then the live stream from there.
+      if (running.runId !== null && !live.has(running.runId) && !syncing.has(running.runId)) {
         const r = list.find((x) => x.id === running.runId)
-        if (r) live.set(r.id, liveFromSummary(r))
+        if (r) await syncRun(r)
         if (watchedId.value === null) watchedId.value = running.runId
       }
     } catch (e) {
       notify.error('app.error', { message: errorMessage(e) })
     }
+  }
+
+  async function syncRun(run: RunSummary): Promise<void> {
+    const pending: TrainingEvent[] = []
+    syncing.set(run.id, pending)
+    let history: TrainingHistory | null = null
+    try {
+      history = await api.invoke('training:history', { runId: run.id })
+    } catch {
+      // An older backend without the history: the stored per-epoch curves, then the live stream.
+    } finally {
+      syncing.delete(run.id)
+    }
+    live.set(run.id, liveFromHistory(run, history, pending))
   }
 
   async function loadSystem(): Promise<void> {
