@@ -109,6 +109,8 @@ export interface RunProgress {
   etaSeconds: number | null
   /** Epochs finished so far. */
   history: readonly { epoch: number }[]
+  /** A run that is not training (cancelled, failed, done) has no time left to show. */
+  status?: 'starting' | 'running' | 'completed' | 'failed' | 'cancelled'
 }
 
 /**
@@ -118,6 +120,8 @@ export interface RunProgress {
  * been measured yet.
  */
 export function remainingSeconds(p: RunProgress): number | null {
+  if (p.status === 'completed') return 0
+  if (p.status === 'cancelled' || p.status === 'failed') return null
   const done = p.history.reduce((m, h) => Math.max(m, h.epoch), 0)
   const fraction = p.epoch > done && p.batchesPerEpoch > 0 ? Math.min(1, p.batch / p.batchesPerEpoch) : 0
   const epochsLeft = Math.max(0, p.totalEpochs - done)

@@ -124,8 +124,13 @@ describe('remaining time of a live run', () => {
     etaSeconds: null,
     history: []
   }
-  it('is unknown before any batch was measured', () => {
+  it('is unknown before any batch was measured, and for a run that stopped', () => {
     expect(remainingSeconds(base)).toBeNull()
+    const measured = { ...base, batch: 10, imagesPerSecond: 320 }
+    expect(remainingSeconds({ ...measured, status: 'running' })).toBeGreaterThan(0)
+    expect(remainingSeconds({ ...measured, status: 'cancelled' })).toBeNull()
+    expect(remainingSeconds({ ...measured, status: 'failed' })).toBeNull()
+    expect(remainingSeconds({ ...measured, status: 'completed' })).toBe(0)
   })
   it('uses the measured batch rate before the first epoch ends', () => {
     // 10 batches of 100 done at 320 images/s: 9.9 epochs of training left and 10 validations.

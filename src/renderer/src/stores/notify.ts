@@ -78,7 +78,7 @@ export const useNotifyStore = defineStore('notify', () => {
    * The user went to another screen: what was said about the last one no longer applies. Notices pushed in
    * the last `graceMs` stay, since an action that navigates may report on its way (a failed open, say).
    */
-  function clearOnNavigate(graceMs = 300): void {
+  function clearOnNavigate(graceMs = 100): void {
     const before = Date.now() - graceMs
     for (const n of notices.value.filter((x) => x.at < before)) dismiss(n.id)
   }
