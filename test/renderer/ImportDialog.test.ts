@@ -1,12 +1,15 @@
 // @vitest-environment happy-dom
 // The import dialog against the real backend: what a GTSRB annotation import asks the backend for.
-import { afterEach, describe, expect, it } from 'vitest'
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
-import { createPinia } from 'pinia'
+import { createPinia, type Pinia } from 'pinia'
 import { setApi } from '@renderer/api'
 import { createAppI18n } from '@renderer/i18n'
 import ImportDialog from '@renderer/components/library/ImportDialog.vue'
 import { createRealApi, type RealApi } from './backend/realApi'
+import { SHARED_DATA } from '../helpers'
 
 let wrapper: VueWrapper | null = null
 const apis: RealApi[] = []
@@ -59,5 +62,70 @@ describe('import dialog', () => {
     })
     expect(folders.labels).toBe('folders')
     expect(folders.cropToRoi).toBeUndefined()
+  })
+})
+
+async function mountReal(): Promise<{ w: VueWrapper; api: RealApi; pinia: Pinia }> {
+  const api = await createRealApi()
+  apis.push(api)
+  setApi(api)
+  const pinia = createPinia()
+  wrapper = mount(ImportDialog, {
+    global: { plugins: [pinia, createAppI18n('en')] },
+    attachTo: document.body
+  })
+  return { w: wrapper, api, pinia }
+}
+
+async function submit(w: VueWrapper): Promise<void> {
+  await w.find('#import-form').trigger('submit')
+  await flushPromises()
+  await vi.waitFor(() => expect(w.find('[data-test="import-progress"]').exists()).toBe(false))
+  await flushPromises()
+}
+
+describe('import dialog: a try that imports nothing', () => {
+  it('says that no images were found in an empty folder, names the formats, and keeps the form', async () => {
+    const { w, api } = await mountReal()
+    const empty = join(api.dir, 'empty')
+    mkdirSync(join(empty, 'sub'), { recursive: true })
+    writeFileSync(join(empty, 'sub', 'notes.txt'), 'not an image')
+    await w.find('[data-test="import-folder"]').setValue(empty)
+    await submit(w)
+    const error = w.find('[data-test="import-error"]')
+    expect(error.text()).toContain(`No images were found in ${empty}`)
+    expect(w.find('[data-test="import-formats"]').text()).toContain('PNG, JPEG, PPM')
+    expect(w.text()).not.toContain('Every file was imported')
+    expect((w.find('[data-test="import-folder"]').element as HTMLInputElement).value).toBe(empty)
+    expect(w.find('[data-test="import-start"]').exists()).toBe(true)
+  })
+
+  it('keeps the path and the mode after a folder that does not exist, and imports once corrected', async () => {
+    const { w, api, pinia } = await mountReal()
+    const missing = join(api.dir, 'no-such-folder')
+    await w.find('[data-test="import-folder"]').setValue(missing)
+    await w.find('[data-test="labels-none"]').setValue(true)
+    await submit(w)
+    expect(w.find('[data-test="import-error"]').text()).toContain('Import failed')
+    expect((w.find('[data-test="import-folder"]').element as HTMLInputElement).value).toBe(missing)
+    expect((w.find('[data-test="labels-none"]').element as HTMLInputElement).checked).toBe(true)
+    // Reopened, the dialog still has them.
+    wrapper!.unmount()
+    wrapper = mount(ImportDialog, {
+      global: { plugins: [pinia, createAppI18n('en')] },
+      attachTo: document.body
+    })
+    const again = wrapper
+    expect((again.find('[data-test="import-folder"]').element as HTMLInputElement).value).toBe(missing)
+    expect((again.find('[data-test="labels-none"]').element as HTMLInputElement).checked).toBe(true)
+    const real = join(api.dir, 'imgs')
+    mkdirSync(real)
+    for (const f of readdirSync(join(SHARED_DATA, 'gtsrb-train', '14')).slice(0, 3))
+      copyFileSync(join(SHARED_DATA, 'gtsrb-train', '14', f), join(real, f))
+    await again.find('[data-test="import-folder"]').setValue(real)
+    await submit(again)
+    expect(again.find('[data-test="import-summary"]').text()).toContain('Imported 3')
+    // The finished state's Close sits at the footer's other end from Import (see the e2e for positions).
+    expect(again.find('[data-test="import-close"]').classes()).toContain('away')
   })
 })

@@ -46,6 +46,7 @@ afterEach(async () => {
 /** A fresh backend on a copy of the trained project (or an empty one), and a fresh Pinia on it. */
 async function open(from: string | null = project.path): Promise<RealApi> {
   api = await createRealApi(from ? { from } : {})
+  await loadNumbers(api)
   setApi(api)
   pinia = createPinia()
   return api
@@ -112,10 +113,16 @@ function shown(w: VueWrapper) {
   }))
 }
 
-/** How the view ought to show a prediction the backend returned. */
+/** Class numbers as the library shows them (position + 1), read from the backend. */
+let numbers = new Map<number, number>()
+async function loadNumbers(a: RealApi): Promise<void> {
+  numbers = new Map((await a.invoke('classes:list', {})).map((c) => [c.id, c.position + 1]))
+}
+
+/** How the view ought to show a prediction the backend returned: each class by its number and name. */
 function expectedRows(p: Prediction) {
   return p.top.map((c) => ({
-    name: c.name,
+    name: `${numbers.get(c.classId)} · ${c.name}`,
     percent: `${(c.probability * 100).toFixed(1)} %`,
     width: `${c.probability * 100}%`
   }))
@@ -132,8 +139,10 @@ describe('predict view', () => {
     const w = await mountView()
     const [run] = await a.invoke('training:list', {})
     const options = w.findAll('[data-test="predict-run"] option')
+    // Named with the accuracy the best run is chosen by: test, as this run was evaluated.
+    expect(run.testAccuracy).not.toBeNull()
     expect(options.map((o) => o.text())).toEqual([
-      `Run #${runId}: Custom small network, ${(run.valAccuracy! * 100).toFixed(1)} % on validation`
+      `Run #${runId} (Custom small network) · test ${(run.testAccuracy! * 100).toFixed(1)} %`
     ])
     expect((w.find('[data-test="predict-run"]').element as HTMLSelectElement).value).toBe(String(runId))
 
@@ -250,8 +259,17 @@ describe('predict view', () => {
       String(second),
       String(first)
     ])
-    // The newest run is chosen first; the user picks the older one.
-    expect((select.element as HTMLSelectElement).value).toBe(String(second))
+    // The best run is chosen first, not the newest: only the first was evaluated on the test split, so it
+    // is judged by test accuracy and the second (validation only) ranks after it. The user picks the first.
+    const [newest, older] = await a.invoke('training:list', {})
+    expect([newest.id, newest.testAccuracy, older.id]).toEqual([second, null, first])
+    expect(older.testAccuracy).not.toBeNull()
+    expect((select.element as HTMLSelectElement).value).toBe(String(first))
+    expect(select.findAll('option').map((o) => o.text())[0]).toBe(
+      `Run #${second} (Custom small network) · validation ${(newest.valAccuracy! * 100).toFixed(1)} %`
+    )
+    expect(w.find('[data-test="predict-best"]').text()).toBe(en.predict.best)
+    await select.setValue(String(second))
     await select.setValue(String(first))
 
     const file = gtsrbFile(14, 70)
@@ -312,6 +330,15 @@ describe('predict view', () => {
       { name: broken.name, alt: broken.name, rows: [] },
       { name: good.name, alt: good.name, rows: expectedRows(ok) }
     ])
+    // The reason is said beside the broken file, and above: one file failed, the others did not.
+    const reasons = w
+      .findAll('[data-test="prediction"]')
+      .map((c) => c.find('[data-test="predict-file-error"]'))
+    expect(reasons[0].text()).toBe(`Not predicted: ${bad.error}`)
+    expect(reasons[1].exists()).toBe(false)
+    expect(w.find('[data-test="predict-error"]').text()).toBe(
+      '1 file could not be predicted; the others were.'
+    )
 
     // The view is still usable: the next pick replaces the cards.
     const next = gtsrbFile(1, 95)
@@ -322,17 +349,15 @@ describe('predict view', () => {
     )
   })
 
-  // PredictView drops Prediction.error: a file the backend could not read is shown with its name and no
-  // bars, and nothing says why (see the report; the broken-PPM test above checks everything else).
-  it.todo('shows why the backend could not read a file (Prediction.error)')
-
-  it('shows the backend refusing a request, and clears the error on the next good one', async () => {
+  it('predicts the good files beside an empty one, says why the empty one failed, and clears it next time', async () => {
     const a = await open()
     const runId = project.runId!
     const w = await mountView()
-    // An empty file: the request's schema refuses its empty body, so the whole call fails.
+    // An empty file: the request's schema refuses an empty body, so sent along it would fail the whole call.
     const empty = new File([], 'empty.png')
-    await pick(w, [empty])
+    const goodOne = gtsrbFile(14, 45)
+    await pick(w, [empty, goodOne])
+    await vi.waitFor(() => expect(shown(w)[1]?.rows).toHaveLength(4), SLOW)
     const refusal = await a
       .invoke('training:predict', { runId, files: [{ name: empty.name, dataBase64: '' }], top: 5 })
       .then(
@@ -340,9 +365,18 @@ describe('predict view', () => {
         (e: Error) => e.message
       )
     expect(refusal).toMatch(/\S/)
-    await vi.waitFor(() => expect(w.find('[data-test="predict-error"]').text()).toBe(refusal), SLOW)
-    expect(w.find('.hint').exists()).toBe(false)
-    expect(shown(w)).toEqual([{ name: empty.name, alt: empty.name, rows: [] }])
+    const [ok] = await a.invoke('training:predict', {
+      runId,
+      files: [{ name: goodOne.name, dataBase64: await bytesOf(goodOne) }],
+      top: 5
+    })
+    expect(shown(w)).toEqual([
+      { name: empty.name, alt: empty.name, rows: [] },
+      { name: goodOne.name, alt: goodOne.name, rows: expectedRows(ok) }
+    ])
+    expect(w.find('[data-test="predict-file-error"]').text()).toBe('Not predicted: The file is empty.')
+    // Only the good file was sent.
+    expect((predictCalls(a)[0].args as { files: unknown[] }).files).toHaveLength(1)
 
     const good = gtsrbFile(13, 77)
     await pick(w, [good])

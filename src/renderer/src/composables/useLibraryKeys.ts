@@ -5,7 +5,7 @@ import { useLibraryStore } from '@renderer/stores/library'
 import { useClassesStore } from '@renderer/stores/classes'
 import { useLabelsStore } from '@renderer/stores/labels'
 import { useNotifyStore } from '@renderer/stores/notify'
-import { positionForKey } from '@renderer/lib/classKeys'
+import { PICKER_KEY, positionForKey } from '@renderer/lib/classKeys'
 
 export interface KeyContext {
   /** Thumbnails per grid row (for up/down). */
@@ -13,6 +13,8 @@ export interface KeyContext {
   /** True while a modal dialog or overlay owns the keyboard. */
   modalOpen: boolean
   openHelp: () => void
+  /** Opens the type-to-filter class picker (every class, also those without a one-key shortcut). */
+  openPicker?: () => void
 }
 
 function isTextField(target: EventTarget | null): boolean {
@@ -80,6 +82,9 @@ export function handleLibraryKey(event: KeyboardEvent, ctx: KeyContext): boolean
       return act(() => labels.labelCurrent(null))
     case '?':
       return act(() => ctx.openHelp())
+    case PICKER_KEY:
+      if (!ctx.openPicker) return false
+      return act(() => ctx.openPicker?.())
   }
   if (lower === 'n' && !event.shiftKey) {
     return act(async () => {
@@ -97,9 +102,14 @@ export function handleLibraryKey(event: KeyboardEvent, ctx: KeyContext): boolean
 }
 
 /** Bind the handler to the document while the calling component is mounted. */
-export function useLibraryKeys(columns: Ref<number>, modalOpen: Ref<boolean>, openHelp: () => void): void {
+export function useLibraryKeys(
+  columns: Ref<number>,
+  modalOpen: Ref<boolean>,
+  openHelp: () => void,
+  openPicker?: () => void
+): void {
   const listener = (event: KeyboardEvent) =>
-    handleLibraryKey(event, { columns: columns.value, modalOpen: modalOpen.value, openHelp })
+    handleLibraryKey(event, { columns: columns.value, modalOpen: modalOpen.value, openHelp, openPicker })
   onMounted(() => document.addEventListener('keydown', listener))
   onBeforeUnmount(() => document.removeEventListener('keydown', listener))
 }

@@ -158,7 +158,19 @@ export default {
     summary: 'Imported {imported}, skipped {dup} duplicates, {failed} failed.',
     failures: 'Files that could not be imported',
     noFailures: 'Every file was imported.',
-    folderRequired: 'Enter the folder to import.'
+    folderRequired: 'Enter the folder to import.',
+    noImages: 'No images were found in {folder}.',
+    formats:
+      'Supported formats: PNG, JPEG, PPM/PGM/PNM, WebP, BMP and GIF, in the folder or its sub-folders.',
+    fixAndRetry: 'Correct the folder and press Import again.'
+  },
+  picker: {
+    title: 'Choose a class',
+    placeholder: 'Type part of a name or a number',
+    hint: 'Enter labels {target}; ↑ ↓ move, Esc closes.',
+    none: 'No class matches “{query}”.',
+    targetFocused: 'the focused image',
+    targetSelection: 'the selected image | the {n} selected images'
   },
   splitDialog: {
     title: 'Split into train, validation and test',
@@ -204,7 +216,10 @@ export default {
     arrows: 'Move focus',
     jump: 'Move focus by a page, or to the first or last image',
     shiftArrows: 'Extend the selection',
-    classKeys: 'Assign the class with that key',
+    classKeys: 'Assign the class with that key (shown beside each class; 1…9 are classes 1…9, 0 is class 10)',
+    picker: 'Pick any class by typing part of its name or its number, then Enter',
+    pickerBeyond:
+      'Pick any class by typing part of its name or its number, then Enter (the 1 class past the letters has no key of its own) | Pick any class by typing part of its name or its number, then Enter (the {n} classes past the letters have no key of their own)',
     next: 'Jump to the next unlabelled image',
     space: 'Select or deselect the focused image',
     selectAll: 'Select every image that matches the filters',
@@ -570,11 +585,11 @@ export default {
     cellEmpty: 'No images in this cell.',
     gallery: 'Misclassified images',
     galleryHint:
-      'Click an image, then press a class key to relabel it, Enter or y to accept the prediction, arrows to move. Some “mistakes” are wrong labels.',
+      'Click an image, then press a class key (or / to pick any class) to relabel it, Enter or y to accept the prediction, arrows to move, Ctrl+Z to undo. Some “mistakes” are wrong labels.',
     openInLibrary: 'Show disagreements in the library',
     noneWrong: 'Every test image was classified correctly.',
     predicted: 'Predicted {name} ({p} %)',
-    labelled: 'Labelled {name} [{key}]',
+    labelled: 'Labelled {name}',
     nowLabelled: 'Now labelled {name}'
   },
   predict: {
@@ -585,7 +600,15 @@ export default {
     pick: 'Choose images…',
     busy: 'Predicting…',
     pickRun: 'Choose a model first.',
-    noImages: 'No image files among those (PNG, JPEG, PPM, BMP, GIF, WebP).'
+    noImages: 'No image files among those (PNG, JPEG, PPM, BMP, GIF, WebP).',
+    runOption: '{run} · test {acc} %',
+    runOptionVal: '{run} · validation {acc} %',
+    runOptionNone: '{run} · no accuracy',
+    best: 'The best run is chosen: the highest test accuracy (validation accuracy where there is no test).',
+    emptyFile: 'The file is empty.',
+    fileFailed: 'Not predicted: {reason}',
+    someFailed:
+      '1 file could not be predicted; the others were. | {n} files could not be predicted; the others were.'
   },
   exportDialog: {
     title: 'Export run #{id}',

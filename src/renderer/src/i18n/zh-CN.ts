@@ -157,7 +157,18 @@ export default {
     summary: '导入 {imported} 张，跳过重复 {dup} 张，失败 {failed} 张。',
     failures: '无法导入的文件',
     noFailures: '所有文件都已导入。',
-    folderRequired: '请输入要导入的文件夹。'
+    folderRequired: '请输入要导入的文件夹。',
+    noImages: '在 {folder} 中没有找到图片。',
+    formats: '支持的格式：PNG、JPEG、PPM/PGM/PNM、WebP、BMP 和 GIF，可在该文件夹或其子文件夹中。',
+    fixAndRetry: '请改正文件夹后再次点击“导入”。'
+  },
+  picker: {
+    title: '选择类别',
+    placeholder: '输入名称的一部分或编号',
+    hint: '按 Enter 标注{target}；↑ ↓ 移动，Esc 关闭。',
+    none: '没有与“{query}”匹配的类别。',
+    targetFocused: '焦点图片',
+    targetSelection: '选中的 {n} 张图片'
   },
   splitDialog: {
     title: '划分训练集、验证集和测试集',
@@ -202,7 +213,10 @@ export default {
     arrows: '移动焦点',
     jump: '按页移动焦点，或移到第一张、最后一张',
     shiftArrows: '扩展选择',
-    classKeys: '标注为使用该键的类别',
+    classKeys: '标注为使用该键的类别（键显示在每个类别旁；1…9 是第 1…9 类，0 是第 10 类）',
+    picker: '输入类别名称的一部分或编号来选择任意类别，然后按 Enter',
+    pickerBeyond:
+      '输入类别名称的一部分或编号来选择任意类别，然后按 Enter（字母之后的 {n} 个类别没有单独的键）',
     next: '跳到下一张未标注图片',
     space: '选中或取消选中焦点图片',
     selectAll: '选中所有符合筛选条件的图片',
@@ -562,11 +576,11 @@ export default {
     cellEmpty: '这个格子里没有图片。',
     gallery: '分错的图片',
     galleryHint:
-      '点击图片，然后按类别键重新标注，按 Enter 或 y 接受预测，用方向键移动。有些“错误”其实是标签错了。',
+      '点击图片，然后按类别键（或按 / 选择任意类别）重新标注，按 Enter 或 y 接受预测，用方向键移动，Ctrl+Z 撤销。有些“错误”其实是标签错了。',
     openInLibrary: '在图库中显示不一致的图片',
     noneWrong: '所有测试图片都分对了。',
     predicted: '预测为 {name}（{p} %）',
-    labelled: '标为 {name} [{key}]',
+    labelled: '标为 {name}',
     nowLabelled: '现已标为 {name}'
   },
   predict: {
@@ -577,7 +591,14 @@ export default {
     pick: '选择图片…',
     busy: '预测中…',
     pickRun: '请先选择一个模型。',
-    noImages: '其中没有图片文件（PNG、JPEG、PPM、BMP、GIF、WebP）。'
+    noImages: '其中没有图片文件（PNG、JPEG、PPM、BMP、GIF、WebP）。',
+    runOption: '{run} · 测试 {acc} %',
+    runOptionVal: '{run} · 验证 {acc} %',
+    runOptionNone: '{run} · 无准确率',
+    best: '已选最好的运行：测试准确率最高（没有测试时看验证准确率）。',
+    emptyFile: '文件是空的。',
+    fileFailed: '未预测：{reason}',
+    someFailed: '有 {n} 个文件无法预测；其余的已预测。'
   },
   exportDialog: {
     title: '导出运行 #{id}',

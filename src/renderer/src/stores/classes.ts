@@ -3,7 +3,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { ClassInfo } from '@shared/types'
 import { getApi } from '@renderer/api'
-import { positionForKey } from '@renderer/lib/classKeys'
+import { classLabel, positionForKey } from '@renderer/lib/classKeys'
 import { errorMessage, useNotifyStore } from './notify'
 
 export const useClassesStore = defineStore('classes', () => {
@@ -31,6 +31,12 @@ export const useClassesStore = defineStore('classes', () => {
     const pos = positionForKey(key)
     if (pos === null) return null
     return list.value[pos] ?? null
+  }
+
+  /** A class as every view names it ("12 · Priority road"); the fallback when the class is gone. */
+  function labelOf(id: number, fallback?: string): string {
+    const c = byId.value.get(id)
+    return c ? classLabel(c) : (fallback ?? String(id))
   }
 
   /** Optimistic count change while a label request is in flight. */
@@ -68,6 +74,7 @@ export const useClassesStore = defineStore('classes', () => {
     byId,
     load,
     forKey,
+    labelOf,
     adjustCount,
     add: (name: string) => run(() => api.invoke('classes:add', { name: name.trim() })),
     rename: (id: number, name: string) => run(() => api.invoke('classes:rename', { id, name: name.trim() })),

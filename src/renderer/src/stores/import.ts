@@ -8,6 +8,15 @@ import { useClassesStore } from './classes'
 import { useLibraryStore } from './library'
 import { errorMessage } from './notify'
 
+/** What the import dialog's form holds. */
+export interface ImportForm {
+  folder: string
+  labels: ImportRequest['labels']
+  namesCsv: string
+  annotationsCsv: string
+  crop: boolean
+}
+
 export const useImportStore = defineStore('import', () => {
   const api = getApi()
   const library = useLibraryStore()
@@ -23,6 +32,8 @@ export const useImportStore = defineStore('import', () => {
   const error = ref<string | null>(null)
   /** True between a cancel request and the import's end. */
   const cancelling = ref(false)
+  /** The form as last sent (the dialog reopens with it, so a failed import keeps its path and mode). */
+  const lastForm = ref<ImportForm | null>(null)
 
   /** 0..1, or null while the total is unknown. */
   const fraction = computed(() => {
@@ -43,7 +54,16 @@ export const useImportStore = defineStore('import', () => {
     }
   })
 
-  async function start(request: ImportRequest): Promise<ImportSummary | null> {
+  /** True when a finished import found nothing to import at all (an empty folder, or no image in it). */
+  const foundNothing = computed(() => {
+    const s = summary.value
+    return (
+      s !== null && s.status === 'done' && s.imported + s.skippedDuplicates + s.moved + s.failed.length === 0
+    )
+  })
+
+  async function start(request: ImportRequest, form?: ImportForm): Promise<ImportSummary | null> {
+    if (form) lastForm.value = { ...form }
     running.value = true
     cancelling.value = false
     summary.value = null
@@ -86,5 +106,17 @@ export const useImportStore = defineStore('import', () => {
     progress.value = null
   }
 
-  return { running, progress, summary, error, cancelling, fraction, start, cancel, reset }
+  return {
+    running,
+    progress,
+    summary,
+    error,
+    cancelling,
+    lastForm,
+    foundNothing,
+    fraction,
+    start,
+    cancel,
+    reset
+  }
 })
