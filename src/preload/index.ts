@@ -1,6 +1,7 @@
 // The preload: exposes exactly one object, `window.api` (StudioApi), to the sandboxed renderer. Channels and
 // events are checked against the contract's allowlists here too, so a compromised page cannot reach more.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import type { SerializedError } from '../shared/types'
 import {
   MEDIA_PROTOCOL,
   isChannel,
@@ -14,14 +15,15 @@ import {
 const IPC_INVOKE = 'studio:invoke'
 const IPC_EVENT = 'studio:event'
 
-type InvokeReply = { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } }
+type InvokeReply = { ok: true; result: unknown } | { ok: false; error: SerializedError }
 
 const api: StudioApi = {
   async invoke(channel, args) {
     if (!isChannel(channel)) throw new Error(`unknown channel: ${String(channel)}`)
     const reply = (await ipcRenderer.invoke(IPC_INVOKE, channel, args)) as InvokeReply
     if (reply.ok) return reply.result as never
-    const error = new Error(reply.error.message)
+    // The catalogue's code and parameters (src/shared/messages) go along so the UI words it in its language.
+    const error = Object.assign(new Error(reply.error.message), reply.error)
     error.name = reply.error.name
     throw error
   },
@@ -36,8 +38,9 @@ const api: StudioApi = {
       ipcRenderer.removeListener(IPC_EVENT, wrapped)
     }
   },
-  imageUrl(id, kind) {
-    return `${MEDIA_PROTOCOL}://${kind}/${Math.trunc(id)}`
+  imageUrl(id, kind, version) {
+    const v = version ? `?v=${encodeURIComponent(version)}` : ''
+    return `${MEDIA_PROTOCOL}://${kind}/${Math.trunc(id)}${v}`
   }
 }
 

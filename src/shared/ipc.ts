@@ -157,8 +157,12 @@ export interface StudioApi {
   invoke<C extends Channel>(channel: C, args: HandlerArgs<C>): Promise<HandlerResult<C>>
   /** Subscribe to an event; returns the unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
-  /** URL of an image's thumbnail (or the full image as PNG with `full`), loadable by an <img>. */
-  imageUrl(id: number, kind: 'thumb' | 'full'): string
+  /**
+   * URL of an image's thumbnail (or the full image as PNG with `full`), loadable by an <img>. `version` is
+   * the image's cache key (see `mediaVersion`): URLs that carry it never collide across projects or
+   * re-imports, and the backend refuses (404) a key that is not the open project's and the image's.
+   */
+  imageUrl(id: number, kind: 'thumb' | 'full', version?: string): string
   /**
    * Send a file to the backend ahead of an invoke that names it (`{ upload: id, name }`): streamed over
    * HTTP by the `serve` client. The desktop app has none: it sends paths.
@@ -222,7 +226,7 @@ export function isEventName(value: unknown): value is EventName {
 /**
  * Wire format of `transfer-studio serve` (one JSON object per WebSocket text message).
  * The WebSocket lives at `ws://127.0.0.1:PORT/api?token=TOKEN`; images at
- * `http://127.0.0.1:PORT/media/{thumb|full}/ID?token=TOKEN` (PNG). The page is served at
+ * `http://127.0.0.1:PORT/media/{thumb|full}/ID?v=VERSION&token=TOKEN` (PNG; VERSION from `mediaVersion`). The page is served at
  * `http://127.0.0.1:PORT/?token=TOKEN` and reads the token from its own URL.
  */
 export type ClientMessage = { type: 'invoke'; id: number; channel: Channel; args: unknown }
@@ -231,5 +235,23 @@ export type ServerMessage =
   | { type: 'result'; id: number; ok: false; error: { name: string; message: string } }
   | { type: 'event'; event: EventName; payload: unknown }
 
-/** Custom protocol the desktop app registers for images: `studio-media://thumb/ID`, `studio-media://full/ID`. */
+/**
+ * Custom protocol the desktop app registers for images: `studio-media://thumb/ID?v=VERSION`,
+ * `studio-media://full/ID?v=VERSION`, with the same `v` as the server's `/media/{kind}/ID?v=VERSION&token=T`.
+ */
 export const MEDIA_PROTOCOL = 'studio-media'
+
+/**
+ * An image's media cache key: the project's `mediaKey`, then `.` and the image's content hash when known.
+ * Image ids restart at 1 in every project and a re-import can give an id new bytes, so the id alone is no
+ * cache key; with the hash, a URL names one content for good and may be cached as immutable.
+ */
+export function mediaVersion(projectKey: string, hash?: string): string {
+  return hash ? `${projectKey}.${hash}` : projectKey
+}
+
+/** `mediaVersion` read back; null when it is not one (wrong shape: answered 404 like a stale key). */
+export function parseMediaVersion(v: string): { projectKey: string; hash: string | null } | null {
+  const m = /^([0-9a-f]{16})(?:\.([0-9a-f]{40}))?$/.exec(v)
+  return m ? { projectKey: m[1], hash: m[2] ?? null } : null
+}

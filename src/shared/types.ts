@@ -16,6 +16,11 @@ export interface ProjectInfo {
   thumbnailDir: string
   /** Opened read-only (the file or its disk cannot be written): browsing works, changes are refused. */
   readOnly: boolean
+  /**
+   * Identity of this project file for media URLs (hex, from its device, inode and creation time): image ids
+   * restart at 1 in every project, so a cached `/media/thumb/1` of one project must never stand for another's.
+   */
+  mediaKey: string
 }
 
 export interface RecentProject {
@@ -51,6 +56,8 @@ export interface ImageSummary {
   split: Split | null
   width: number
   height: number
+  /** Hex content hash (SHA-1 of the file bytes): with the project's `mediaKey`, the image's cache key. */
+  hash?: string
   /** Prediction of the selected run, when the query asked for one. */
   predictedClassId?: number | null
   /** Confidence (0..1) of that prediction. */
@@ -215,5 +222,10 @@ export interface SplitSummary {
 /** An error as it crosses the IPC boundary. */
 export interface SerializedError {
   name: string
+  /** English text (what the CLI prints; the fallback where `code` is unknown). */
   message: string
+  /** Key of the message in src/shared/messages, when the backend worded it from the catalogue. */
+  code?: string
+  /** The message's parameters (paths, ids, counts). */
+  params?: Record<string, string | number>
 }

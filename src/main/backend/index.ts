@@ -38,7 +38,8 @@ export interface Backend {
   handlers: BackendHandlers
   /** Typed events for every EventName; on() returns an unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
-  media(kind: 'thumb' | 'full', id: number): Promise<Media>
+  /** `version`: the URL's `v`, the image's cache key (shared `mediaVersion`). */
+  media(kind: 'thumb' | 'full', id: number, version?: string): Promise<Media>
   /** Files sent to `serve` with `POST /upload`, named by id in `training:predict`. */
   uploads: UploadStore
   /** Direct service access for the CLI and the ML engine. */
@@ -85,7 +86,11 @@ export interface BackendOptions {
   hub?: ModelHubOptions
 }
 
-const MediaRequest = z.strictObject({ kind: z.enum(['thumb', 'full']), id: Id })
+const MediaRequest = z.strictObject({
+  kind: z.enum(['thumb', 'full']),
+  id: Id,
+  version: z.string().max(80).optional()
+})
 
 export function createBackend(opts: BackendOptions): Backend {
   const events = createEmitter<Events>()
@@ -148,11 +153,11 @@ export function createBackend(opts: BackendOptions): Backend {
   return {
     handlers,
     on: (event, listener) => events.on(event, listener),
-    async media(kind, id) {
-      const request = MediaRequest.safeParse({ kind, id })
+    async media(kind, id, version) {
+      const request = MediaRequest.safeParse({ kind, id, version })
       if (!request.success)
         throw new ValidationError(`media: ${issuesLine(request.error.issues, { kind, id })}`)
-      return media.get(request.data.kind, request.data.id)
+      return media.get(request.data.kind, request.data.id, request.data.version)
     },
     uploads,
     services: { library, projects, media, training, baseCheck, estimates, prediction, hub },

@@ -327,7 +327,7 @@ export function createRepository(db: Db) {
       ])
       const runCols = hasRun ? ', p.class_id AS predictedClassId, p.confidence AS confidence' : ''
       const runJoin = hasRun ? 'LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = ?' : ''
-      const sql = `SELECT i.id, i.file_name AS fileName, i.class_id AS classId, i.split, i.width, i.height${runCols}
+      const sql = `SELECT i.id, i.file_name AS fileName, i.class_id AS classId, i.split, i.width, i.height, i.hash${runCols}
         FROM images i ${w.join} ${runJoin} ${w.sql} ORDER BY ${orderBy(sort, hasRun)} LIMIT ? OFFSET ?`
       const params = [...w.joinParams, ...(hasRun ? [runId] : []), ...w.params, limit, offset]
       const items = prep(sql).all(...params) as ImageSummary[]

@@ -3,15 +3,21 @@
 // shape come from server/dispatch.ts, shared with `transfer-studio serve`.
 import { BrowserWindow, ipcMain, protocol, type IpcMainInvokeEvent, type WebFrameMain } from 'electron'
 import { EVENTS, MEDIA_PROTOCOL } from '../../shared/ipc'
-import { dispatch, mediaErrorStatus, serializeError, type ServedBackend } from '../server/dispatch'
+import type { SerializedError } from '../../shared/types'
+import {
+  dispatch,
+  mediaCacheControl,
+  mediaErrorStatus,
+  serializeError,
+  type ServedBackend
+} from '../server/dispatch'
 
 /** Channel names on Electron's own IPC; the preload uses the same strings. */
 export const IPC_INVOKE = 'studio:invoke'
 export const IPC_EVENT = 'studio:event'
 
 /** What crosses `ipcMain.handle`: Electron would mangle a thrown error's name, so errors travel as data. */
-export type InvokeReply =
-  { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } }
+export type InvokeReply = { ok: true; result: unknown } | { ok: false; error: SerializedError }
 
 /**
  * Bind the backend to Electron's IPC. `isTrusted` decides whether a frame (by its URL) is our renderer;
@@ -54,7 +60,7 @@ export function registerMediaScheme(): void {
   ])
 }
 
-/** Serve `studio-media://{thumb|full}/ID` from the backend. */
+/** Serve `studio-media://{thumb|full}/ID?v=VERSION` from the backend (the same key as the server's URLs). */
 export function handleMediaProtocol(backend: ServedBackend): () => void {
   protocol.handle(MEDIA_PROTOCOL, async (request) => {
     const url = new URL(request.url)
@@ -63,9 +69,9 @@ export function handleMediaProtocol(backend: ServedBackend): () => void {
       return new Response('not found', { status: 404 })
     }
     try {
-      const image = await backend.media(url.host, id)
+      const image = await backend.media(url.host, id, url.searchParams.get('v') ?? undefined)
       return new Response(new Uint8Array(image.data), {
-        headers: { 'Content-Type': image.mime, 'Cache-Control': 'private, max-age=3600' }
+        headers: { 'Content-Type': image.mime, 'Cache-Control': mediaCacheControl(image.immutable) }
       })
     } catch (error) {
       return new Response(serializeError(error).message, { status: mediaErrorStatus(error) })

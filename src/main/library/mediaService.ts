@@ -9,6 +9,7 @@ import { decodeImage, encodePng } from '../image/decode'
 import { NotFoundError } from '../errors'
 import type { ProjectService } from '../project/projectService'
 import { writeFileAtomic } from '../project/atomicFile'
+import { parseMediaVersion } from '../../shared/ipc'
 
 export const THUMB_SIZE = 96
 
@@ -21,6 +22,11 @@ export const MAX_VIEW_PIXELS = 64_000_000
 export interface Media {
   mime: string
   data: Buffer
+  /**
+   * The request named the image's content hash (and the open project): its URL stands for these bytes for
+   * good, so transports may let it be cached as immutable. Otherwise the bytes must be revalidated.
+   */
+  immutable: boolean
 }
 
 export class MediaService {
@@ -29,17 +35,29 @@ export class MediaService {
 
   constructor(private readonly projects: ProjectService) {}
 
-  async get(kind: 'thumb' | 'full', id: number): Promise<Media> {
+  /**
+   * `version` (see shared `mediaVersion`) must name the open project and, when it carries one, the image's
+   * current content hash: a stale key (another project's, or the bytes before a re-import) is not found,
+   * never answered with whatever image now has that id.
+   */
+  async get(kind: 'thumb' | 'full', id: number, version?: string): Promise<Media> {
     const { repo, info } = this.projects.require()
     const image = repo.imageSource(id)
     if (!image) throw new NotFoundError(`image ${id} not found`)
+    let immutable = false
+    if (version !== undefined) {
+      const v = parseMediaVersion(version)
+      if (!v || v.projectKey !== info.mediaKey || (v.hash !== null && v.hash !== image.hash))
+        throw new NotFoundError(`image ${id} not found in this version of the project`)
+      immutable = v.hash !== null
+    }
     if (kind === 'full') {
       const pixels = await decodeImage(image.path, { maxPixels: MAX_VIEW_PIXELS, maxSide: FULL_VIEW_SIDE })
-      return { mime: 'image/png', data: await encodePng(pixels) }
+      return { mime: 'image/png', data: await encodePng(pixels), immutable }
     }
     const file = join(info.thumbnailDir, `${image.hash}.png`)
     const cached = await readFile(file).catch(() => null)
-    if (cached) return { mime: 'image/png', data: cached }
+    if (cached) return { mime: 'image/png', data: cached, immutable }
     let job = this.pending.get(file)
     if (!job) {
       job = (async () => {
@@ -51,6 +69,6 @@ export class MediaService {
       })().finally(() => this.pending.delete(file))
       this.pending.set(file, job)
     }
-    return { mime: 'image/png', data: await job }
+    return { mime: 'image/png', data: await job, immutable }
   }
 }

@@ -14,6 +14,7 @@ import {
   type Stats
 } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
+import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { ProjectInfo, RecentProject } from '../../shared/types'
 import { migrate, openDatabase, schemaVersion, SCHEMA_VERSION, type Db } from '../db/database'
@@ -21,9 +22,20 @@ import { createRepository, type Repository } from '../db/libraryRepo'
 import { createEmitter } from '../../shared/emitter'
 import { thumbnailDir } from './paths'
 import { writeFileAtomicSync } from './atomicFile'
-import { userMessage } from '../errors/userError'
+import { reasonOf } from '../errors/userError'
+import { messageError } from '../errors'
 
 const MAX_RECENT = 10
+
+/**
+ * A project file's identity for media URLs: its device, inode and creation time, so a project deleted and
+ * created again at the same path (or another project whose ids also start at 1) gets another key.
+ */
+function mediaKey(file: string): string {
+  const st = statSync(file, { bigint: true })
+  const birth = st.birthtimeNs > 0n ? st.birthtimeNs : st.ctimeNs
+  return createHash('sha1').update(`${st.dev}:${st.ino}:${birth}:${file}`).digest('hex').slice(0, 16)
+}
 
 export interface OpenProject {
   info: ProjectInfo
@@ -50,7 +62,7 @@ export class ProjectService {
 
   create(path: string): ProjectInfo {
     const file = resolve(path)
-    if (existsSync(file)) throw new Error(`a file already exists at ${file}; open it or choose another name`)
+    if (existsSync(file)) throw messageError('project.exists', { path: file })
     mkdirSync(dirname(file), { recursive: true })
     return this.load(file, false)
   }
@@ -58,12 +70,11 @@ export class ProjectService {
   openProject(path: string): ProjectInfo {
     const file = resolve(path)
     const st = statSync(file, { throwIfNoEntry: false })
-    if (!st) throw new Error(`project file not found: ${file}`)
-    const refuse = (why: string): Error => new Error(`cannot open project ${file}: ${why}`)
-    if (!st.isFile()) throw refuse('not a Transfer Studio project (it is a folder, not a file)')
+    if (!st) throw messageError('project.notFound', { path: file })
+    if (!st.isFile()) throw messageError('project.isFolder', { path: file })
     // A project file always holds at least its header page; 0 bytes is a placeholder or a failed copy.
     // (A file whose pages are all still in its -wal cannot be 0 bytes: SQLite writes the header first.)
-    if (st.size === 0) throw refuse('not a Transfer Studio project (the file is empty)')
+    if (st.size === 0) throw messageError('project.emptyFile', { path: file })
     return this.load(file, true, readOnlyReason(file, st))
   }
 
@@ -74,7 +85,7 @@ export class ProjectService {
 
   /** The open project, or throws the error every library call shows when none is open. */
   require(): OpenProject {
-    if (!this.open) throw new Error('no project is open: create or open a project first')
+    if (!this.open) throw messageError('project.noneOpen')
     return this.open
   }
 
@@ -104,7 +115,7 @@ export class ProjectService {
       db = readOnly ? openReadOnly(file) : openDatabase(file, { mustExist })
     } catch (err) {
       // The SQLite or fs error's own words ("file is not a database") become a sentence for the user.
-      throw new Error(`cannot open project ${file}: ${userMessage(err)}`)
+      throw messageError('project.cannotOpen', { path: file, ...reasonOf(err) })
     }
     // Switching projects is one change for listeners, not a close followed by an open.
     this.closeDb()
@@ -123,7 +134,8 @@ export class ProjectService {
       name: basename(file, extname(file)),
       schemaVersion: schemaVersion(db),
       thumbnailDir: thumbs,
-      readOnly: readOnly !== null
+      readOnly: readOnly !== null,
+      mediaKey: mediaKey(file)
     }
     this.open = { info, db, repo: createRepository(db), readOnly }
     // A read-only file cannot be marked; its `running` imports stay as they are until it is opened writable.
@@ -181,12 +193,9 @@ function openReadOnly(file: string): Db {
     migrate(db, version) // target = the file's own version: checks only
     // That first read made the -wal and -shm files, with the project's read-only mode: see below.
     ownerMayWriteCompanions(file)
-    if (version === 0)
-      throw new Error('not a Transfer Studio project (an empty SQLite database, and the file is read-only)')
+    if (version === 0) throw messageError('project.emptyReadOnly')
     if (version < SCHEMA_VERSION)
-      throw new Error(
-        `the project needs an upgrade to schema ${SCHEMA_VERSION} (it has ${version}), and the file is read-only; copy it or change its permissions`
-      )
+      throw messageError('project.upgradeReadOnly', { target: SCHEMA_VERSION, version })
   } catch (err) {
     db.close()
     throw err

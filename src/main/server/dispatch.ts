@@ -37,6 +37,14 @@ export function mediaErrorStatus(error: unknown): number {
 }
 
 /**
+ * Cache-Control of an image: a URL that names the content hash is that content for good (immutable); one
+ * without it (an id, perhaps with the project's key) may show other bytes after a re-import, so revalidate.
+ */
+export function mediaCacheControl(immutable: boolean): string {
+  return immutable ? 'private, max-age=31536000, immutable' : 'private, no-cache'
+}
+
+/**
  * Only name and message cross the boundary, as `toUserError` words them: SQLite and file errors as
  * sentences, bugs as "internal error" with an id (the detail goes to stderr), every message capped.
  */

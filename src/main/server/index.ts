@@ -1,6 +1,6 @@
 // `transfer-studio serve`: the backend over a local HTTP + WebSocket server, so the renderer can run in an
 // ordinary browser (and tests can drive the real backend without Electron). Serves the built renderer at
-// `/`, images at `/media/{thumb|full}/ID?token=T` and the IPC wire format of src/shared/ipc.ts at
+// `/`, images at `/media/{thumb|full}/ID?v=VERSION&token=T` (VERSION: shared `mediaVersion`) and the IPC wire format of src/shared/ipc.ts at
 // `/api?token=T`. Every endpoint except the static page needs the per-start token.
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -11,7 +11,15 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { EVENTS, type ServerMessage } from '../../shared/ipc'
 import { CLIENT_HIGH_WATER_BYTES, MAX_FRAME_BYTES } from '../../shared/limits'
 import { TooManyUploadsError, UploadTooLargeError } from '../uploads/uploadStore'
-import { BadRequestError, dispatch, mediaErrorStatus, serializeError, type ServedBackend } from './dispatch'
+import type { Media } from '../library/mediaService'
+import {
+  BadRequestError,
+  dispatch,
+  mediaCacheControl,
+  mediaErrorStatus,
+  serializeError,
+  type ServedBackend
+} from './dispatch'
 import {
   contentSecurityPolicy,
   isLoopbackHost,
@@ -102,13 +110,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return send(res, 401, 'text/plain', 'unauthorized')
       if (!media) return send(res, 404, 'text/plain', 'not found')
       const id = Number(media[2])
-      let image: { mime: string; data: Buffer }
+      let image: Media
       try {
-        image = await backend.media(media[1] as 'thumb' | 'full', id)
+        image = await backend.media(media[1] as 'thumb' | 'full', id, url.searchParams.get('v') ?? undefined)
       } catch (error) {
         return send(res, mediaErrorStatus(error), 'text/plain; charset=utf-8', serializeError(error).message)
       }
-      res.setHeader('Cache-Control', 'private, max-age=3600')
+      res.setHeader('Cache-Control', mediaCacheControl(image.immutable))
       return send(res, 200, image.mime, image.data, req.method === 'HEAD')
     }
     if (url.pathname === '/api') return send(res, 426, 'text/plain', 'upgrade required')

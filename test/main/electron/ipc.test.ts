@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { createBackend, type Backend } from '../../../src/main/backend'
-import type { StudioApi } from '../../../src/shared/ipc'
+import { mediaVersion, type StudioApi } from '../../../src/shared/ipc'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
 const fake = vi.hoisted(() => {
@@ -168,6 +168,18 @@ describe.skipIf(!sharedDataAvailable())('Electron transport (ipc.ts + preload)',
     const thumb = await handler(new Request(api.imageUrl(imageId, 'thumb')))
     expect(thumb.status).toBe(200)
     expect((await handler(new Request('studio-media://thumb/987654'))).status).toBe(404)
+    // The same cache key as the server's URLs: the project's key and the image's hash, immutable when both
+    // match; another project's key or old content is not found.
+    const project = await api.invoke('project:current', {})
+    const versioned = api.imageUrl(imageId, 'thumb', mediaVersion(project!.mediaKey, detail.hash))
+    expect(versioned).toBe(`studio-media://thumb/${imageId}?v=${project!.mediaKey}.${detail.hash}`)
+    const hit = await handler(new Request(versioned))
+    expect(hit.status).toBe(200)
+    expect(hit.headers.get('cache-control')).toContain('immutable')
+    const stale = mediaVersion('0123456789abcdef', detail.hash)
+    expect((await handler(new Request(api.imageUrl(imageId, 'thumb', stale)))).status).toBe(404)
+    const oldHash = mediaVersion(project!.mediaKey, '0'.repeat(40))
+    expect((await handler(new Request(api.imageUrl(imageId, 'full', oldHash)))).status).toBe(404)
     expect((await handler(new Request('studio-media://secret/1'))).status).toBe(404)
   })
 

@@ -89,7 +89,7 @@ export async function createRealApi(opts: RealApiOptions = {}): Promise<RealApi>
     on<E extends EventName>(event: E, listener: (payload: Events[E]) => void) {
       return backend.on(event, (payload) => listener(json(payload)))
     },
-    imageUrl: (id, kind) => `/media/${kind}/${id}`,
+    imageUrl: (id, kind, version) => `/media/${kind}/${id}${version ? `?v=${version}` : ''}`,
     async dispose() {
       // Let the calls already sent be answered first (for at most 2 s: a download may never end), so that
       // no store of this test acts on them, and on its Pinia, once the next test has begun.

@@ -25,9 +25,16 @@ export interface WsApi extends StudioApi {
 
 /** An Error carrying the `name` the server gave it, so callers can tell kinds apart. */
 export class RemoteError extends Error {
+  /** The catalogue key of the message (src/shared/messages), when the backend worded it from there. */
+  readonly code?: string
+  readonly params?: Record<string, string | number>
   constructor(error: SerializedError) {
     super(error.message)
     this.name = error.name
+    if (typeof error.code === 'string') {
+      this.code = error.code
+      this.params = error.params ?? {}
+    }
   }
 }
 
@@ -117,8 +124,9 @@ export function createWsApi(url: string, token: string): WsApi {
     on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
       return events.on(event, listener)
     },
-    imageUrl(id: number, kind: 'thumb' | 'full'): string {
-      return `${base.origin}/media/${kind}/${id}?token=${encodeURIComponent(token)}`
+    imageUrl(id: number, kind: 'thumb' | 'full', version?: string): string {
+      const v = version ? `v=${encodeURIComponent(version)}&` : ''
+      return `${base.origin}/media/${kind}/${id}?${v}token=${encodeURIComponent(token)}`
     },
     async upload(file: Blob, name: string): Promise<string> {
       if (file.size > MAX_UPLOAD_BYTES) {

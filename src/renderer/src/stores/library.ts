@@ -14,6 +14,8 @@ import type {
 } from '@shared/types'
 import { getApi } from '@renderer/api'
 import { errorMessage, useNotifyStore } from './notify'
+import { useProjectStore } from './project'
+import { mediaVersion } from '@shared/ipc'
 
 /** Rows per `library:query` request. */
 export const PAGE_SIZE = 200
@@ -28,6 +30,7 @@ export interface SortState {
 export const useLibraryStore = defineStore('library', () => {
   const api = getApi()
   const notify = useNotifyStore()
+  const project = useProjectStore()
 
   /** What the grid shows; fields combine with AND. */
   const filter = ref<ImageFilter>({})
@@ -391,11 +394,19 @@ export const useLibraryStore = defineStore('library', () => {
     }
   }
 
-  function thumbUrl(id: number): string {
-    return api.imageUrl(id, 'thumb')
+  /**
+   * The open project's key, and the image's content hash where the caller has it, go into the URL: image
+   * ids restart at 1 in every project, so an id-only URL would show another project's cached picture.
+   */
+  function mediaUrl(id: number, kind: 'thumb' | 'full', hash?: string): string {
+    const key = project.current?.mediaKey
+    return api.imageUrl(id, kind, key ? mediaVersion(key, hash) : undefined)
   }
-  function fullUrl(id: number): string {
-    return api.imageUrl(id, 'full')
+  function thumbUrl(id: number, hash?: string): string {
+    return mediaUrl(id, 'thumb', hash)
+  }
+  function fullUrl(id: number, hash?: string): string {
+    return mediaUrl(id, 'full', hash)
   }
 
   // Changes made elsewhere (an import, the class manager, another window) invalidate what we show.
