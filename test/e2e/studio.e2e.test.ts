@@ -204,7 +204,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator('[data-test="wizard-next"]').click()
     await expect
       .poll(() => page.locator('[data-test="estimate"]').innerText())
-      .toMatch(/(less than a minute|about \d+ min)(, | on )/)
+      .toMatch(/(less than a minute|about \d+ min)( \(rough estimate\))?(, | on )/)
     await shot('07-wizard-review')
     await page.locator('[data-test="wizard-start"]').click()
 
@@ -332,16 +332,17 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await thumbnailsLoaded(page, '[data-test="prediction"] img')
     await shot('17-predict')
 
-    // A second run: the wizard kept its answers. A completed run can be the base (checked on the spot, and
-    // the new model takes its size); then the custom network instead, to compare two different runs.
+    // A second run: "New run" starts at step 1 with fresh settings, and the wizard kept its answers (pill 3
+    // leads back to the base). A completed run can be the base (checked on the spot, and the new model takes
+    // its size); then the custom network instead, to compare two different runs.
     await page.locator('[data-test="nav-library"]').click()
     // The library kept its filter while away.
     expect(await page.locator('[data-test="disagree-filter"]').isChecked()).toBe(true)
     await page.locator('[data-test="nav-train"]').click()
     await page.locator('[data-test="pane-wizard"]').click()
-    expect(await page.locator('[data-test="step-review"]').innerText()).toContain('Feature extraction')
-    await page.locator('[data-test="wizard-back"]').click()
-    await page.locator('[data-test="wizard-back"]').click()
+    await page.locator('[data-test="step-data"]').waitFor()
+    await page.locator('[data-test="wizard-pill-3"]').click()
+    await page.locator('[data-test="step-base"]').waitFor()
     await page.locator('[data-test="base-run"]').check()
     await page.locator('[data-test="base-run-select"]').selectOption(String(runs[0].id))
     await expect

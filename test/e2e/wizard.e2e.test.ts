@@ -3,7 +3,7 @@
 // open; retrain's defaults are sized to the small signs and estimated as rough and practical; step pills go
 // back to visited steps only; a run asked to be hours long is warned about, and the warning's one click
 // applies the reduced model; a failed resume's error notice can be dismissed and does not follow to other
-// screens; "New run" starts at step 1 with nothing of the previous run. Screenshots:
+// screens; "New run" starts at step 1 with fresh settings and no word of the previous run. Screenshots:
 // test-output/screenshots/wizard-*.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -162,7 +162,9 @@ describe.skipIf(!canRun)("the newcomer's wizard in a real browser", () => {
     await page.locator('[data-test="pane-wizard"]').click()
     await page.locator('[data-test="step-data"]').waitFor()
     expect(await pill(1).getAttribute('aria-current')).toBe('step')
-    for (const n of [2, 3, 4, 5]) expect(await pill(n).isDisabled()).toBe(true)
+    // The answers (strategy: retrain) are kept behind pills 2 and 3; settings and review start afresh.
+    for (const n of [2, 3]) expect(await pill(n).isDisabled()).toBe(false)
+    for (const n of [4, 5]) expect(await pill(n).isDisabled()).toBe(true)
     expect(await page.locator('[data-test="wizard"]').innerText()).not.toContain('checkpoint')
     await shot('06-new-run-fresh')
 
@@ -173,8 +175,11 @@ describe.skipIf(!canRun)("the newcomer's wizard in a real browser", () => {
     await page.locator('[data-test="wizard-next"]').click()
     await page.locator('[data-test="wizard-next"]').click()
     await page.locator('[data-test="set-epochs"]').waitFor()
+    // Fresh defaults, not the 300 epochs at 227 px of the run before.
+    expect(await page.locator('[data-test="set-epochs"]').inputValue()).toBe('10')
     await setField('set-epochs', '300')
     await openAdvanced()
+    expect(await page.locator('[data-test="set-input"]').inputValue()).toBe('67')
     await setField('set-width', '1')
     await setField('set-fc', '4096')
     await setField('set-input', '227')

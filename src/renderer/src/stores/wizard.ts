@@ -464,9 +464,26 @@ export const useWizardStore = defineStore('wizard', () => {
   }
 
   /**
-   * Start over: step 1, fresh defaults, no answers or errors of the previous run. The data choices (labels,
-   * split) live in the project itself, so step 1 shows them as they are.
+   * After a run started, "New run" begins here: step 1 (the data as it is now), fresh default settings, no
+   * estimate or error of the previous run. The answers about the data and the strategy and base picked are
+   * kept (their pills, 2 and 3, lead back to them), because a next run is most often a variation of the last
+   * (another base, another strategy) on the same data, and those answers describe the data, which has not
+   * changed; the settings are not kept, since they are what each run varies and a stale one (hours of
+   * AlexNet) is what a newcomer should not inherit.
    */
+  function startOver(): void {
+    step.value = 1
+    visited.value = strategy.value ? 3 : 1
+    config.value = null
+    configFor.value = ''
+    advancedOpen.value = false
+    estimate.value = null
+    estimateError.value = null
+    error.value = null
+    training.error = null
+  }
+
+  /** Forget everything (another project): step 1, no answers, no settings, no errors. */
   function reset(): void {
     step.value = 1
     visited.value = 1
@@ -544,6 +561,7 @@ export const useWizardStore = defineStore('wizard', () => {
     goToVisited,
     enter,
     pick,
+    startOver,
     reset
   }
 })
