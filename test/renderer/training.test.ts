@@ -178,6 +178,12 @@ describe('training store', () => {
 })
 
 describe('training chart', () => {
+  /** The chart redraws at most every 250 ms (TrainingChart's REDRAW_MS): wait for the next redraw. */
+  const redrawn = async (): Promise<void> => {
+    await flushPromises()
+    await new Promise((r) => setTimeout(r, 300))
+    await flushPromises()
+  }
   it('hands ECharts new series data as events arrive', async () => {
     const training = useTrainingStore()
     training.watchedId = summary.id
@@ -186,11 +192,11 @@ describe('training chart', () => {
     const seriesLen = (name: string) => options.at(-1)!.series.find((s) => s.name === name)?.data.length ?? 0
     const firstEpoch = events.findIndex((e) => e.type === 'epoch')
     for (const e of events.slice(0, firstEpoch)) training.onEvent(e)
-    await flushPromises()
+    await redrawn()
     expect(seriesLen('per batch')).toBe(events.slice(0, firstEpoch).filter((e) => e.type === 'batch').length)
     expect(seriesLen('train')).toBe(0)
     for (const e of events.slice(firstEpoch)) training.onEvent(e)
-    await flushPromises()
+    await redrawn()
     expect(seriesLen('train')).toBe(summary.history.length)
     expect(seriesLen('validation')).toBe(summary.history.length)
     // Accuracy chart points are accuracies (0..1), the loss chart's the recorded losses.

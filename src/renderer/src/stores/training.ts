@@ -220,6 +220,8 @@ export const useTrainingStore = defineStore('training', () => {
   const error = ref<string | null>(null)
   /** Runs whose history is being fetched, with the live events that arrived meanwhile. */
   const syncing = new Map<number, TrainingEvent[]>()
+  /** Runs whose every event this window has (watched from their 'started', or rebuilt from the history). */
+  const complete = new Set<number>()
 
   const completedRuns = computed(() => runs.value.filter((r) => r.status === 'completed'))
   const watched = computed(() => (watchedId.value === null ? null : (live.get(watchedId.value) ?? null)))
@@ -238,6 +240,7 @@ export const useTrainingStore = defineStore('training', () => {
     const pending = syncing.get(e.runId)
     if (pending) pending.push(e)
     else applyTrainingEvent(liveFor(e.runId), e)
+    if (e.type === 'started' && !pending && !live.get(e.runId)?.batches.length) complete.add(e.runId)
     if (e.type === 'started' || e.type === 'batch') runningId.value = e.runId
     if (e.type === 'started' && system.value) system.value = { ...system.value, backend: e.backend }
     if (e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled') {
@@ -257,7 +260,8 @@ export const useTrainingStore = defineStore('training', () => {
       runningId.value = running.runId
       // A run that trains while this window was closed (or before a reload): its stored summary and what
       // the backend kept of its stream, then the live stream from there.
-      if (running.runId !== null && !live.has(running.runId) && !syncing.has(running.runId)) {
+      // Events that came in before this ran are in the history too (stamped before it was answered).
+      if (running.runId !== null && !complete.has(running.runId) && !syncing.has(running.runId)) {
         const r = list.find((x) => x.id === running.runId)
         if (r) await syncRun(r)
         if (watchedId.value === null) watchedId.value = running.runId
@@ -279,6 +283,7 @@ export const useTrainingStore = defineStore('training', () => {
       syncing.delete(run.id)
     }
     live.set(run.id, liveFromHistory(run, history, pending))
+    complete.add(run.id)
   }
 
   async function loadSystem(): Promise<void> {
@@ -303,6 +308,7 @@ export const useTrainingStore = defineStore('training', () => {
     try {
       const { runId } = await api.invoke('training:start', { config: JSON.parse(JSON.stringify(config)) })
       liveFor(runId)
+      complete.add(runId)
       runningId.value = runId
       watchedId.value = runId
       void loadRuns()
@@ -367,6 +373,7 @@ export const useTrainingStore = defineStore('training', () => {
   function reset(): void {
     runs.value = []
     live.clear()
+    complete.clear()
     evaluations.clear()
     runningId.value = null
     watchedId.value = null
