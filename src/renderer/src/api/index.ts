@@ -3,7 +3,14 @@
 import type { StudioApi } from '@shared/ipc'
 import { createWsApi, type ConnectionState, type WsApi } from './ws'
 
-export { createWsApi, RemoteError, type WsApi, type ConnectionState } from './ws'
+export {
+  createWsApi,
+  RemoteError,
+  TOKEN_MISSING,
+  TOKEN_REJECTED,
+  type WsApi,
+  type ConnectionState
+} from './ws'
 
 let current: StudioApi | null = null
 

@@ -17,6 +17,17 @@ import { MAX_FRAME_BYTES, MAX_UPLOAD_BYTES } from '@shared/limits'
 
 export type ConnectionState = 'connecting' | 'open' | 'closed'
 
+/**
+ * `reason` of a closed connection when the page's URL has no `?token=`: no socket is opened, since none
+ * could be accepted, and reloading cannot help; the UI says where the full URL is printed instead.
+ */
+export const TOKEN_MISSING = 'token-missing'
+/**
+ * `reason` when the server refused the token: typically the URL of an earlier start (each start of the
+ * server makes a new token), so again only the newly printed URL helps.
+ */
+export const TOKEN_REJECTED = 'token-rejected'
+
 /** A StudioApi that also reports the state of its connection. */
 export interface WsApi extends StudioApi {
   onConnection(listener: (state: ConnectionState, reason?: string) => void): () => void
@@ -50,17 +61,21 @@ interface Pending {
 export function createWsApi(url: string, token: string): WsApi {
   const base = new URL(url)
   const wsUrl = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/api?token=${encodeURIComponent(token)}`
-  const socket = new WebSocket(wsUrl)
+  // Without a token the server refuses the socket (HTTP 401, which a browser reports only as code 1006).
+  const socket = token ? new WebSocket(wsUrl) : null
   const pending = new Map<number, Pending>()
   const events = createEmitter<Events>()
   const connection = createEmitter<{ change: { state: ConnectionState; reason?: string } }>()
-  let state: ConnectionState = 'connecting'
+  let state: ConnectionState = socket ? 'connecting' : 'closed'
+  let closedReason: string | undefined = socket ? undefined : TOKEN_MISSING
+  let opened = false
   let nextId = 1
   // Calls made before the socket opens wait here instead of failing.
   const queue: string[] = []
 
   function setState(next: ConnectionState, reason?: string): void {
     state = next
+    closedReason = reason
     connection.emit('change', { state: next, reason })
   }
 
@@ -69,16 +84,28 @@ export function createWsApi(url: string, token: string): WsApi {
     pending.clear()
   }
 
-  socket.addEventListener('open', () => {
+  /** After a socket that never opened: was it the token? The media path answers 401 for a wrong one. */
+  async function tokenRefused(): Promise<boolean> {
+    try {
+      const res = await fetch(`${base.origin}/media/token-check?token=${encodeURIComponent(token)}`)
+      return res.status === 401
+    } catch {
+      return false // the server is not there at all: the plain reason says so
+    }
+  }
+
+  socket?.addEventListener('open', () => {
+    opened = true
     setState('open')
     for (const msg of queue.splice(0)) socket.send(msg)
   })
-  socket.addEventListener('close', (ev) => {
+  socket?.addEventListener('close', (ev) => {
     const reason = ev.reason || `connection closed (code ${ev.code})`
     failAll(reason)
     setState('closed', reason)
+    if (!opened) void tokenRefused().then((refused) => refused && setState('closed', TOKEN_REJECTED))
   })
-  socket.addEventListener('message', (ev) => {
+  socket?.addEventListener('message', (ev) => {
     let msg: ServerMessage
     try {
       msg = JSON.parse(String(ev.data)) as ServerMessage
@@ -117,7 +144,7 @@ export function createWsApi(url: string, token: string): WsApi {
           return
         }
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-        if (state === 'open') socket.send(text)
+        if (state === 'open') socket?.send(text)
         else queue.push(text)
       })
     },
@@ -145,11 +172,11 @@ export function createWsApi(url: string, token: string): WsApi {
     },
     onConnection(listener) {
       const off = connection.on('change', (c) => listener(c.state, c.reason))
-      listener(state)
+      listener(state, closedReason)
       return off
     },
     close() {
-      socket.close()
+      socket?.close()
     }
   }
 }

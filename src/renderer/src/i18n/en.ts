@@ -11,6 +11,10 @@ export default {
     language: 'Language',
     loading: 'Loading…',
     connectionLost: 'Lost the connection to the backend: {reason}. Reload the page to reconnect.',
+    tokenMissing:
+      'This address is missing its access token (the ?token=… part), so the studio cannot connect; reloading will not help. Open the full URL that `npm start` or `transfer-studio serve` printed in its terminal.',
+    tokenRejected:
+      'The server refused this access token: it belongs to an earlier start (each start makes a new one). Open the URL that `npm start` or `transfer-studio serve` printed in its terminal this time.',
     connecting: 'Connecting to the backend…',
     dismiss: 'Dismiss',
     close: 'Close',

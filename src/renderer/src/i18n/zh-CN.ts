@@ -10,6 +10,10 @@ export default {
     language: '语言',
     loading: '加载中…',
     connectionLost: '与后端的连接已断开：{reason}。请刷新页面重新连接。',
+    tokenMissing:
+      '此地址缺少访问令牌（?token=… 部分），工作室无法连接，刷新页面也无济于事。请打开 `npm start` 或 `transfer-studio serve` 在终端中打印的完整网址。',
+    tokenRejected:
+      '服务器拒绝了此访问令牌：它属于之前的一次启动（每次启动都会生成新令牌）。请打开 `npm start` 或 `transfer-studio serve` 这次在终端中打印的网址。',
     connecting: '正在连接后端…',
     dismiss: '关闭提示',
     close: '关闭',
