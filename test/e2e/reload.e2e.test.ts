@@ -72,6 +72,12 @@ describe.skipIf(!canRun)('reloading the page while a run trains', () => {
       new RegExp(`^Run #${runId} is training, \\d+ % done`)
     )
     await shot('01-library-pill')
+    // And in Chinese.
+    await page.locator('[data-test="language"]').selectOption('zh-CN')
+    await expect.poll(() => pill.innerText()).toMatch(/^训练中：第 \d+\/40 轮，\d+%$/)
+    expect(await pill.getAttribute('aria-label')).toMatch(new RegExp(`^运行 #${runId} 正在训练`))
+    await shot('01b-library-pill-zh-CN')
+    await page.locator('[data-test="language"]').selectOption('en')
     await pill.click()
     await page.locator('[data-test="dashboard"]').waitFor()
     await expect

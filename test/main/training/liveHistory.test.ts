@@ -88,6 +88,41 @@ run('training:history on a real run', () => {
     expect(end.events.filter((e) => e.type === 'batch')).toHaveLength(perEpoch * 3)
   }, 120_000)
 
+  it('after a cancel mid-epoch and a resume, holds each batch once, in order', async () => {
+    const service = backend.services.training
+    let cancelled = false
+    const off = service.onEvent((e) => {
+      // Cancelled inside epoch 3: its first batches are redone by the resume (from the epoch-2 checkpoint).
+      if (!cancelled && e.type === 'batch' && e.epoch === 3 && e.batch === 3) {
+        cancelled = true
+        service.cancel(e.runId)
+      }
+    })
+    const { runId } = await backend.handlers['training:start']({
+      config: baseConfig({ epochs: 4, batchSize: 16 })
+    })
+    expect((await service.wait(runId)).status).toBe('cancelled')
+    const before = service.history(runId).events.filter((e) => e.type === 'batch')
+    await backend.handlers['training:resume']({ runId })
+    const record = await service.wait(runId)
+    off()
+    expect(record.status).toBe('completed')
+
+    const events = (await backend.handlers['training:history']({ runId })).events
+    const batches = events.filter((e): e is Extract<TrainingEvent, { type: 'batch' }> => e.type === 'batch')
+    const per = batches[0].batchesPerEpoch
+    // Epoch 3's three cancelled batches were there, and are gone now: every step once, increasing.
+    expect(before.filter((e) => e.type === 'batch' && e.epoch === 3)).toHaveLength(3)
+    expect(batches.map(batchStep)).toEqual(Array.from({ length: per * 4 }, (_, i) => i + 1))
+    expect(events.filter((e) => e.type === 'epoch').map((e) => (e.type === 'epoch' ? e.epoch : 0))).toEqual([
+      1, 2, 3, 4
+    ])
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(1)
+    expect(events.at(-1)!.type).toBe('completed')
+    const seqs = events.map((e) => e.seq!)
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+  }, 120_000)
+
   it('refuses the history of a run that is not in the project', async () => {
     await expect(backend.handlers['training:history']({ runId: 9999 })).rejects.toThrow(/not found/)
   })
