@@ -13,7 +13,7 @@ import {
 } from '../../src/shared/estimate'
 import { TORCHVISION_ARCHS, type TrainConfig } from '../../src/shared/training'
 import { modelCost } from '../../src/main/ml/models/shapes'
-import { runWork } from '../../src/main/training/estimate'
+import { runWork, sizeEfficiency } from '../../src/main/training/estimate'
 import { defaultTrainConfig } from '../../src/main/ml/train/config'
 
 describe('torchvision cost from the architecture definitions', () => {
@@ -57,6 +57,16 @@ describe('torchvision cost from the architecture definitions', () => {
 function retrain(): TrainConfig {
   return defaultTrainConfig('retrain')
 }
+
+describe('the assumed rate per model size', () => {
+  it('is the full rate for small models and about half for the full AlexNet at 227 px (as measured)', () => {
+    expect(sizeEfficiency(modelCost({ architecture: 'compact', width: 0.5 }, 32, 43).forward)).toBe(1)
+    const full = modelCost({ architecture: 'alexnet', width: 1, fcUnits: 4096 }, 227, 43).forward
+    expect(sizeEfficiency(full)).toBeGreaterThan(0.42)
+    expect(sizeEfficiency(full)).toBeLessThan(0.52)
+    expect(sizeEfficiency(1e11)).toBe(0.45)
+  })
+})
 
 describe('AlexNet sized to the data and the machine', () => {
   it('takes the median of the longer sides, ROIs when cropped', () => {

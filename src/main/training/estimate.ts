@@ -23,6 +23,17 @@ export const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
   wasm: 5e9,
   cpu: 2e8
 }
+/**
+ * Big per-image models run at fewer multiply-adds per second (memory-bound convs at 227 px): measured with
+ * the estimateCalibration test's set-up, the full AlexNet at 227 px (0.75 G per image) trained at about 2.3 G/s
+ * where the compact CNN and the reduced AlexNet (10-16 M per image) reached 4-6 G/s. The assumed rate is
+ * scaled by (MACs per image / 50 M)^-0.28 above 50 M, down to 0.45x, which fits both ends.
+ */
+export function sizeEfficiency(forwardMacs: number): number {
+  if (!(forwardMacs > 5e7)) return 1
+  return Math.max(0.45, (forwardMacs / 5e7) ** -0.28)
+}
+
 /** Seconds every run spends besides its batches: the worker's start, the backend, reading the images. */
 export const RUN_OVERHEAD_SECONDS = 2
 
@@ -115,7 +126,7 @@ export class EstimateService {
       measuredRun = null
       overhead = RUN_OVERHEAD_SECONDS
       backend = this.backend() ?? 'wasm'
-      rate = ASSUMED_MACS_PER_SECOND[backend]
+      rate = ASSUMED_MACS_PER_SECOND[backend] * sizeEfficiency(cost.forward)
       basis =
         `No run measured in this project yet: assumes ${(rate / 1e9).toFixed(1)} G multiply-adds/s on ` +
         `${backend}, times this config's ${(work / 1e9).toFixed(1)} G for ${counts.train} training images ` +

@@ -1,6 +1,8 @@
 // The pre-run estimate against real runs on this machine: the assumed rate (no run measured in the project
-// yet) must land within a factor of the real duration, for the compact CNN and for a reduced AlexNet, on
-// real GTSRB images in the real forked worker.
+// yet) must land within a small factor of the real duration, for the compact CNN and for retrain's default
+// (a reduced AlexNet sized to the signs), on real GTSRB images in the real forked worker. (The full AlexNet
+// at 227 px, measured the same way on 90 images: estimated 47 s with the flat rate, took 100 s, hence
+// sizeEfficiency in src/main/training/estimate.ts; too slow to keep in the suite.)
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TrainingEvent } from '../../../src/shared/training'
@@ -44,7 +46,7 @@ run('pre-run estimate vs real runs', () => {
     tmp.remove()
   })
 
-  it('is within a factor of 3 of the real duration', async () => {
+  it('is within a small factor of the real duration', async () => {
     const custom = await b.handlers['training:defaults']({ strategy: 'custom' })
     custom.epochs = 3
     const retrain = await b.handlers['training:defaults']({ strategy: 'retrain' })
@@ -69,8 +71,10 @@ run('pre-run estimate vs real runs', () => {
         `${JSON.stringify(config.model)} @${config.preprocessing.inputSize}px x${config.epochs}: ` +
           `estimated ${est.seconds}s, took ${actual}s on ${got.backend} (${est.trainImages} train images)`
       )
+      // Not 5-7x pessimistic as the old assumed rate was; the other way a little more room, since other test
+      // files training beside this one on the same 2 cores slow the real run (about 2x seen), not the estimate.
       expect(est.seconds / actual).toBeLessThan(3)
-      expect(actual / est.seconds).toBeLessThan(3)
+      expect(actual / est.seconds).toBeLessThan(4)
     }
     console.log(results.join('\n'))
   }, 600_000)
