@@ -104,7 +104,10 @@ function drop(dataTransfer: unknown): void {
 function shown(w: VueWrapper) {
   return w.findAll('[data-test="prediction"]').map((card) => ({
     name: card.find('.name').text(),
-    alt: card.find('img').attributes('alt'),
+    // A file that could not be predicted shows a placeholder named like the image would be.
+    alt: card.find('img').exists()
+      ? card.find('img').attributes('alt')
+      : card.find('[role="img"]').attributes('aria-label'),
     rows: card.findAll('.bar-row').map((row) => ({
       name: row.find('.cls').text(),
       percent: row.find('.p').text(),

@@ -47,7 +47,7 @@ export const useLabelsStore = defineStore('labels', () => {
         const result = await api.invoke('library:setLabel', { imageIds: [...imageIds], classId })
         canUndo.value = result.canUndo
         canRedo.value = result.canRedo
-        const name = classId === null ? '' : (classes.byId.get(classId)?.name ?? '')
+        const name = classId === null ? '' : classes.labelOf(classId, '')
         if (classId === null) notify.info('labels.removed', { n: imageIds.length }, imageIds.length)
         else notify.info('labels.applied', { n: imageIds.length, name }, imageIds.length)
         return true
