@@ -117,7 +117,19 @@ async function tryWasm(): Promise<Omit<BackendInfo, 'forced'>> {
 async function tryCpu(): Promise<Omit<BackendInfo, 'forced'>> {
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailable('cpu', 'failed to initialise')
   await tf.ready()
+  quietCpuBanner()
   return { name: 'cpu', tfBackend: 'cpu', version: tf.version.tfjs }
+}
+
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our node
+ * backend" on its first tensor write under Node (its `firstUse` flag). Here cpu was chosen on purpose, as
+ * the last of the list or by TS_BACKEND, and the one summary line already says why, so the banner is
+ * marked as shown. Only that flag: `tf.enableProdMode()` would also hide TF.js's other warnings.
+ */
+function quietCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: unknown } | null
+  if (cpu && typeof cpu.firstUse === 'boolean') cpu.firstUse = false
 }
 
 const loaders: Record<BackendName, () => Promise<Omit<BackendInfo, 'forced'>>> = {
