@@ -55,8 +55,11 @@ export interface HubProgressEvent {
   rate: number
   /** Seconds left at `rate`; null while unknown. */
   etaSeconds: number | null
-  /** Why it failed (state `failed`). */
+  /** Why it failed (state `failed`), in English. */
   error?: string
+  /** The same as a catalogue key and its parameters (src/shared/messages), for the UI's language. */
+  errorCode?: string
+  errorParams?: Record<string, string | number>
 }
 
 export interface HubEvents {

@@ -114,9 +114,13 @@ export interface SystemResults {
   'training:predict': Prediction[]
   /** What an export would write, and whether the folder is usable (exists and empty, or creatable). */
   'training:exportPreview': {
-    files: { name: string; description: string }[]
-    /** Null when the folder is fine; else why not (not empty, no permission, ...). */
+    /** `description` in English; `code` its key in src/shared/messages, for the UI's language. */
+    files: { name: string; description: string; code?: string }[]
+    /** Null when the folder is fine; else why not (not empty, no permission, ...), in English. */
     problem: string | null
+    /** The same as a catalogue key and its parameters. */
+    problemCode?: string | null
+    problemParams?: Record<string, string> | null
   }
   /** A native open dialog (desktop app only; `supported: false` under serve, where the UI asks for a path). */
   'dialog:open': { supported: boolean; paths: string[] }

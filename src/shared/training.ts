@@ -193,7 +193,12 @@ export type TrainingEventBody =
       seconds: number
     }
   | { type: 'completed'; runId: number; valAccuracy: number | null; seconds: number; stoppedEarly: boolean }
-  | { type: 'failed'; runId: number; error: { name: string; message: string } }
+  | {
+      type: 'failed'
+      runId: number
+      /** English `message`, and the catalogue's `code`/`params` when it has them (src/shared/messages). */
+      error: { name: string; message: string; code?: string; params?: Record<string, string | number> }
+    }
   | { type: 'cancelled'; runId: number; epochsDone: number }
 
 /**

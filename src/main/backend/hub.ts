@@ -2,7 +2,15 @@
 // state, downloads (one per model at a time, each with its AbortController, progress pushed as
 // `hub-progress`), cancel and remove. The hub streams and hashes in its own I/O callbacks, so nothing here
 // holds the event loop.
-import { userMessage } from '../errors/userError'
+import { reasonOf, toUserError } from '../errors/userError'
+import { CodedError } from '../errors'
+
+/** A failed download as a coded message: a checksum mismatch has its own sentence, the rest name the detail. */
+function hubFailure(id: string, err: unknown): CodedError {
+  if (err instanceof HubError && err.code === 'hash')
+    return new CodedError('hub.hashMismatch', { id }, 'HubError')
+  return new CodedError('hub.failed', { id, ...reasonOf(err) }, 'HubError')
+}
 import type { HubModel, HubProgressEvent, HubResults } from '../../shared/hubIpc'
 import { HubError, type ModelHub, type ModelListing } from '../hub'
 import { defineHandlers, type HandlerSlice } from './parse'
@@ -89,13 +97,16 @@ export function createHubHandlers(deps: HubDeps): {
       })
     } catch (err) {
       const cancelled = err instanceof HubError && err.code === 'cancelled'
+      // Worded from the catalogue, so the UI says in its language which download failed and why.
+      const failure = cancelled ? err : hubFailure(id, err)
+      const shown = toUserError(failure)
       emit('hub-progress', {
         ...last,
         state: cancelled ? 'cancelled' : 'failed',
         etaSeconds: null,
-        ...(cancelled ? {} : { error: userMessage(err) })
+        ...(cancelled ? {} : { error: shown.message, errorCode: shown.code, errorParams: shown.params })
       })
-      throw err
+      throw failure
     } finally {
       running.delete(id)
     }

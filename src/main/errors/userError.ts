@@ -5,9 +5,13 @@
 // its path only); anything else — a TypeError, a thrown string, an SQLite constraint failure — is a bug, so
 // the client gets "internal error" and a short id while the detail (stack included) goes to stderr under
 // that id. Every message is capped, so a 40 KB error string never reaches a client or a database row.
+// Each sentence comes from the catalogue (src/shared/messages) and carries its `code` and `params`, so the
+// renderer words it in the user's language; so does a CodedError thrown by a service.
 import { randomBytes } from 'node:crypto'
 import { basename } from 'node:path'
+import { formatMessage, isMessageKey, type MessageKey } from '../../shared/messages'
 import type { SerializedError } from '../../shared/types'
+import { codeOf } from '../errors'
 
 /** The longest message that leaves the backend, in characters (the cut one ends with an ellipsis). */
 export const MAX_MESSAGE_LENGTH = 500
@@ -27,18 +31,87 @@ export function toUserError(error: unknown, opts: UserErrorOptions = {}): Serial
   if (!(error instanceof Error)) return internal(error, log)
   const code = (error as NodeJS.ErrnoException).code
   if (error.name === 'SqliteError') {
-    const sentence = sqliteSentence(typeof code === 'string' ? code : sqliteCodeOf(error.message))
-    return sentence ? { name: 'DatabaseError', message: sentence } : internal(error, log)
+    const key = sqliteKey(typeof code === 'string' ? code : sqliteCodeOf(error.message))
+    return key ? coded('DatabaseError', key) : internal(error, log)
   }
   if (typeof code === 'string' && isSystemError(error)) {
     const sentence = fsSentence(code, (error as NodeJS.ErrnoException).path)
-    return sentence ? { name: 'FileError', message: sentence } : internal(error, log)
+    return sentence ? coded('FileError', sentence.key, sentence.params) : internal(error, log)
   }
   // Node's own argument errors (`ERR_INVALID_ARG_TYPE`) and the language's errors are bugs; so are they
   // when they crossed from a child process as a plain Error that kept only its name.
   if ((typeof code === 'string' && code.startsWith('ERR_')) || BUG_NAMES.has(error.name))
     return internal(error, log)
-  return { name: cleanName(error.name), message: cap(withoutStack(error.message) || cleanName(error.name)) }
+  const out: SerializedError = {
+    name: cleanName(error.name),
+    message: cap(withoutStack(error.message) || cleanName(error.name))
+  }
+  const c = codeOf(error)
+  if (c && isMessageKey(c.code)) {
+    out.code = c.code
+    out.params = capParams(c.params)
+  }
+  return out
+}
+
+/**
+ * An error as the `{reason}` of a coded message: its English text, and its own code and parameters so the
+ * renderer words the reason in the user's language too (`reasonCode`, `reasonParams` as JSON).
+ */
+export function reasonOf(
+  error: unknown,
+  opts: UserErrorOptions = {}
+): { reason: string } & Record<string, string> {
+  const e = toUserError(error, opts)
+  return e.code
+    ? { reason: e.message, reasonCode: e.code, reasonParams: JSON.stringify(e.params ?? {}) }
+    : { reason: e.message }
+}
+
+/** A serialized error rebuilt as an Error that keeps its code (a child process's, a stored one). */
+export function fromUserError(e: SerializedError): Error {
+  return Object.assign(new Error(e.message), {
+    name: e.name,
+    ...(e.code ? { messageKey: e.code, messageParams: e.params ?? {} } : {})
+  })
+}
+
+/** A stored failure (a run's `error` column): JSON of the serialized error, or the plain text of old rows. */
+export function encodeStoredError(e: SerializedError): string {
+  return e.code ? JSON.stringify({ message: e.message, code: e.code, params: e.params ?? {} }) : e.message
+}
+
+/** The message, code and parameters of a stored failure (see `encodeStoredError`). */
+export function decodeStoredError(text: string): {
+  message: string
+  code?: string
+  params?: Record<string, string | number>
+} {
+  if (text.startsWith('{')) {
+    try {
+      const v = JSON.parse(text) as { message?: unknown; code?: unknown; params?: unknown }
+      if (typeof v.message === 'string' && typeof v.code === 'string')
+        return {
+          message: v.message,
+          code: v.code,
+          params: (v.params ?? {}) as Record<string, string | number>
+        }
+    } catch {
+      // An old row that happens to start with a brace: its text is the message.
+    }
+  }
+  return { message: text }
+}
+
+function coded(name: string, key: MessageKey, params: Record<string, string | number> = {}): SerializedError {
+  return { name, message: cap(formatMessage(key, params)), code: key, params: capParams(params) }
+}
+
+function capParams(params: Record<string, string | number>): Record<string, string | number> {
+  const out: Record<string, string | number> = {}
+  for (const [k, v] of Object.entries(params).slice(0, 16))
+    out[k] = typeof v === 'number' ? v : cap(withoutStack(String(v)), 300)
+  return out
 }
 
 /** Only the message of `toUserError`: for a run's `error` column, an import's summary, a progress event. */
@@ -68,7 +141,7 @@ function internal(error: unknown, log: ErrorLog): SerializedError {
   } catch {
     // A broken log must not turn one error into another.
   }
-  return { name: 'InternalError', message: `internal error (id ${id}); the details are in the app's log` }
+  return coded('InternalError', 'internal', { id })
 }
 
 /** An error from a Node system call: `code` like `ENOENT` together with `syscall` or `errno`. */
@@ -78,38 +151,35 @@ function isSystemError(error: Error): boolean {
 }
 
 // The primary result code is all a user needs: SQLITE_READONLY_DBMOVED reads as SQLITE_READONLY.
-const SQLITE_SENTENCES: Record<string, string> = {
-  SQLITE_BUSY: 'the project is busy in another program; try again',
-  SQLITE_LOCKED: 'the project is busy in another program; try again',
-  SQLITE_READONLY:
-    'the project is open read-only (its file or folder cannot be written); copy it or change its permissions to make changes',
-  SQLITE_CORRUPT: 'the project file is damaged; restore it from a backup',
-  SQLITE_NOTADB: 'not a Transfer Studio project (the file is not an SQLite database)',
-  SQLITE_FULL: 'the disk is full; free some space and try again',
-  SQLITE_IOERR: 'the project file could not be read or written (a disk error); check the disk and try again',
-  SQLITE_CANTOPEN: 'the project file cannot be opened; check that it and its folder exist and can be read',
-  SQLITE_PERM: 'permission denied: the project file cannot be changed',
-  SQLITE_AUTH: 'permission denied: the project file cannot be changed',
-  SQLITE_NOMEM: 'out of memory while working on the project; close other programs and try again',
-  SQLITE_TOOBIG: 'a value is too large to store in the project',
-  SQLITE_INTERRUPT: 'the operation was interrupted; try again',
-  SQLITE_PROTOCOL: 'the project is busy in another program; try again'
+const SQLITE_KEYS: Record<string, MessageKey> = {
+  SQLITE_BUSY: 'sqlite.busy',
+  SQLITE_LOCKED: 'sqlite.busy',
+  SQLITE_READONLY: 'sqlite.readonly',
+  SQLITE_CORRUPT: 'sqlite.corrupt',
+  SQLITE_NOTADB: 'sqlite.notadb',
+  SQLITE_FULL: 'sqlite.full',
+  SQLITE_IOERR: 'sqlite.ioerr',
+  SQLITE_CANTOPEN: 'sqlite.cantopen',
+  SQLITE_PERM: 'sqlite.perm',
+  SQLITE_AUTH: 'sqlite.perm',
+  SQLITE_NOMEM: 'sqlite.nomem',
+  SQLITE_TOOBIG: 'sqlite.toobig',
+  SQLITE_INTERRUPT: 'sqlite.interrupt',
+  SQLITE_PROTOCOL: 'sqlite.busy'
 }
 
 // The extended codes that say more than their primary one.
-const SQLITE_EXTENDED: Record<string, string> = {
+const SQLITE_EXTENDED: Record<string, MessageKey> = {
   // WAL needs its -shm file beside the project, even to read: a read-only folder stops it.
-  SQLITE_READONLY_DIRECTORY:
-    "the project's folder cannot be written, and SQLite needs to keep its lock files beside the project; copy the project to a folder you can write",
-  SQLITE_READONLY_CANTINIT:
-    "the project's lock file (-shm) cannot be written; copy the project to a folder you can write",
-  SQLITE_READONLY_DBMOVED: 'the project file was moved or deleted while open; open it again'
+  SQLITE_READONLY_DIRECTORY: 'sqlite.readonlyDirectory',
+  SQLITE_READONLY_CANTINIT: 'sqlite.readonlyCantinit',
+  SQLITE_READONLY_DBMOVED: 'sqlite.readonlyDbmoved'
 }
 
-function sqliteSentence(code: string | null): string | null {
+function sqliteKey(code: string | null): MessageKey | null {
   if (!code) return null
   const primary = code.split('_').slice(0, 2).join('_')
-  return SQLITE_EXTENDED[code] ?? SQLITE_SENTENCES[primary] ?? null
+  return SQLITE_EXTENDED[code] ?? SQLITE_KEYS[primary] ?? null
 }
 
 // SQLite's own texts for its codes, for a SqliteError that crossed a process boundary without its `code`.
@@ -128,43 +198,35 @@ function sqliteCodeOf(message: string): string | null {
   return SQLITE_TEXTS.find(([re]) => re.test(message))?.[1] ?? null
 }
 
-function fsSentence(code: string, path: string | undefined): string | null {
+// Each code has a sentence naming the file and one for an error without a path.
+const FS_KEYS: Record<string, [MessageKey, MessageKey]> = {
+  ENOENT: ['fs.notFound', 'fs.notFoundAnon'],
+  EACCES: ['fs.permission', 'fs.permissionAnon'],
+  EPERM: ['fs.permission', 'fs.permissionAnon'],
+  EISDIR: ['fs.isDir', 'fs.isDirAnon'],
+  ENOTDIR: ['fs.notDir', 'fs.notDirAnon'],
+  ENOSPC: ['fs.full', 'fs.fullAnon'],
+  EDQUOT: ['fs.full', 'fs.fullAnon'],
+  EEXIST: ['fs.exists', 'fs.existsAnon'],
+  EROFS: ['fs.readOnly', 'fs.readOnlyAnon'],
+  EBUSY: ['fs.busy', 'fs.busyAnon'],
+  EMFILE: ['fs.tooManyFiles', 'fs.tooManyFiles'],
+  ENFILE: ['fs.tooManyFiles', 'fs.tooManyFiles'],
+  ENAMETOOLONG: ['fs.nameTooLong', 'fs.nameTooLong'],
+  ELOOP: ['fs.loop', 'fs.loopAnon'],
+  ENOTEMPTY: ['fs.notEmpty', 'fs.notEmptyAnon'],
+  EIO: ['fs.io', 'fs.ioAnon']
+}
+
+function fsSentence(
+  code: string,
+  path: string | undefined
+): { key: MessageKey; params: Record<string, string> } | null {
+  const keys = FS_KEYS[code]
+  if (!keys) return null
   // The base name is enough to recognise the file; the full path says where the user's files live.
   const name = path ? cap(basename(path), 120) : null
-  const it = name ? `"${name}"` : 'the file'
-  switch (code) {
-    case 'ENOENT':
-      return name ? `file not found: "${name}"` : 'file not found'
-    case 'EACCES':
-    case 'EPERM':
-      return `permission denied: ${it} cannot be read or changed by this app`
-    case 'EISDIR':
-      return `${it} is a folder, not a file`
-    case 'ENOTDIR':
-      return `${name ? `"${name}"` : 'the path'} is not a folder`
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return `the disk is full (writing ${it}); free some space and try again`
-    case 'EEXIST':
-      return `${it} already exists`
-    case 'EROFS':
-      return `${it} is on a read-only disk`
-    case 'EBUSY':
-      return `${it} is in use by another program; try again`
-    case 'EMFILE':
-    case 'ENFILE':
-      return 'too many files are open; try again'
-    case 'ENAMETOOLONG':
-      return 'a file name or path is too long'
-    case 'ELOOP':
-      return `${it} is a symbolic link loop`
-    case 'ENOTEMPTY':
-      return `the folder ${name ? `"${name}" ` : ''}is not empty`
-    case 'EIO':
-      return `${it} could not be read or written (a disk error)`
-    default:
-      return null
-  }
+  return name ? { key: keys[0], params: { name } } : { key: keys[1], params: {} }
 }
 
 /** A name fit for the contract (`NotFoundError`), else plain `Error`. */

@@ -8,6 +8,8 @@ import type { Roi } from '../../shared/types'
 import { decodePnm, ImageFormatError, type RgbPixels } from '../../shared/netpbm'
 import { readBounded, SafeFileError } from '../fs/safeFile'
 import { bmpHeader, imageDimensions, sniffFormat } from './format'
+import { codeOf, messageError, withCode } from '../errors'
+import { formatMessage } from '../../shared/messages'
 
 /** The largest image file read (a 20,000 px square 8-bit PPM is 1.2 GB). */
 export const MAX_IMAGE_FILE_BYTES = 1.5 * 2 ** 30
@@ -39,7 +41,19 @@ export class ImageTooLargeError extends ImageFormatError {
         `the ${(maxPixels / 1e6).toFixed(0)} megapixels that are decoded for viewing.`
     )
     this.name = 'ImageTooLargeError'
+    withCode(this, 'image.tooLarge', {
+      width,
+      height,
+      mp: ((width * height) / 1e6).toFixed(0),
+      max: (maxPixels / 1e6).toFixed(0)
+    })
   }
+}
+
+/** The catalogue code of a coded error, as a coded `{reason}` (see errors/userError `reasonOf`). */
+function codedReason(err: unknown): Record<string, string> {
+  const c = codeOf(err)
+  return c ? { reasonCode: c.code, reasonParams: JSON.stringify(c.params) } : {}
 }
 
 /** Read and decode a file. Errors name the file and say why. */
@@ -51,16 +65,14 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
     const code = err instanceof SafeFileError ? err.sysError?.code : (err as NodeJS.ErrnoException).code
     const why =
       code === 'ENOENT'
-        ? 'file not found (moved or deleted since import?)'
-        : err instanceof SafeFileError
-          ? err.message
-          : (err as Error).message
-    throw new Error(`cannot read image ${path}: ${why}`)
+        ? { reason: formatMessage('image.moved'), reasonCode: 'image.moved', reasonParams: '{}' }
+        : { reason: (err as Error).message, ...codedReason(err) }
+    throw messageError('image.unreadable', { path, ...why })
   }
   try {
     return await decodeImageBytes(bytes, opts)
   } catch (err) {
-    throw new Error(`cannot decode image ${path}: ${(err as Error).message}`)
+    throw messageError('image.undecodable', { path, reason: (err as Error).message, ...codedReason(err) })
   }
 }
 
@@ -93,7 +105,7 @@ export async function decodeImageBytes(bytes: Uint8Array, opts: DecodeOptions = 
       info.height,
       info.channels
     )
-  } else throw new ImageFormatError('not a supported image')
+  } else throw withCode(new ImageFormatError(''), 'image.unsupported')
   if (opts.crop) image = cropRgb(image, opts.crop)
   return opts.maxSide ? fitInside(image, opts.maxSide) : image
 }

@@ -28,7 +28,8 @@ import {
   parseNamesCsv
 } from './labelSources'
 import type { NewImage, Repository } from '../db/libraryRepo'
-import { cap, userMessage } from '../errors/userError'
+import { cap, reasonOf, userMessage } from '../errors/userError'
+import { messageError } from '../errors'
 
 export interface ImportOptions {
   importId: number
@@ -148,7 +149,7 @@ async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) =
 /** Find the GTSRB annotation CSVs for an import: the given one, else every matching CSV in the tree. */
 async function loadAnnotations(req: ImportRequest, root: string): Promise<Map<string, GtsrbAnnotation>> {
   if (req.annotationsCsv) {
-    const text = await readText(req.annotationsCsv, 'annotation CSV')
+    const text = await readText(req.annotationsCsv, 'import.cannotReadAnnotations')
     // Shared annotation files list paths relative to the imported folder (`0/00001_00000.ppm`).
     return parseGtsrbCsv(text, root)
   }
@@ -171,18 +172,19 @@ async function loadAnnotations(req: ImportRequest, root: string): Promise<Map<st
   }
   await visit(root, 0)
   if (found.length === 0) {
-    throw new Error(
-      `no GTSRB annotation CSV found in ${root}; pass one (annotationsCsv) or choose another label source`
-    )
+    throw messageError('import.noCsv', { path: root })
   }
   return all
 }
 
-async function readText(path: string, what: string): Promise<string> {
+async function readText(
+  path: string,
+  what: 'import.cannotReadNames' | 'import.cannotReadAnnotations'
+): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${errText(err)}`)
+    throw messageError(what, { path, ...reasonOf(err) })
   }
 }
 
@@ -203,10 +205,10 @@ export async function runImport(
   const concurrency = opts.concurrency ?? 16
   const interval = opts.progressIntervalMs ?? 100
   const st = await stat(root).catch(() => null)
-  if (!st) throw new Error(`import folder not found: ${root}`)
-  if (!st.isDirectory()) throw new Error(`not a folder: ${root}`)
+  if (!st) throw messageError('import.folderNotFound', { path: root })
+  if (!st.isDirectory()) throw messageError('import.notAFolder', { path: root })
   const names = req.namesCsv
-    ? parseNamesCsv(await readText(req.namesCsv, 'names CSV'))
+    ? parseNamesCsv(await readText(req.namesCsv, 'import.cannotReadNames'))
     : new Map<string, string>()
   const annotations = req.labels === 'gtsrb-csv' ? await loadAnnotations(req, root) : null
 

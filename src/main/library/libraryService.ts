@@ -21,7 +21,7 @@ import { runImport } from './importer'
 import type { OpenProject, ProjectService } from '../project/projectService'
 import type { TrainingImage } from '../db/libraryRepo'
 import { assignSplits } from './split'
-import { NotFoundError } from '../errors'
+import { messageError, notFoundError } from '../errors'
 
 /** One undoable label change: the label set, and each image's label before it. */
 interface LabelOp {
@@ -73,8 +73,7 @@ export class LibraryService {
   }
 
   async import(req: ImportRequest, signal?: AbortSignal): Promise<ImportSummary> {
-    if (this.runningImport)
-      throw new Error(`import ${this.runningImport.id} is still running; cancel it or wait`)
+    if (this.runningImport) throw messageError('import.running', { id: this.runningImport.id })
     const { db, repo } = this.p
     // Single writes go through `transaction` too, for its wait on another process's write lock.
     const importId = transaction(db, () => repo.startImport(req.folder, req.labels, new Date().toISOString()))
@@ -133,7 +132,7 @@ export class LibraryService {
 
   image(id: number): ImageDetail {
     const d = this.p.repo.imageDetail(id)
-    if (!d) throw new NotFoundError(`image ${id} not found`)
+    if (!d) throw notFoundError('library.imageNotFound', { id })
     return d
   }
 
@@ -146,13 +145,13 @@ export class LibraryService {
     const ids = [...new Set(imageIds)]
     const op = transaction(db, () => {
       if (classId !== null && !repo.classExists(classId))
-        throw new NotFoundError(`class ${classId} not found`)
+        throw notFoundError('library.classNotFound', { id: classId })
       const current = repo.labelsOf(ids)
       const missing = ids.filter((id) => !current.has(id))
       if (missing.length) {
-        throw new Error(
-          `image(s) not found: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`
-        )
+        throw notFoundError('library.imagesNotFound', {
+          ids: `${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ...' : ''}`
+        })
       }
       const change: LabelOp = { ids: [], before: [], after: classId }
       for (const id of ids) {
@@ -259,7 +258,7 @@ export class LibraryService {
     const { db, repo } = this.p
     const k = key ?? name
     const id = transaction(db, () => {
-      if (repo.classByKey(k)) throw new Error(`a class with key "${k}" already exists`)
+      if (repo.classByKey(k)) throw messageError('library.keyTaken', { key: k })
       return repo.insertClass(k, name)
     })
     this.events.onChanged('classes')
@@ -269,7 +268,7 @@ export class LibraryService {
   renameClass(id: number, name: string): ClassInfo {
     const { db, repo } = this.p
     transaction(db, () => {
-      if (!repo.classExists(id)) throw new NotFoundError(`class ${id} not found`)
+      if (!repo.classExists(id)) throw notFoundError('library.classNotFound', { id })
       repo.renameClass(id, name)
     })
     this.events.onChanged('classes')
@@ -278,10 +277,10 @@ export class LibraryService {
 
   mergeClasses(sourceId: number, targetId: number): ClassInfo {
     const { db, repo } = this.p
-    if (sourceId === targetId) throw new Error('cannot merge a class into itself')
+    if (sourceId === targetId) throw messageError('library.mergeSelf')
     transaction(db, () => {
-      if (!repo.classById(sourceId)) throw new NotFoundError(`class ${sourceId} not found`)
-      if (!repo.classById(targetId)) throw new NotFoundError(`class ${targetId} not found`)
+      if (!repo.classById(sourceId)) throw notFoundError('library.classNotFound', { id: sourceId })
+      if (!repo.classById(targetId)) throw notFoundError('library.classNotFound', { id: targetId })
       repo.reassignClass(sourceId, targetId)
       repo.deleteClass(sourceId)
       repo.compactPositions()
@@ -293,12 +292,12 @@ export class LibraryService {
 
   deleteClass(id: number, reassignTo: number | null): { reassigned: number } {
     const { db, repo } = this.p
-    if (id === reassignTo) throw new Error('cannot reassign a class to itself')
+    if (id === reassignTo) throw messageError('library.reassignSelf')
     const reassigned = transaction(db, () => {
       const cls = repo.classById(id)
-      if (!cls) throw new NotFoundError(`class ${id} not found`)
+      if (!cls) throw notFoundError('library.classNotFound', { id })
       if (reassignTo !== null && !repo.classById(reassignTo))
-        throw new NotFoundError(`class ${reassignTo} not found`)
+        throw notFoundError('library.classNotFound', { id: reassignTo })
       const n = repo.reassignClass(id, reassignTo)
       repo.deleteClass(id)
       repo.compactPositions()

@@ -6,27 +6,40 @@ import { access, readdir, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
+import { formatMessage, type MessageKey } from '../../shared/messages'
 
-/** Files of an export folder, with what each is for (see src/main/ml/export/folder.ts). */
-const EXPORT_FILE_DESCRIPTIONS: Record<string, string> = {
-  'metadata.json': 'Labels (output index to class), preprocessing, strategy and metrics.',
-  'model.json': 'TF.js layers model: topology and the weights manifest.',
-  'model.onnx': 'The same network as ONNX (NHWC float32 input), for onnxruntime and other tools.',
-  'base.onnx': 'The frozen ONNX base the head was trained on (a copy of your model), for onnxruntime.',
-  'head.onnx': "The trained head: the base's features in, class probabilities out (see README.md).",
-  'labels.json': 'Output index to class: id, key and name of each class, in output order.',
-  'README.md': 'How to feed an image to the model and read its output.'
+/** Files of an export folder, with the catalogue key of what each is for (see src/main/ml/export/folder.ts). */
+const EXPORT_FILE_KEYS: Record<string, MessageKey> = {
+  'metadata.json': 'exportFile.metadata',
+  'model.json': 'exportFile.model',
+  'model.onnx': 'exportFile.onnx',
+  'base.onnx': 'exportFile.base',
+  'head.onnx': 'exportFile.head',
+  'labels.json': 'exportFile.labels',
+  'README.md': 'exportFile.readme'
+}
+
+/** The catalogue key saying what an export file is for (the renderer words it in its language). */
+export function exportFileKey(name: string): MessageKey {
+  if (EXPORT_FILE_KEYS[name]) return EXPORT_FILE_KEYS[name]
+  return name.endsWith('.bin') ? 'exportFile.shard' : 'exportFile.other'
 }
 
 export function describeExportFile(name: string): string {
-  if (EXPORT_FILE_DESCRIPTIONS[name]) return EXPORT_FILE_DESCRIPTIONS[name]
-  if (name.endsWith('.bin')) return 'TF.js weights shard (binary float32), referenced by model.json.'
-  return 'Part of the trained model folder.'
+  return formatMessage(exportFileKey(name))
+}
+
+/** Why a folder cannot take an export, as a catalogue key and its parameters. */
+export interface ExportProblem {
+  code: MessageKey
+  params: Record<string, string>
 }
 
 export interface ExportPreview {
-  files: { name: string; description: string }[]
+  files: { name: string; description: string; code: MessageKey }[]
   problem: string | null
+  problemCode: MessageKey | null
+  problemParams: Record<string, string> | null
 }
 
 /** The files an export of `runId` to `outDir` writes, with what each is for, and why it cannot (or null). */
@@ -38,12 +51,27 @@ export async function exportPreview(
   const source = await trainedModelDir(training.get(runId))
   const names = new Set(await readdir(source))
   names.add('README.md')
-  const files = [...names].sort().map((name) => ({ name, description: describeExportFile(name) }))
-  return { files, problem: await exportProblem(resolve(outDir)) }
+  const files = [...names].sort().map((name) => {
+    const code = exportFileKey(name)
+    return { name, description: formatMessage(code), code }
+  })
+  const problem = await exportProblemCoded(resolve(outDir))
+  return {
+    files,
+    problem: problem ? formatMessage(problem.code, problem.params) : null,
+    problemCode: problem?.code ?? null,
+    problemParams: problem?.params ?? null
+  }
 }
 
 /** Why `dir` cannot take an export (it must be an empty folder, or creatable), or null when it can. */
 export async function exportProblem(dir: string): Promise<string | null> {
+  const problem = await exportProblemCoded(dir)
+  return problem ? formatMessage(problem.code, problem.params) : null
+}
+
+/** `exportProblem` as a catalogue key and parameters. */
+export async function exportProblemCoded(dir: string): Promise<ExportProblem | null> {
   const writable = (p: string): Promise<boolean> =>
     access(p, constants.W_OK).then(
       () => true,
@@ -52,10 +80,11 @@ export async function exportProblem(dir: string): Promise<string | null> {
   const statOf = (p: string) => stat(p).catch(() => null)
   const st = await statOf(dir)
   if (st) {
-    if (!st.isDirectory()) return `${dir} is a file; choose a new or empty folder.`
-    if ((await readdir(dir)).length > 0) return `${dir} is not empty; choose a new or empty folder.`
+    if (!st.isDirectory()) return { code: 'export.problemFile', params: { path: dir } }
+    if ((await readdir(dir)).length > 0) return { code: 'export.problemNotEmpty', params: { path: dir } }
     // The export is written beside the target and renamed into place, so the parent must be writable too.
-    if (!(await writable(dir)) || !(await writable(dirname(dir)))) return `No permission to write in ${dir}.`
+    if (!(await writable(dir)) || !(await writable(dirname(dir))))
+      return { code: 'export.problemNoPermission', params: { path: dir } }
     return null
   }
   let parent = dirname(dir)
@@ -64,8 +93,9 @@ export async function exportProblem(dir: string): Promise<string | null> {
     parent = dirname(parent)
     pst = await statOf(parent)
   }
-  if (!pst) return `No folder exists above ${dir}.`
-  if (!pst.isDirectory()) return `${parent} is a file, so no folder can be created inside it.`
-  if (!(await writable(parent))) return `No permission to create ${dir} (${parent} is not writable).`
+  if (!pst) return { code: 'export.problemNoParent', params: { path: dir } }
+  if (!pst.isDirectory()) return { code: 'export.problemParentFile', params: { parent } }
+  if (!(await writable(parent)))
+    return { code: 'export.problemParentReadOnly', params: { path: dir, parent } }
   return null
 }

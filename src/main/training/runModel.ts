@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runModelDir } from '../project/paths'
 import type { RunRecord } from '../db/runsRepo'
-import { ValidationError } from '../errors'
+import { validationError } from '../errors'
 
 /** The run's model folder; a run that did not complete (or lost its model) is refused with its status. */
 export async function trainedModelDir(run: RunRecord): Promise<string> {
@@ -16,7 +16,7 @@ export async function trainedModelDir(run: RunRecord): Promise<string> {
       )
     : false
   if (run.status !== 'completed' || !dir || !present) {
-    throw new ValidationError(`run ${run.id} has no trained model (status: ${run.status})`)
+    throw validationError('training.noModel', { id: run.id, status: run.status })
   }
   return dir
 }

@@ -49,7 +49,7 @@ import {
   type RunsRepo
 } from '../db/runsRepo'
 import type { Db } from '../db/database'
-import { NotFoundError, ValidationError } from '../errors'
+import { ValidationError, messageError, notFoundError, validationError } from '../errors'
 import { baseOfEntry, type ModelHub } from '../hub'
 import { RunLog } from './runLog'
 
@@ -114,13 +114,11 @@ export function forkRunner(opts: ForkRunnerOptions): JobRunner {
         } else if (msg.type === 'event') onEvent(msg.event)
         else if (msg.type === 'done') finish(() => resolve(msg.result))
         else if (msg.type === 'error')
-          finish(() => reject(Object.assign(new Error(msg.error.message), { name: msg.error.name })))
+          finish(() => reject(Object.assign(new Error(msg.error.message), msg.error)))
       })
       child.on('error', (err) => finish(() => reject(err)))
       child.on('exit', (code, sig) =>
-        finish(() =>
-          reject(new Error(`the training process stopped unexpectedly (${sig ?? `exit code ${code}`})`))
-        )
+        finish(() => reject(messageError('training.processStopped', { reason: sig ?? `exit code ${code}` })))
       )
     })
 }
@@ -371,10 +369,7 @@ export class TrainingService {
     const { repo, projectPath } = this.repo()
     const data = this.dataset()
     if (data.classes.length < 2) {
-      throw new Error(
-        `training needs labelled images of at least 2 classes in the train split (found ${data.classes.length}); ` +
-          'label images and assign splits first'
-      )
+      throw messageError('training.fewClasses', { count: data.classes.length })
     }
     const trainExamples = data.split('train')
     const val = data.split('val')
@@ -402,8 +397,7 @@ export class TrainingService {
   }
 
   private assertIdle(): void {
-    if (this.active)
-      throw new Error(`run ${this.active.runId} is still training; cancel it or wait for it to finish`)
+    if (this.active) throw messageError('training.busy', { id: this.active.runId })
   }
 
   /** Continues a cancelled or failed run from its last checkpoint. */
@@ -411,15 +405,13 @@ export class TrainingService {
     this.assertIdle()
     const { repo, projectPath } = this.repo()
     const run = repo.get(runId)
-    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
-    if (run.status === 'completed') throw new Error(`run ${runId} has completed; start a new run instead`)
+    if (!run) throw notFoundError('training.runNotFound', { id: runId })
+    if (run.status === 'completed') throw messageError('training.completed', { id: runId })
     // Checked first for a clear message; launch claims the run atomically, which is what guarantees it.
     const owner = repo.owner(runId)
     if (owner && ownerAlive(owner)) throw new RunOwnedError(runId, owner)
     if (!run.runDir || !existsSync(join(run.runDir, RUN_FILES.checkpointJson))) {
-      throw new Error(
-        `run ${runId} has no checkpoint to resume from (it stopped before its first epoch ended)`
-      )
+      throw messageError('training.noCheckpoint', { id: runId })
     }
     const config = await this.resolveBase(run.config)
     this.assertIdle()
@@ -455,19 +447,15 @@ export class TrainingService {
     if (base.kind === 'run') {
       if (!usesBase) return { ...config, base: { kind: 'none' } }
       const run = this.repo().repo.get(base.runId)
-      if (!run) throw new NotFoundError(`base run ${base.runId} not found in this project`)
+      if (!run) throw notFoundError('training.baseRunNotFound', { id: base.runId })
       if (run.status !== 'completed')
-        throw new ValidationError(
-          `run ${run.id} has not completed (status: ${run.status}), so it has no model to start from`
-        )
+        throw validationError('training.baseNotCompleted', { id: run.id, status: run.status })
       if (!run.modelDir || !existsSync(join(run.modelDir, 'metadata.json')))
-        throw new ValidationError(
-          `run ${run.id} has no trained model to start from (its model folder is missing)`
-        )
+        throw validationError('training.baseNoModel', { id: run.id })
       return { ...config, base: { kind: 'studio-model', path: run.modelDir } }
     }
     if (base.kind !== 'none' && usesBase && !existsSync(base.path))
-      throw new Error(`base model not found: ${base.path}`)
+      throw messageError('training.baseNotFound', { path: base.path })
     return config
   }
 
@@ -563,7 +551,7 @@ export class TrainingService {
 
   get(runId: number): RunRecord {
     const run = this.repo().repo.get(runId)
-    if (!run) throw new NotFoundError(`run ${runId} not found in this project`)
+    if (!run) throw notFoundError('training.runNotFound', { id: runId })
     return run
   }
 
@@ -576,7 +564,7 @@ export class TrainingService {
   private modelDir(run: RunRecord): string {
     const dir = run.modelDir
     if (run.status !== 'completed' || !dir || !existsSync(join(dir, 'metadata.json'))) {
-      throw new Error(`run ${run.id} has no trained model (status: ${run.status})`)
+      throw messageError('training.noModel', { id: run.id, status: run.status })
     }
     return dir
   }
@@ -597,8 +585,7 @@ export class TrainingService {
       .repo.trainingImages({ split: 'test' })
       .filter((i) => indexOf.has(i.classId as number))
       .map((i) => toExample(i, indexOf))
-    if (test.length === 0)
-      throw new Error('the test split has no images of the classes this model knows: assign splits first')
+    if (test.length === 0) throw messageError('training.noTestImages')
     const result = (await this.runner(
       { kind: 'evaluate', modelDir, examples: test },
       () => {},

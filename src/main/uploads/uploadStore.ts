@@ -11,6 +11,7 @@ import { basename, join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { MAX_PENDING_UPLOADS, MAX_PENDING_UPLOAD_BYTES, MAX_UPLOAD_BYTES } from '../../shared/limits'
+import { withCode } from '../errors'
 
 /** An upload larger than the limit (HTTP 413). */
 export class UploadTooLargeError extends Error {
@@ -77,9 +78,9 @@ export class UploadStore {
   async receive(body: Readable, name: string, declared?: number): Promise<Upload> {
     if (declared !== undefined && declared > this.maxBytes) throw this.tooLarge()
     if (this.entries.size + this.receiving.size >= this.maxPending)
-      throw new TooManyUploadsError(`too many uploads are waiting to be used (${this.maxPending})`)
+      throw withCode(new TooManyUploadsError(''), 'upload.tooMany', { max: this.maxPending })
     if (this.pendingBytes + (declared ?? 0) > this.maxPendingBytes)
-      throw new TooManyUploadsError('the uploads waiting to be used take too much space; try again shortly')
+      throw withCode(new TooManyUploadsError(''), 'upload.tooMuchSpace')
     const id = randomBytes(18).toString('base64url')
     const folder = join(this.root(), id)
     const path = join(folder, safeName(name))
@@ -108,7 +109,7 @@ export class UploadStore {
     }
     if (bytes === 0) {
       await rm(folder, { recursive: true, force: true })
-      throw new UploadTooLargeError('the upload is empty')
+      throw withCode(new UploadTooLargeError(''), 'upload.empty')
     }
     this.entries.set(id, { path, name, bytes, at: Date.now() })
     this.pendingBytes += bytes
@@ -118,7 +119,7 @@ export class UploadStore {
   /** The file behind `id` and the name it was sent with; throws when the id is unknown or expired. */
   get(id: string): { path: string; name: string } {
     const e = this.entries.get(id)
-    if (!e) throw new UploadNotFoundError('the uploaded file is gone (it expired or was used); send it again')
+    if (!e) throw withCode(new UploadNotFoundError(''), 'upload.gone')
     return { path: e.path, name: e.name }
   }
 
@@ -156,9 +157,9 @@ export class UploadStore {
   }
 
   private tooLarge(): UploadTooLargeError {
-    return new UploadTooLargeError(
-      `the file is larger than the ${Math.round(this.maxBytes / 1024 / 1024)} MB an upload may be`
-    )
+    return withCode(new UploadTooLargeError(''), 'upload.tooLarge', {
+      mb: Math.round(this.maxBytes / 1024 / 1024)
+    })
   }
 }
 

@@ -59,7 +59,7 @@ describe('toUserError / serializeError', () => {
       const busy = sqliteError(() => b.exec('INSERT INTO t VALUES (1)'))
       a.exec('COMMIT')
       seen.push(busy)
-      expect(serializeError(busy)).toEqual({
+      expect(serializeError(busy)).toMatchObject({
         name: 'DatabaseError',
         message: 'the project is busy in another program; try again'
       })
@@ -134,7 +134,7 @@ describe('toUserError / serializeError', () => {
     const secret = join(tmp.dir, 'private', 'folder')
     mkdirSync(secret, { recursive: true })
     const missing = fsError(() => readFileSync(join(secret, '00001_00000.ppm')))
-    expect(serializeError(missing)).toEqual({
+    expect(serializeError(missing)).toMatchObject({
       name: 'FileError',
       message: 'file not found: "00001_00000.ppm"'
     })

@@ -19,6 +19,7 @@ import type * as tf from '@tensorflow/tfjs'
 import type { BackendName, ModelMetadata, Preprocessing, TrainConfig } from '../../../shared/training'
 import { version as appVersion } from '../../../../package.json'
 import type { OnnxBaseRef } from '../features/onnxExtractor'
+import { messageError } from '../../errors'
 
 export interface ExportOptions {
   /** Skip model.onnx (e.g. a layer ONNX cannot express); the README says so. */
@@ -65,11 +66,23 @@ export function buildMetadata(args: {
 /** Refuses a target that exists and is not an empty folder, with a message that says what to do. */
 export function checkExportTarget(dir: string): void {
   if (!existsSync(dir)) return
-  if (!statSync(dir).isDirectory())
-    throw new Error(`export target ${dir} exists and is a file; choose a new folder`)
+  if (!statSync(dir).isDirectory()) throw messageError('export.isFile', { path: dir })
   if (readdirSync(dir).length > 0) {
-    throw new Error(`export target ${dir} is not empty; choose a new or empty folder (nothing was written)`)
+    throw messageError('export.notEmpty', { path: dir })
   }
+}
+
+/** An accuracy (0..1) for people: `84.07 %`; `n/a` when not measured. */
+export function percent(value: number | null | undefined): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${(value * 100).toFixed(2)} %` : 'n/a'
+}
+
+/**
+ * A preprocessing number for people: 6 significant digits, no trailing zeros (`123.68`, `0.00392157` for
+ * 1/255, `0.840745`); metadata.json keeps the exact value.
+ */
+export function rounded(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(6))) : String(value)
 }
 
 function describePreprocessing(p: Preprocessing): string[] {
@@ -79,16 +92,18 @@ function describePreprocessing(p: Preprocessing): string[] {
       : p.meanSubtraction === 'per-image-std'
         ? 'per channel, subtract the mean of that channel over the image and divide by its standard deviation (at least 4)'
         : p.meanSubtraction === 'dataset'
-          ? `subtract the per-channel mean [${(p.mean ?? []).join(', ')}]` +
-            (p.std ? ` and divide by the per-channel standard deviation [${p.std.join(', ')}]` : '') +
-            ` (in ${p.channelOrder} order)`
+          ? `subtract the per-channel mean [${(p.mean ?? []).map(rounded).join(', ')}]` +
+            (p.std
+              ? ` and divide by the per-channel standard deviation [${p.std.map(rounded).join(', ')}]`
+              : '') +
+            ` (in ${p.channelOrder} order; the exact values are in metadata.json)`
           : 'no mean subtraction'
   return [
     `1. Decode to 8-bit RGB${p.cropToRoi ? ' and crop to the sign region (ROI) when known' : ''}.`,
     `2. Resize (bilinear) to ${p.inputSize} x ${p.inputSize}.`,
     `3. ${p.channelOrder === 'BGR' ? 'Reorder channels to BGR.' : 'Keep RGB channel order.'}`,
     `4. Convert to float32 on the 0..255 scale and ${mean}.`,
-    `5. Multiply by ${p.scale}.`
+    `5. Multiply by ${rounded(p.scale)}.`
   ]
 }
 
@@ -102,7 +117,7 @@ function frozenBaseReadme(meta: ModelMetadata): string {
     `# Transfer Studio model`,
     '',
     `Strategy: feature extraction on an ONNX model; ${meta.labels.length} classes.`,
-    `Validation accuracy: ${meta.metrics.valAccuracy ?? 'n/a'}; test accuracy: ${meta.metrics.testAccuracy ?? 'n/a'}.`,
+    `Validation accuracy: ${percent(meta.metrics.valAccuracy)}; test accuracy: ${percent(meta.metrics.testAccuracy)}.`,
     `Created ${meta.createdAt} by Transfer Studio ${meta.appVersion}.`,
     '',
     '## Files',
@@ -142,7 +157,7 @@ export function readmeText(meta: ModelMetadata, onnxError: string | null): strin
     `# Transfer Studio model`,
     '',
     `Strategy: ${meta.strategy}; architecture: ${meta.model.architecture}; ${meta.labels.length} classes.`,
-    `Validation accuracy: ${meta.metrics.valAccuracy ?? 'n/a'}; test accuracy: ${meta.metrics.testAccuracy ?? 'n/a'}.`,
+    `Validation accuracy: ${percent(meta.metrics.valAccuracy)}; test accuracy: ${percent(meta.metrics.testAccuracy)}.`,
     `Created ${meta.createdAt} by Transfer Studio ${meta.appVersion}.`,
     '',
     '## Input',
@@ -247,16 +262,13 @@ export async function copyExportFolder(
       () => false
     )
   if (!(await isFile(join(source, 'metadata.json'))))
-    throw new Error(`${source} is not an export folder (no metadata.json)`)
+    throw messageError('export.notExportFolder', { path: source })
   const target = resolve(dir)
   const existing = await stat(target).catch(() => null)
   if (existing) {
-    if (!existing.isDirectory())
-      throw new Error(`export target ${target} exists and is a file; choose a new folder`)
+    if (!existing.isDirectory()) throw messageError('export.isFile', { path: target })
     if ((await readdir(target)).length > 0) {
-      throw new Error(
-        `export target ${target} is not empty; choose a new or empty folder (nothing was written)`
-      )
+      throw messageError('export.notEmpty', { path: target })
     }
   }
   const parent = dirname(target)

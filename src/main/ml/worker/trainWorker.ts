@@ -4,6 +4,7 @@
 //   parent -> child  { type: 'run', job }   { type: 'cancel' }
 //   child -> parent  { type: 'ready' }  { type: 'event', event }  { type: 'done', result }  { type: 'error', error }
 import { runJob, type Job, type JobResult } from './jobs'
+import { codeOf } from '../../errors'
 import type { TrainingProgress } from '../../../shared/training'
 
 export type ParentMessage = { type: 'run'; job: Job } | { type: 'cancel' }
@@ -11,7 +12,7 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'event'; event: TrainingProgress }
   | { type: 'done'; result: JobResult }
-  | { type: 'error'; error: { name: string; message: string } }
+  | { type: 'error'; error: { name: string; message: string; messageKey?: string; messageParams?: object } }
 
 function send(msg: ChildMessage): void {
   process.send?.(msg)
@@ -34,7 +35,16 @@ if (process.send) {
       .then((result) => send({ type: 'done', result }))
       .catch((err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err))
-        send({ type: 'error', error: { name: e.name, message: e.message } })
+        // A coded message keeps its key across the process boundary, so the UI words it in its language.
+        const coded = codeOf(e)
+        send({
+          type: 'error',
+          error: {
+            name: e.name,
+            message: e.message,
+            ...(coded ? { messageKey: coded.code, messageParams: coded.params } : {})
+          }
+        })
       })
       .finally(() => {
         controller = null

@@ -1,7 +1,9 @@
 // vue-i18n set-up (composition mode). The chosen locale is remembered in localStorage.
 import { createI18n } from 'vue-i18n'
+import { backendEn, backendZhCN, nestMessages } from '@shared/messages'
 import en from './en'
 import zhCN from './zh-CN'
+import { setErrorTranslator } from './errors'
 
 export const LOCALES = ['en', 'zh-CN'] as const
 export type Locale = (typeof LOCALES)[number]
@@ -22,13 +24,25 @@ function initialLocale(): Locale {
     : 'en'
 }
 
+// The backend's catalogue (src/shared/messages) joins under `errors.*`: its keys are dotted, vue-i18n's paths.
+const messages = {
+  en: { ...en, errors: nestMessages(backendEn) },
+  'zh-CN': { ...zhCN, errors: nestMessages(backendZhCN) }
+} as unknown as Record<Locale, MessageSchema>
+
 export function createAppI18n(locale: Locale = initialLocale()) {
-  return createI18n<[MessageSchema], Locale, false>({
+  const i18n = createI18n<[MessageSchema], Locale, false>({
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en, 'zh-CN': zhCN }
+    messages
   })
+  const g = i18n.global as unknown as {
+    t: (key: string, params: Record<string, unknown>) => string
+    te: (key: string) => boolean
+  }
+  setErrorTranslator({ t: (key, params) => g.t(key, params), te: (key) => g.te(key) })
+  return i18n
 }
 
 /** Switch language and remember it for the next start. */

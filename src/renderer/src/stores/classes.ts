@@ -4,6 +4,7 @@ import { computed, ref } from 'vue'
 import type { ClassInfo } from '@shared/types'
 import { getApi } from '@renderer/api'
 import { classLabel, positionForKey } from '@renderer/lib/classKeys'
+import { errorInfo, type ErrorInfo } from '@renderer/i18n/errors'
 import { errorMessage, useNotifyStore } from './notify'
 
 export const useClassesStore = defineStore('classes', () => {
@@ -13,6 +14,8 @@ export const useClassesStore = defineStore('classes', () => {
   const list = ref<ClassInfo[]>([])
   /** Last error of a class operation, shown in the class manager. */
   const error = ref<string | null>(null)
+  /** The same error as data (its catalogue code and parameters), so a view words it in the current language. */
+  const errorDetail = ref<ErrorInfo | null>(null)
 
   /** Classes by id, for labels under thumbnails. */
   const byId = computed(() => new Map(list.value.map((c) => [c.id, c])))
@@ -48,12 +51,14 @@ export const useClassesStore = defineStore('classes', () => {
   // Every mutation reloads the list: positions and counts are the backend's to decide.
   async function run<T>(op: () => Promise<T>): Promise<T | null> {
     error.value = null
+    errorDetail.value = null
     try {
       const result = await op()
       await load()
       return result
     } catch (e) {
       error.value = errorMessage(e)
+      errorDetail.value = errorInfo(e)
       return null
     }
   }
@@ -71,6 +76,7 @@ export const useClassesStore = defineStore('classes', () => {
   return {
     list,
     error,
+    errorDetail,
     byId,
     load,
     forKey,

@@ -97,7 +97,15 @@ export const useHubStore = defineStore('hub', () => {
       patch(event.id, { downloading: false })
       // Cancelled from here or by another client: the download's rejection is then no failure.
       if (event.state === 'cancelled') cancelling.value = { ...cancelling.value, [event.id]: true }
-      if (event.state === 'failed') failures.value = { ...failures.value, [event.id]: event.error ?? '' }
+      if (event.state === 'failed')
+        failures.value = {
+          ...failures.value,
+          [event.id]: errorMessage({
+            message: event.error ?? '',
+            code: event.errorCode,
+            params: event.errorParams
+          })
+        }
     }
   })
 

@@ -3,6 +3,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { getApi, hasConnection, type ApiConnectionState } from '@renderer/api'
+import { errorText } from '@renderer/i18n/errors'
 
 export interface Notice {
   id: number
@@ -25,12 +26,9 @@ export const INFO_MS = 3500
  */
 export const ERROR_MS = 12000
 
-/** The message of anything thrown, for showing to a user. */
+/** The message of anything thrown, for showing to a user: a coded backend error in the UI's language. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message
-  if (error && typeof error === 'object' && 'message' in error)
-    return String((error as { message: unknown }).message)
-  return String(error)
+  return errorText(error)
 }
 
 export const useNotifyStore = defineStore('notify', () => {

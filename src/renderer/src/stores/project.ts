@@ -3,6 +3,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { ProjectInfo, RecentProject } from '@shared/types'
 import { getApi } from '@renderer/api'
+import { errorInfo, type ErrorInfo } from '@renderer/i18n/errors'
 import { errorMessage } from './notify'
 
 export const useProjectStore = defineStore('project', () => {
@@ -15,6 +16,8 @@ export const useProjectStore = defineStore('project', () => {
   const loading = ref(true)
   /** Last create/open error, shown on the start screen. */
   const error = ref<string | null>(null)
+  /** The same error as data (its catalogue code and parameters), so a view words it in the current language. */
+  const errorDetail = ref<ErrorInfo | null>(null)
 
   async function load(): Promise<void> {
     try {
@@ -25,8 +28,11 @@ export const useProjectStore = defineStore('project', () => {
       current.value = cur
       recent.value = rec
       error.value = null
+      errorDetail.value = null
+      errorDetail.value = null
     } catch (e) {
       error.value = errorMessage(e)
+      errorDetail.value = errorInfo(e)
     } finally {
       loading.value = false
     }
@@ -34,12 +40,14 @@ export const useProjectStore = defineStore('project', () => {
 
   async function openWith(channel: 'project:create' | 'project:open', path: string): Promise<boolean> {
     error.value = null
+    errorDetail.value = null
     try {
       current.value = await api.invoke(channel, { path: path.trim() })
       recent.value = await api.invoke('project:recent', {}).catch(() => recent.value)
       return true
     } catch (e) {
       error.value = errorMessage(e)
+      errorDetail.value = errorInfo(e)
       return false
     }
   }
@@ -63,6 +71,7 @@ export const useProjectStore = defineStore('project', () => {
     recent,
     loading,
     error,
+    errorDetail,
     load,
     create: (path: string) => openWith('project:create', path),
     open: (path: string) => openWith('project:open', path),

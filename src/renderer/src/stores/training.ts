@@ -143,7 +143,8 @@ export function applyTrainingEvent(live: LiveRun, e: TrainingEvent): LiveRun {
     case 'failed':
       live.status = 'failed'
       live.phase = null
-      live.error = e.error.message
+      // Worded in the UI's language when the backend sent the catalogue's code (src/shared/messages).
+      live.error = errorMessage(e.error)
       break
     case 'cancelled':
       live.status = 'cancelled'

@@ -1,0 +1,151 @@
+// The backend's user-facing messages in English, one flat key per message, in vue-i18n syntax: `{name}` is a
+// parameter. The backend formats these for the CLI and for `message`; the renderer merges them under
+// `errors.*` and shows the user's language (src/shared/messages/index.ts). Keep `@ | { }` out of the text
+// except for placeholders: vue-i18n reads them as syntax.
+export const en = {
+  internal: "internal error (id {id}); the details are in the app's log",
+  detail: '{detail}',
+
+  // SQLite and file-system sentences (src/main/errors/userError.ts).
+  'sqlite.busy': 'the project is busy in another program; try again',
+  'sqlite.readonly':
+    'the project is open read-only (its file or folder cannot be written); copy it or change its permissions to make changes',
+  'sqlite.corrupt': 'the project file is damaged; restore it from a backup',
+  'sqlite.notadb': 'not a Transfer Studio project (the file is not an SQLite database)',
+  'sqlite.full': 'the disk is full; free some space and try again',
+  'sqlite.ioerr':
+    'the project file could not be read or written (a disk error); check the disk and try again',
+  'sqlite.cantopen': 'the project file cannot be opened; check that it and its folder exist and can be read',
+  'sqlite.perm': 'permission denied: the project file cannot be changed',
+  'sqlite.nomem': 'out of memory while working on the project; close other programs and try again',
+  'sqlite.toobig': 'a value is too large to store in the project',
+  'sqlite.interrupt': 'the operation was interrupted; try again',
+  'sqlite.readonlyDirectory':
+    "the project's folder cannot be written, and SQLite needs to keep its lock files beside the project; copy the project to a folder you can write",
+  'sqlite.readonlyCantinit':
+    "the project's lock file (-shm) cannot be written; copy the project to a folder you can write",
+  'sqlite.readonlyDbmoved': 'the project file was moved or deleted while open; open it again',
+  'fs.notFound': 'file not found: "{name}"',
+  'fs.notFoundAnon': 'file not found',
+  'fs.permission': 'permission denied: "{name}" cannot be read or changed by this app',
+  'fs.permissionAnon': 'permission denied: the file cannot be read or changed by this app',
+  'fs.isDir': '"{name}" is a folder, not a file',
+  'fs.isDirAnon': 'the file is a folder, not a file',
+  'fs.notDir': '"{name}" is not a folder',
+  'fs.notDirAnon': 'the path is not a folder',
+  'fs.full': 'the disk is full (writing "{name}"); free some space and try again',
+  'fs.fullAnon': 'the disk is full; free some space and try again',
+  'fs.exists': '"{name}" already exists',
+  'fs.existsAnon': 'the file already exists',
+  'fs.readOnly': '"{name}" is on a read-only disk',
+  'fs.readOnlyAnon': 'the file is on a read-only disk',
+  'fs.busy': '"{name}" is in use by another program; try again',
+  'fs.busyAnon': 'the file is in use by another program; try again',
+  'fs.tooManyFiles': 'too many files are open; try again',
+  'fs.nameTooLong': 'a file name or path is too long',
+  'fs.loop': '"{name}" is a symbolic link loop',
+  'fs.loopAnon': 'the file is a symbolic link loop',
+  'fs.notEmpty': 'the folder "{name}" is not empty',
+  'fs.notEmptyAnon': 'the folder is not empty',
+  'fs.io': '"{name}" could not be read or written (a disk error)',
+  'fs.ioAnon': 'the file could not be read or written (a disk error)',
+
+  // Projects (src/main/project/projectService.ts).
+  'project.exists': 'a file already exists at {path}; open it or choose another name',
+  'project.notFound': 'project file not found: {path}',
+  'project.isFolder':
+    'cannot open project {path}: not a Transfer Studio project (it is a folder, not a file)',
+  'project.emptyFile': 'cannot open project {path}: not a Transfer Studio project (the file is empty)',
+  'project.cannotOpen': 'cannot open project {path}: {reason}',
+  'project.noneOpen': 'no project is open: create or open a project first',
+  'project.emptyReadOnly':
+    'not a Transfer Studio project (an empty SQLite database, and the file is read-only)',
+  'project.upgradeReadOnly':
+    'the project needs an upgrade to schema {target} (it has {version}), and the file is read-only; copy it or change its permissions',
+
+  // Import (src/main/library/importer.ts, libraryService.ts).
+  'import.folderNotFound': 'import folder not found: {path}',
+  'import.notAFolder': 'not a folder: {path}',
+  'import.cannotReadNames': 'cannot read names CSV {path}: {reason}',
+  'import.cannotReadAnnotations': 'cannot read annotation CSV {path}: {reason}',
+  'import.noCsv':
+    'no GTSRB annotation CSV found in {path}; pass one (annotationsCsv) or choose another label source',
+  'import.running': 'import {id} is still running; cancel it or wait',
+
+  // Library and classes (src/main/library/libraryService.ts).
+  'library.imageNotFound': 'image {id} not found',
+  'library.classNotFound': 'class {id} not found',
+  'library.keyTaken': 'a class with key "{key}" already exists',
+  'library.mergeSelf': 'cannot merge a class into itself',
+  'library.reassignSelf': 'cannot reassign a class to itself',
+  'library.imagesNotFound': 'image(s) not found: {ids}',
+
+  // Training (src/main/training/trainingService.ts).
+  'training.processStopped': 'the training process stopped unexpectedly ({reason})',
+  'training.busy': 'run {id} is still training; cancel it or wait for it to finish',
+  'training.runNotFound': 'run {id} not found in this project',
+  'training.completed': 'run {id} has completed; start a new run instead',
+  'training.baseRunNotFound': 'base run {id} not found in this project',
+  'training.baseNotFound': 'base model not found: {path}',
+  'training.noModel': 'run {id} has no trained model (status: {status})',
+  'training.noTestImages':
+    'the test split has no images of the classes this model knows: assign splits first',
+  'training.fewClasses':
+    'training needs labelled images of at least 2 classes in the train split (found {count}); label images and assign splits first',
+  'training.noCheckpoint':
+    'run {id} has no checkpoint to resume from (it stopped before its first epoch ended)',
+  'training.baseNotCompleted':
+    'run {id} has not completed (status: {status}), so it has no model to start from',
+  'training.baseNoModel': 'run {id} has no trained model to start from (its model folder is missing)',
+  'training.refused': 'the run cannot start: {detail}',
+  'training.failed': 'the run failed: {detail}',
+
+  // Weights and bases (validateBase and the weights readers).
+  'weights.invalid': 'the base model cannot be used: {detail}',
+
+  // Images (src/main/image).
+  'image.unreadable': 'cannot read image {path}: {reason}',
+  'image.undecodable': 'cannot decode image {path}: {reason}',
+  'image.unsupported': 'not a supported image',
+  'image.tooLarge':
+    'The image is {width} x {height} pixels ({mp} megapixels), more than the {max} megapixels that are decoded for viewing.',
+  'image.moved': 'file not found (moved or deleted since import?)',
+
+  // Export (src/main/ml/export/folder.ts).
+  'export.isFile': 'export target {path} exists and is a file; choose a new folder',
+  'export.notEmpty': 'export target {path} is not empty; choose a new or empty folder (nothing was written)',
+  'export.notWritable': 'export target {path} cannot be written: {reason}',
+  'export.notExportFolder': '{path} is not an export folder (no metadata.json)',
+  'export.problemFile': '{path} is a file; choose a new or empty folder.',
+  'export.problemNotEmpty': '{path} is not empty; choose a new or empty folder.',
+  'export.problemNoPermission': 'No permission to write in {path}.',
+  'export.problemNoParent': 'No folder exists above {path}.',
+  'export.problemParentFile': '{parent} is a file, so no folder can be created inside it.',
+  'export.problemParentReadOnly': 'No permission to create {path} ({parent} is not writable).',
+
+  // What each file of an export folder is for (src/main/training/exportPreview.ts).
+  'exportFile.metadata': 'Labels (output index to class), preprocessing, strategy and metrics.',
+  'exportFile.model': 'TF.js layers model: topology and the weights manifest.',
+  'exportFile.onnx': 'The same network as ONNX (NHWC float32 input), for onnxruntime and other tools.',
+  'exportFile.base': 'The frozen ONNX base the head was trained on (a copy of your model), for onnxruntime.',
+  'exportFile.head': "The trained head: the base's features in, class probabilities out (see README.md).",
+  'exportFile.labels': 'Output index to class: id, key and name of each class, in output order.',
+  'exportFile.readme': 'How to feed an image to the model and read its output.',
+  'exportFile.shard': 'TF.js weights shard (binary float32), referenced by model.json.',
+  'exportFile.other': 'Part of the trained model folder.',
+
+  // Hub (src/main/hub).
+  'hub.failed': 'the download of {id} failed: {reason}',
+  'hub.hashMismatch':
+    'the download of {id} is damaged (its checksum does not match); it was deleted, try again',
+  'hub.cancelled': 'download of {id} cancelled',
+
+  // Uploads (src/main/uploads/uploadStore.ts).
+  'upload.tooMany': 'too many uploads are waiting to be used ({max})',
+  'upload.tooMuchSpace': 'the uploads waiting to be used take too much space; try again shortly',
+  'upload.empty': 'the upload is empty',
+  'upload.gone': 'the uploaded file is gone (it expired or was used); send it again',
+  'upload.tooLarge': 'the file is larger than the {mb} MB an upload may be'
+} as const
+
+export type MessageKey = keyof typeof en
