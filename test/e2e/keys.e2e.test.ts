@@ -234,6 +234,31 @@ describe.skipIf(!canRun)('class keys, one naming, the import dialog and undo on 
       'Not predicted: The file is empty.'
     )
     await shot('09-predict')
+
+    // The same in Chinese: the picker and the help speak it, the classes keep their numbers.
+    await page.locator('[data-test="nav-library"]').click()
+    await page.locator('[data-test="language"]').selectOption('zh-CN')
+    await page.locator('[data-test="cell"]').first().click()
+    await page.keyboard.press('?')
+    const helpZh = await page.locator('[data-test="help"]').innerText()
+    expect(helpZh).toContain('字母之后的 8 个类别没有单独的键')
+    expect(helpZh).not.toContain('null')
+    await page.keyboard.press('Escape')
+    await page.locator('[data-test="cell"]').first().focus()
+    await page.keyboard.press('/')
+    await expect.poll(() => input.getAttribute('placeholder')).toBe('输入名称的一部分或编号')
+    await expect
+      .poll(() =>
+        input.evaluate(
+          (e) =>
+            e === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement
+        )
+      )
+      .toBe(true)
+    await page.keyboard.type('43')
+    expect(await options.first().innerText()).toContain('End of no passing by vehicles over 3.5 metric tons')
+    await shot('10-picker-zh')
+    await page.keyboard.press('Escape')
     expect(session.errors).toEqual([])
   }, 180_000)
 })

@@ -446,7 +446,11 @@ describe('evaluation view', () => {
     first.focus()
     first.dispatchEvent(new KeyboardEvent('keydown', { key: String(target.position + 1), bubbles: true }))
     await vi.waitFor(async () => expect(await labelsOf(api, [firstId])).toEqual([target.id]))
-    await vi.waitFor(() => expect(w.find('[data-test="fixed"]').text()).toBe(`Now labelled ${target.name}`))
+    await vi.waitFor(() =>
+      expect(w.find('[data-test="fixed"]').text()).toBe(
+        `Now labelled ${target.position + 1} · ${target.name}`
+      )
+    )
     // Focus moved to the second; Enter accepts its prediction.
     const second = wrong()[1].element as HTMLElement
     const secondId = Number(second.dataset.imageId)
