@@ -110,10 +110,16 @@ describe('export folder', () => {
   it('copies an export with updated metrics', async () => {
     const from = join(tmp.dir, 'out', 'signs-model')
     const to = join(tmp.dir, 'copy')
-    const r = await copyExportFolder(from, to, { metrics: { valAccuracy: 0.5, testAccuracy: 0.75 } })
+    const r = await copyExportFolder(from, to, {
+      metrics: { valAccuracy: 0.8407445708376422, testAccuracy: 0.75 }
+    })
     expect(r.files).toContain('model.onnx')
-    expect(JSON.parse(readFileSync(join(to, 'metadata.json'), 'utf8')).metrics.testAccuracy).toBe(0.75)
-    expect(readFileSync(join(to, 'README.md'), 'utf8')).toMatch(/test accuracy: 0.75/)
+    const metrics = JSON.parse(readFileSync(join(to, 'metadata.json'), 'utf8')).metrics
+    expect(metrics).toEqual({ valAccuracy: 0.8407445708376422, testAccuracy: 0.75 })
+    // The README is for people: percentages with two decimals, never the raw float (metadata.json has it).
+    const readme = readFileSync(join(to, 'README.md'), 'utf8')
+    expect(readme).toMatch(/Validation accuracy: 84\.07 %; test accuracy: 75\.00 %/)
+    expect(readme).not.toMatch(/\d\.\d{9,}/)
     await expect(copyExportFolder(from, to)).rejects.toThrow(/not empty/)
     await expect(copyExportFolder(resolve(tmp.dir), join(tmp.dir, 'x'))).rejects.toThrow(
       /not an export folder/
