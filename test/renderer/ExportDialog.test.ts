@@ -148,7 +148,8 @@ describe('export dialog', () => {
     expect(meta.metrics).toEqual({ valAccuracy: run.valAccuracy, testAccuracy: run.testAccuracy })
     expect(run.testAccuracy).not.toBeNull()
     const readme = readFileSync(join(out, 'README.md'), 'utf8')
-    expect(readme).toContain(`test accuracy: ${run.testAccuracy}`)
+    // For people: a percentage with two decimals (metadata.json keeps the exact value).
+    expect(readme).toContain(`test accuracy: ${(run.testAccuracy! * 100).toFixed(2)} %`)
     expect(readme).toContain("sess = ort.InferenceSession('model.onnx')")
 
     // One export, done once.
