@@ -92,8 +92,11 @@ export interface SystemResults {
   /** Check a base model on the spot: readable, right structure and shapes. Never throws for a bad file. */
   'training:validateBase': {
     ok: boolean
-    /** One sentence for the user: what was found, or what is wrong. */
+    /** One sentence for the user: what was found, or what is wrong (in English). */
     message: string
+    /** The same as a catalogue key and its parameters (src/shared/messages), for the UI's language. */
+    code?: string
+    params?: Record<string, string | number>
     /** Layer names found (bvlc) or the model's architecture (studio model). */
     layers?: string[]
   }

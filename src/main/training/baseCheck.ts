@@ -21,13 +21,27 @@ import {
 import { baseOfEntry, type ModelHub } from '../hub'
 import type { TrainingService } from './trainingService'
 import { trainedModelDir } from './runModel'
+import { formatMessage, type MessageKey } from '../../shared/messages'
+import { toUserError } from '../errors/userError'
 import { MAX_JSON_BYTES, readJsonBounded } from '../fs/safeFile'
 
 /** Result of `training:validateBase`. */
 export interface BaseCheck {
   ok: boolean
+  /** In English; `code`/`params` say it from the catalogue (src/shared/messages) for the UI's language. */
   message: string
+  code?: string
+  params?: Record<string, string | number>
   layers?: string[]
+}
+
+/** A check's answer worded from the catalogue. */
+function said<K extends MessageKey>(
+  ok: boolean,
+  key: K,
+  params: Record<string, string | number> = {}
+): BaseCheck {
+  return { ok, message: formatMessage(key, params), code: key, params }
 }
 
 /** A base chosen by run id (the contract's `{ kind: 'run' }`), accepted before and after it joins BaseModel. */
@@ -42,29 +56,23 @@ export class BaseCheckService {
   /** Never throws for a bad file: the message says what is wrong with it. */
   async validateBase(base: BaseModel | RunBase, strategy?: Strategy): Promise<BaseCheck> {
     if (base.kind === 'none') {
-      return { ok: true, message: 'No base model: the network starts from random weights.' }
+      return said(true, 'base.none')
     }
     if (base.kind === 'hub') return this.checkHub(base.id, strategy)
     if (base.kind === 'onnx' && strategy === 'fine-tune') {
-      return {
-        ok: false,
-        message:
-          'An ONNX model is used as a frozen feature extractor: choose feature extraction, or a .pth or hub model to fine-tune.'
-      }
+      return said(false, 'base.onnxFineTune')
     }
     if (base.kind === 'run') {
       const run = this.training.get(base.runId)
       if (run.status !== 'completed') {
-        return {
-          ok: false,
-          message: `Run ${run.id} has not completed (status: ${run.status}), so it has no model to start from.`
-        }
+        return said(false, 'base.runNotCompleted', { id: run.id, status: run.status })
       }
       let dir: string
       try {
         dir = await trainedModelDir(run)
       } catch (err) {
-        return { ok: false, message: (err as Error).message }
+        const e = toUserError(err)
+        return { ok: false, message: e.message, code: e.code, params: e.params }
       }
       return this.guard(dir, () => checkStudioModel(dir))
     }
@@ -84,14 +92,11 @@ export class BaseCheckService {
   }
 
   private async checkHub(id: string, strategy?: Strategy): Promise<BaseCheck> {
-    if (!this.hub) return { ok: false, message: 'No model hub in this process.' }
+    if (!this.hub) return said(false, 'base.noHub')
     const model = (await this.hub.list()).find((m) => m.id === id)
-    if (!model) return { ok: false, message: `No model "${id}" in the catalogue.` }
+    if (!model) return said(false, 'base.notInCatalogue', { id })
     if (!model.downloaded) {
-      return {
-        ok: false,
-        message: `${model.name} is not downloaded yet (${(model.bytes / 1e6).toFixed(0)} MB): download it first.`
-      }
+      return said(false, 'base.notDownloaded', { name: model.name, mb: (model.bytes / 1e6).toFixed(0) })
     }
     const check = await this.validateBase(baseOfEntry(model, model.path), strategy)
     return check.ok ? { ...check, message: `${model.name}: ${check.message}` } : check
@@ -99,28 +104,25 @@ export class BaseCheckService {
 
   private async guard(path: string, check: () => Promise<BaseCheck>): Promise<BaseCheck> {
     const st = await stat(path).catch(() => null)
-    if (!st) return { ok: false, message: `Nothing found at ${path}.` }
+    if (!st) return said(false, 'base.nothingAt', { path })
     try {
       return await check()
     } catch (err) {
-      return { ok: false, message: `${basename(path)} cannot be used: ${(err as Error).message}` }
+      // The format's own detail stays as its reader words it; the sentence around it is translated.
+      return said(false, 'base.unusable', { name: basename(path), detail: toUserError(err).message })
     }
   }
 }
 
 async function checkBvlc(path: string): Promise<BaseCheck> {
   if ((await stat(path)).isDirectory()) {
-    return { ok: false, message: `${path} is a folder; choose a bvlc-alexnet.npy file.` }
+    return said(false, 'base.folderNpy', { path })
   }
   const weights = await readBvlcLayout(path)
   const layers = Object.keys(weights)
   try {
     checkBvlcShapes(weights, ALEXNET_BVLC_SHAPES)
-    return {
-      ok: true,
-      layers,
-      message: 'The full BVLC AlexNet weights (conv1-conv5, fc6-fc8 with 4096 units), for 227 px input.'
-    }
+    return { ...said(true, 'base.bvlcFull'), layers }
   } catch (fullError) {
     // A reduced AlexNet (the width multiplier and fc units the engine allows) fits when its conv layers do.
     const conv1 = weights.conv1?.W.shape
@@ -150,7 +152,7 @@ async function checkBvlc(path: string): Promise<BaseCheck> {
 
 async function checkPth(path: string, architecture: TorchvisionArch): Promise<BaseCheck> {
   if ((await stat(path)).isDirectory()) {
-    return { ok: false, message: `${path} is a folder; choose a .pth file.` }
+    return said(false, 'base.folderPth', { path })
   }
   const structure = await readPthStructure(path)
   const shapes = new Map([...structure.tensors].map(([name, t]) => [name, t.shape] as const))
@@ -166,19 +168,18 @@ async function checkPth(path: string, architecture: TorchvisionArch): Promise<Ba
 
 async function checkOnnx(path: string, output?: string): Promise<BaseCheck> {
   if ((await stat(path)).isDirectory()) {
-    return { ok: false, message: `${path} is a folder; choose an .onnx file.` }
+    return said(false, 'base.folderOnnx', { path })
   }
   const info = await inspectOnnxModel(path)
   const feature = output ?? info.featureOutput
   if (!feature) {
     return {
-      ok: false,
-      layers: info.outputs,
-      message: `No feature output found (outputs: ${info.outputs.join(', ')}); name the output to use.`
+      ...said(false, 'base.noFeatureOutput', { outputs: info.outputs.join(', ') }),
+      layers: info.outputs
     }
   }
   if (output && !info.outputs.includes(output) && output !== info.featureOutput) {
-    return { ok: false, layers: info.outputs, message: `The model has no output "${output}".` }
+    return { ...said(false, 'base.noOutput', { output }), layers: info.outputs }
   }
   return {
     ok: true,

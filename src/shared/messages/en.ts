@@ -102,6 +102,21 @@ export const en = {
 
   // Weights and bases (validateBase and the weights readers).
   'weights.invalid': 'the base model cannot be used: {detail}',
+  'base.none': 'No base model: the network starts from random weights.',
+  'base.onnxFineTune':
+    'An ONNX model is used as a frozen feature extractor: choose feature extraction, or a .pth or hub model to fine-tune.',
+  'base.runNotCompleted': 'Run {id} has not completed (status: {status}), so it has no model to start from.',
+  'base.nothingAt': 'Nothing found at {path}.',
+  'base.unusable': '{name} cannot be used: {detail}',
+  'base.folderNpy': '{path} is a folder; choose a bvlc-alexnet.npy file.',
+  'base.folderPth': '{path} is a folder; choose a .pth file.',
+  'base.folderOnnx': '{path} is a folder; choose an .onnx file.',
+  'base.noHub': 'No model hub in this process.',
+  'base.notInCatalogue': 'No model "{id}" in the catalogue.',
+  'base.notDownloaded': '{name} is not downloaded yet ({mb} MB): download it first.',
+  'base.noFeatureOutput': 'No feature output found (outputs: {outputs}); name the output to use.',
+  'base.noOutput': 'The model has no output "{output}".',
+  'base.bvlcFull': 'The full BVLC AlexNet weights (conv1-conv5, fc6-fc8 with 4096 units), for 227 px input.',
 
   // Images (src/main/image).
   'image.unreadable': 'cannot read image {path}: {reason}',

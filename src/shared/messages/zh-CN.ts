@@ -87,6 +87,21 @@ export const zhCN: Record<MessageKey, string> = {
   'training.failed': '运行失败：{detail}',
 
   'weights.invalid': '无法使用该基础模型：{detail}',
+  'base.none': '没有基础模型：网络从随机权重开始。',
+  'base.onnxFineTune':
+    'ONNX 模型只用作冻结的特征提取器：请选择特征提取，或选择 .pth 或模型库中的模型来微调。',
+  'base.runNotCompleted': '运行 {id} 尚未完成（状态：{status}），没有可作为起点的模型。',
+  'base.nothingAt': '{path} 处什么也没有。',
+  'base.unusable': '无法使用 {name}：{detail}',
+  'base.folderNpy': '{path} 是文件夹；请选择 bvlc-alexnet.npy 文件。',
+  'base.folderPth': '{path} 是文件夹；请选择 .pth 文件。',
+  'base.folderOnnx': '{path} 是文件夹；请选择 .onnx 文件。',
+  'base.noHub': '此进程中没有模型库。',
+  'base.notInCatalogue': '模型目录中没有模型"{id}"。',
+  'base.notDownloaded': '{name} 尚未下载（{mb} MB）：请先下载。',
+  'base.noFeatureOutput': '没有找到特征输出（输出：{outputs}）；请指定要使用的输出。',
+  'base.noOutput': '该模型没有名为"{output}"的输出。',
+  'base.bvlcFull': '完整的 BVLC AlexNet 权重（conv1-conv5，fc6-fc8 各 4096 个单元），输入为 227 像素。',
 
   'image.unreadable': '无法读取图像 {path}：{reason}',
   'image.undecodable': '无法解码图像 {path}：{reason}',

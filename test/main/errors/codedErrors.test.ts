@@ -132,6 +132,20 @@ describe('coded errors on the real error paths', () => {
     const config = await h['training:defaults']({ strategy: 'retrain' })
     expectCoded(await caught(() => h['training:start']({ config })), 'training.fewClasses')
     expectCoded(await caught(() => h['training:resume']({ runId: 42 })), 'training.runNotFound')
+
+    // The base check answers (it never throws): each answer is coded the same way.
+    const check = async (base: Parameters<(typeof h)['training:validateBase']>[0]['base']) => {
+      const r = await h['training:validateBase']({ base })
+      return { name: 'BaseCheck', message: r.message, code: r.code, params: r.params }
+    }
+    expectCoded(await check({ kind: 'none' }), 'base.none')
+    const nowhere = join(tmp.dir, 'nowhere.npy')
+    expectCoded(await check({ kind: 'bvlc-npy', path: nowhere }), 'base.nothingAt')
+    expectCoded(await check({ kind: 'bvlc-npy', path: tmp.dir }), 'base.folderNpy')
+    writeFileSync(join(tmp.dir, 'junk.npy'), 'not numpy')
+    const junk = await check({ kind: 'bvlc-npy', path: join(tmp.dir, 'junk.npy') })
+    expectCoded(junk, 'base.unusable')
+    expect(junk.params?.name).toBe('junk.npy')
   })
 
   it('words export target refusals and the preview’s problems and file descriptions', async () => {

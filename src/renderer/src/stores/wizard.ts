@@ -296,7 +296,8 @@ export const useWizardStore = defineStore('wizard', () => {
         'training:validateBase',
         s ? { base: { ...b }, strategy: s } : { base: { ...b } }
       )
-      if (seq === checkSeq) baseCheck.value = { ok: r.ok, message: r.message }
+      // Worded in the UI's language when the backend sent the catalogue's code (src/shared/messages).
+      if (seq === checkSeq) baseCheck.value = { ok: r.ok, message: errorMessage(r) }
     } catch (e) {
       if (seq === checkSeq) baseCheck.value = { ok: false, message: errorMessage(e) }
     } finally {
