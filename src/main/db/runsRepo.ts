@@ -16,6 +16,7 @@ import type {
   TrainConfig
 } from '../../shared/training'
 import { transaction, type Db } from './database'
+import { withCode } from '../errors'
 
 /** Final figures of a run, kept in runs.metrics_json. */
 export interface RunMetrics {
@@ -89,6 +90,13 @@ export class RunOwnedError extends Error {
     readonly owner: RunOwner
   ) {
     super(liveOwnerMessage(runId, owner))
+    // Coded too, so the UI says it in its language (src/shared/messages); the CLI prints the English.
+    withCode(this, 'training.owned', {
+      id: runId,
+      pid: owner.pid,
+      host: owner.host,
+      ago: Math.max(0, Math.round((Date.now() - owner.heartbeatAt) / 1000))
+    })
   }
 }
 

@@ -49,7 +49,7 @@ import {
   type RunsRepo
 } from '../db/runsRepo'
 import type { Db } from '../db/database'
-import { ValidationError, messageError, notFoundError, validationError } from '../errors'
+import { messageError, notFoundError, validationError } from '../errors'
 import { baseOfEntry, type ModelHub } from '../hub'
 import { RunLog } from './runLog'
 
@@ -440,7 +440,7 @@ export class TrainingService {
     const usesBase = config.strategy !== 'retrain' && config.strategy !== 'custom'
     if (base.kind === 'hub') {
       if (!usesBase) return { ...config, base: { kind: 'none' } }
-      if (!this.models) throw new ValidationError(`hub model ${base.id}: no model hub in this process`)
+      if (!this.models) throw validationError('training.noHub', { id: base.id })
       const { entry, path } = await this.models.resolve(base.id)
       return { ...config, base: baseOfEntry(entry, path) }
     }

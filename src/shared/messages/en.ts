@@ -98,6 +98,9 @@ export const en = {
     'run {id} has not completed (status: {status}), so it has no model to start from',
   'training.baseNoModel': 'run {id} has no trained model to start from (its model folder is missing)',
   'training.refused': 'the run cannot start: {detail}',
+  'training.noHub': 'hub model {id}: no model hub in this process',
+  'training.owned':
+    'run {id} is being trained by another process (pid {pid} on {host}, last heartbeat {ago} s ago); wait for it to finish or stop that process first',
   'training.failed': 'the run failed: {detail}',
 
   // Weights and bases (validateBase and the weights readers).

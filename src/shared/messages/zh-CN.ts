@@ -84,6 +84,9 @@ export const zhCN: Record<MessageKey, string> = {
   'training.baseNotCompleted': '运行 {id} 尚未完成（状态：{status}），没有可作为起点的模型',
   'training.baseNoModel': '运行 {id} 没有可作为起点的训练模型（其模型文件夹缺失）',
   'training.refused': '无法开始运行：{detail}',
+  'training.noHub': '模型库模型 {id}：此进程中没有模型库',
+  'training.owned':
+    '运行 {id} 正由另一个进程训练（{host} 上的 pid {pid}，上次心跳在 {ago} 秒前）；请等它结束或先停止该进程',
   'training.failed': '运行失败：{detail}',
 
   'weights.invalid': '无法使用该基础模型：{detail}',

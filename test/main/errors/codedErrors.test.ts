@@ -4,6 +4,7 @@
 // each serialized error must carry a catalogue code whose parameters fill its template, whose English is the
 // message the CLI prints, and whose Chinese exists and differs. A throw site that loses its code fails here.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -204,6 +205,34 @@ describe('coded errors on the real error paths', () => {
       expect(internal.message).not.toContain('x is undefined')
     } finally {
       console.error = origError
+    }
+  })
+})
+
+// The services a UI user talks to: a sentence thrown there as plain text would reach the UI in English.
+const SERVICES = [
+  'project/projectService.ts',
+  'library/libraryService.ts',
+  'library/importer.ts',
+  'training/trainingService.ts',
+  'training/baseCheck.ts',
+  'training/exportPreview.ts',
+  'training/runModel.ts',
+  'ml/export/folder.ts',
+  'uploads/uploadStore.ts',
+  'backend/hub.ts'
+]
+
+describe('user-facing throw sites', () => {
+  it('word every sentence from the catalogue (no `new Error(` with text in the services)', () => {
+    const root = resolve(__dirname, '../../../src/main')
+    for (const file of SERVICES) {
+      const text = readFileSync(join(root, file), 'utf8')
+      // `\s*` spans a line break too: `throw new Error(` then the text on the next line.
+      const plain = [...text.matchAll(/new (Error|ValidationError|NotFoundError)\(\s*[`'"][^\n]*/g)].map(
+        (m) => m[0]
+      )
+      expect(plain, file).toEqual([])
     }
   })
 })
