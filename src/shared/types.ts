@@ -56,7 +56,7 @@ export interface ImageSummary {
   split: Split | null
   width: number
   height: number
-  /** Hex content hash (SHA-1 of the file bytes): with the project's `mediaKey`, the image's cache key. */
+  /** Hex content hash (SHA-1 of the file bytes): the image's media cache key (shared `mediaVersion`). */
   hash?: string
   /** Prediction of the selected run, when the query asked for one. */
   predictedClassId?: number | null
@@ -144,6 +144,9 @@ export interface ImportFailure {
   path: string
   /** Human-readable reason, e.g. "truncated PPM: expected 3072 bytes of pixels, found 100". */
   reason: string
+  /** The reason as a catalogue key and its parameters (src/shared/messages), when it has one. */
+  code?: string
+  params?: Record<string, string | number>
 }
 
 /** Emitted while an import runs; the last one has `phase: 'done' | 'cancelled' | 'failed'`. */

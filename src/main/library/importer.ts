@@ -30,6 +30,7 @@ import {
 import type { NewImage, Repository } from '../db/libraryRepo'
 import { cap, reasonOf, userMessage } from '../errors/userError'
 import { messageError } from '../errors'
+import { formatMessage, type MessageKey } from '../../shared/messages'
 
 export interface ImportOptions {
   importId: number
@@ -51,13 +52,11 @@ export async function* walkImages(root: string, visited = new Set<string>()): As
   try {
     real = await realpath(root)
   } catch (err) {
-    yield { failure: { path: root, reason: `cannot open folder: ${errText(err)}` } }
+    yield { failure: failure(root, 'importFile.cannotOpenFolder', errParts(err)) }
     return
   }
   if (visited.has(real)) {
-    yield {
-      failure: { path: root, reason: `symbolic link loop: folder ${real} was already visited, skipped` }
-    }
+    yield { failure: failure(root, 'importFile.loop', { path: real }) }
     return
   }
   visited.add(real)
@@ -65,7 +64,7 @@ export async function* walkImages(root: string, visited = new Set<string>()): As
   try {
     entries = await readdir(root, { withFileTypes: true })
   } catch (err) {
-    yield { failure: { path: root, reason: `cannot list folder: ${errText(err)}` } }
+    yield { failure: failure(root, 'importFile.cannotList', errParts(err)) }
     return
   }
   entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
@@ -82,13 +81,13 @@ export async function* walkImages(root: string, visited = new Set<string>()): As
         const code = (err as NodeJS.ErrnoException).code
         const reason =
           code === 'ENOENT'
-            ? 'broken symbolic link: its target does not exist'
+            ? failure(full, 'importFile.brokenLink')
             : code === 'ELOOP'
-              ? 'symbolic link loop: the link points back to itself'
-              : `cannot follow symbolic link: ${errText(err)}`
+              ? failure(full, 'importFile.linkLoop')
+              : failure(full, 'importFile.cannotFollow', errParts(err))
         // Only links that look like images or folders are worth a line in the report.
         if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()) || extname(e.name) === '')
-          yield { failure: { path: full, reason } }
+          yield { failure: reason }
         continue
       }
     }
@@ -97,12 +96,19 @@ export async function* walkImages(root: string, visited = new Set<string>()): As
   }
 }
 
-const errText = (err: unknown): string => {
+/** A file's failure worded from the catalogue, so the import's report reads in the UI's language. */
+function failure(path: string, key: MessageKey, params: Record<string, string> = {}): ImportFailure {
+  return { path, reason: formatMessage(key, params), code: key, params }
+}
+
+/** Why a file system call failed, as the `{reason}` of a coded failure (itself coded). */
+function errParts(err: unknown): { reason: string } & Record<string, string> {
   const e = err as NodeJS.ErrnoException
-  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied'
-  if (e.code === 'ENOENT') return 'file not found'
-  if (e.code === 'EISDIR') return 'is a folder'
-  return userMessage(err)
+  const short = (key: MessageKey) => ({ reason: formatMessage(key), reasonCode: key, reasonParams: '{}' })
+  if (e.code === 'EACCES' || e.code === 'EPERM') return short('importFile.permission')
+  if (e.code === 'ENOENT') return short('importFile.notFound')
+  if (e.code === 'EISDIR') return short('importFile.isFolder')
+  return reasonOf(err)
 }
 
 interface ReadOk {
@@ -119,7 +125,7 @@ async function readOne(path: string): Promise<ReadOk | ImportFailure> {
   try {
     bytes = await readFile(path)
   } catch (err) {
-    return { path, reason: `cannot read file: ${errText(err)}` }
+    return failure(path, 'importFile.cannotRead', errParts(err))
   }
   try {
     const h = readImageHeader(bytes)

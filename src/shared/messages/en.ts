@@ -71,6 +71,16 @@ export const en = {
   'import.noCsv':
     'no GTSRB annotation CSV found in {path}; pass one (annotationsCsv) or choose another label source',
   'import.running': 'import {id} is still running; cancel it or wait',
+  'importFile.cannotOpenFolder': 'cannot open folder: {reason}',
+  'importFile.loop': 'symbolic link loop: folder {path} was already visited, skipped',
+  'importFile.cannotList': 'cannot list folder: {reason}',
+  'importFile.brokenLink': 'broken symbolic link: its target does not exist',
+  'importFile.linkLoop': 'symbolic link loop: the link points back to itself',
+  'importFile.cannotFollow': 'cannot follow symbolic link: {reason}',
+  'importFile.cannotRead': 'cannot read file: {reason}',
+  'importFile.permission': 'permission denied',
+  'importFile.notFound': 'file not found',
+  'importFile.isFolder': 'is a folder',
 
   // Library and classes (src/main/library/libraryService.ts).
   'library.imageNotFound': 'image {id} not found',

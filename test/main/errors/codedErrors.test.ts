@@ -3,7 +3,7 @@
 // file-system and SQLite sentences, an internal error) are run on a real backend and a real project, and
 // each serialized error must carry a catalogue code whose parameters fill its template, whose English is the
 // message the CLI prints, and whose Chinese exists and differs. A throw site that loses its code fails here.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -112,6 +112,14 @@ describe('coded errors on the real error paths', () => {
       await caught(() => h['library:import']({ folder: tmp.dir, labels: 'gtsrb-csv' })),
       'import.noCsv'
     )
+    // A file the import skips is reported with a coded reason too.
+    const shelf = join(tmp.dir, 'shelf')
+    mkdirSync(shelf)
+    symlinkSync(join(tmp.dir, 'not-there.png'), join(shelf, 'dangling.png'))
+    const summary = await h['library:import']({ folder: shelf, labels: 'none' })
+    expect(summary.failed).toHaveLength(1)
+    const skipped = summary.failed[0]
+    expectCoded({ name: 'ImportFailure', message: skipped.reason, ...skipped }, 'importFile.brokenLink')
 
     const a = await h['classes:add']({ name: 'Stop', key: 's' })
     expectCoded(await caught(() => h['classes:add']({ name: 'Other', key: 's' })), 'library.keyTaken')

@@ -255,7 +255,18 @@ run('TrainingService', () => {
     expect(final.status).toBe('failed')
     expect(final.error).toBe('the training process stopped unexpectedly (SIGKILL)')
     expect(events.filter((e) => e.type === 'failed')).toEqual([
-      { type: 'failed', runId: id, error: { name: 'Error', message: final.error }, seq: expect.any(Number) }
+      {
+        type: 'failed',
+        runId: id,
+        // Coded, so the UI words it in its language (src/shared/messages).
+        error: {
+          name: 'Error',
+          message: final.error,
+          code: 'training.processStopped',
+          params: { reason: 'SIGKILL' }
+        },
+        seq: expect.any(Number)
+      }
     ])
     expect(events.some((e) => e.type === 'completed' || e.type === 'cancelled')).toBe(false)
     expect(worker.running).toBeNull()
