@@ -249,16 +249,19 @@ export type ServerMessage =
 export const MEDIA_PROTOCOL = 'studio-media'
 
 /**
- * An image's media cache key: the project's `mediaKey`, then `.` and the image's content hash when known.
+ * An image's media cache key: its content hash when the caller knows it, else the project's `mediaKey`.
  * Image ids restart at 1 in every project and a re-import can give an id new bytes, so the id alone is no
- * cache key; with the hash, a URL names one content for good and may be cached as immutable.
+ * cache key. The hash alone is: the served bytes are made from the content only, so a URL with it names
+ * one picture for good (immutable), whichever project is open, and rows of the previous project still on
+ * screen for a moment keep naming their own pictures. Without it, the project key tells projects apart.
  */
 export function mediaVersion(projectKey: string, hash?: string): string {
-  return hash ? `${projectKey}.${hash}` : projectKey
+  return hash ?? projectKey
 }
 
 /** `mediaVersion` read back; null when it is not one (wrong shape: answered 404 like a stale key). */
-export function parseMediaVersion(v: string): { projectKey: string; hash: string | null } | null {
-  const m = /^([0-9a-f]{16})(?:\.([0-9a-f]{40}))?$/.exec(v)
-  return m ? { projectKey: m[1], hash: m[2] ?? null } : null
+export function parseMediaVersion(v: string): { hash: string } | { projectKey: string } | null {
+  if (/^[0-9a-f]{40}$/.test(v)) return { hash: v }
+  if (/^[0-9a-f]{16}$/.test(v)) return { projectKey: v }
+  return null
 }

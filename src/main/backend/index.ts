@@ -38,7 +38,7 @@ export interface Backend {
   handlers: BackendHandlers
   /** Typed events for every EventName; on() returns an unsubscribe function. */
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
-  /** `version`: the URL's `v`, the image's cache key (shared `mediaVersion`). */
+  /** `version`: the URL's `v`, the image's cache key (shared `mediaVersion`: content hash or project key). */
   media(kind: 'thumb' | 'full', id: number, version?: string): Promise<Media>
   /** Files sent to `serve` with `POST /upload`, named by id in `training:predict`. */
   uploads: UploadStore

@@ -36,9 +36,9 @@ export class MediaService {
   constructor(private readonly projects: ProjectService) {}
 
   /**
-   * `version` (see shared `mediaVersion`) must name the open project and, when it carries one, the image's
-   * current content hash: a stale key (another project's, or the bytes before a re-import) is not found,
-   * never answered with whatever image now has that id.
+   * `version` (see shared `mediaVersion`) must be the image's current content hash, or the open project's
+   * key: a stale one (another project's, or the bytes before a re-import) is not found, never answered
+   * with whatever image now has that id.
    */
   async get(kind: 'thumb' | 'full', id: number, version?: string): Promise<Media> {
     const { repo, info } = this.projects.require()
@@ -47,9 +47,9 @@ export class MediaService {
     let immutable = false
     if (version !== undefined) {
       const v = parseMediaVersion(version)
-      if (!v || v.projectKey !== info.mediaKey || (v.hash !== null && v.hash !== image.hash))
-        throw new NotFoundError(`image ${id} not found in this version of the project`)
-      immutable = v.hash !== null
+      const current = v && ('hash' in v ? v.hash === image.hash : v.projectKey === info.mediaKey)
+      if (!current) throw new NotFoundError(`image ${id} not found in this version of the project`)
+      immutable = 'hash' in v
     }
     if (kind === 'full') {
       const pixels = await decodeImage(image.path, { maxPixels: MAX_VIEW_PIXELS, maxSide: FULL_VIEW_SIDE })

@@ -168,16 +168,17 @@ describe.skipIf(!sharedDataAvailable())('Electron transport (ipc.ts + preload)',
     const thumb = await handler(new Request(api.imageUrl(imageId, 'thumb')))
     expect(thumb.status).toBe(200)
     expect((await handler(new Request('studio-media://thumb/987654'))).status).toBe(404)
-    // The same cache key as the server's URLs: the project's key and the image's hash, immutable when both
-    // match; another project's key or old content is not found.
+    // The same cache key as the server's URLs: the image's hash (immutable) or the project's key; another
+    // project's key or old content is not found.
     const project = await api.invoke('project:current', {})
     const versioned = api.imageUrl(imageId, 'thumb', mediaVersion(project!.mediaKey, detail.hash))
-    expect(versioned).toBe(`studio-media://thumb/${imageId}?v=${project!.mediaKey}.${detail.hash}`)
+    expect(versioned).toBe(`studio-media://thumb/${imageId}?v=${detail.hash}`)
     const hit = await handler(new Request(versioned))
     expect(hit.status).toBe(200)
     expect(hit.headers.get('cache-control')).toContain('immutable')
-    const stale = mediaVersion('0123456789abcdef', detail.hash)
+    const stale = mediaVersion('0123456789abcdef')
     expect((await handler(new Request(api.imageUrl(imageId, 'thumb', stale)))).status).toBe(404)
+    expect((await handler(new Request(api.imageUrl(imageId, 'full', project!.mediaKey)))).status).toBe(200)
     const oldHash = mediaVersion(project!.mediaKey, '0'.repeat(40))
     expect((await handler(new Request(api.imageUrl(imageId, 'full', oldHash)))).status).toBe(404)
     expect((await handler(new Request('studio-media://secret/1'))).status).toBe(404)

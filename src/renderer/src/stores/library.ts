@@ -395,8 +395,8 @@ export const useLibraryStore = defineStore('library', () => {
   }
 
   /**
-   * The open project's key, and the image's content hash where the caller has it, go into the URL: image
-   * ids restart at 1 in every project, so an id-only URL would show another project's cached picture.
+   * The image's content hash where the caller has it, else the open project's key, goes into the URL:
+   * image ids restart at 1 in every project, so an id-only URL would show another project's cached picture.
    */
   function mediaUrl(id: number, kind: 'thumb' | 'full', hash?: string): string {
     const key = project.current?.mediaKey
