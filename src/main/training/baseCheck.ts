@@ -99,7 +99,14 @@ export class BaseCheckService {
       return said(false, 'base.notDownloaded', { name: model.name, mb: (model.bytes / 1e6).toFixed(0) })
     }
     const check = await this.validateBase(baseOfEntry(model, model.path), strategy)
-    return check.ok ? { ...check, message: `${model.name}: ${check.message}` } : check
+    if (!check.ok) return check
+    // The hub model's name before what the check found, both in the UI's language (`reason` is coded).
+    const reason = {
+      reason: check.message,
+      reasonCode: check.code ?? '',
+      reasonParams: JSON.stringify(check.params ?? {})
+    }
+    return { ...check, ...said(true, 'base.fromHub', { name: model.name, ...reason }) }
   }
 
   private async guard(path: string, check: () => Promise<BaseCheck>): Promise<BaseCheck> {
@@ -140,13 +147,17 @@ async function checkBvlc(path: string): Promise<BaseCheck> {
       throw fullError
     }
     const fcs = ['fc6', 'fc7', 'fc8'].filter((n) => layers.includes(n))
-    const fcText = fcs.length ? `${fcs.join('/')} of ${fcUnits} units` : 'no fc layers'
-    const message =
+    const fc = { fcLayers: fcs.join('/'), units: fcUnits }
+    const reduced = { width: +width.toFixed(4), filters: conv1[3] }
+    const answer =
       width === 1
-        ? `Full-width AlexNet conv layers with ${fcText}, not the complete BVLC file; conv1-conv5 can be used.`
-        : `A reduced AlexNet (width ${+width.toFixed(4)}: conv1 has ${conv1[3]} filters, ${fcText}), ` +
-          `not the full BVLC weights; set the model's width to match.`
-    return { ok: true, layers, message }
+        ? fcs.length
+          ? said(true, 'base.bvlcFullWidthConvs', fc)
+          : said(true, 'base.bvlcFullWidthConvsOnly')
+        : fcs.length
+          ? said(true, 'base.bvlcReduced', { ...reduced, ...fc })
+          : said(true, 'base.bvlcReducedConvsOnly', reduced)
+    return { ...answer, layers }
   }
 }
 
@@ -157,13 +168,8 @@ async function checkPth(path: string, architecture: TorchvisionArch): Promise<Ba
   const structure = await readPthStructure(path)
   const shapes = new Map([...structure.tensors].map(([name, t]) => [name, t.shape] as const))
   const classes = checkStateDictShapes(architecture, shapes)
-  return {
-    ok: true,
-    layers: [...shapes.keys()],
-    message:
-      `A ${architecture} state dict (${shapes.size} tensors, ${structure.format} format, a ${classes}-class head ` +
-      'that a new head replaces).'
-  }
+  const params = { arch: architecture, tensors: shapes.size, format: structure.format, classes }
+  return { ...said(true, 'base.pth', params), layers: [...shapes.keys()] }
 }
 
 async function checkOnnx(path: string, output?: string): Promise<BaseCheck> {
@@ -181,15 +187,11 @@ async function checkOnnx(path: string, output?: string): Promise<BaseCheck> {
   if (output && !info.outputs.includes(output) && output !== info.featureOutput) {
     return { ...said(false, 'base.noOutput', { output }), layers: info.outputs }
   }
-  return {
-    ok: true,
-    layers: info.outputs,
-    message:
-      `An ONNX image model: input "${info.input.name}" ${info.input.layout} ${info.input.size} x ` +
-      `${info.input.size}, features from "${feature}"` +
-      (info.featureDim ? ` (${info.featureDim} values)` : '') +
-      '; it stays frozen, only the new head trains.'
-  }
+  const params = { input: info.input.name, layout: info.input.layout, size: info.input.size, feature }
+  const answer = info.featureDim
+    ? said(true, 'base.onnx', { ...params, dim: info.featureDim })
+    : said(true, 'base.onnxNoDim', params)
+  return { ...answer, layers: info.outputs }
 }
 
 /** A JSON file of a model folder: regular files only, at most MAX_JSON_BYTES (fs/safeFile); null when absent. */
@@ -201,38 +203,35 @@ async function readJson(path: string): Promise<unknown> {
 
 async function checkStudioModel(path: string): Promise<BaseCheck> {
   if (!(await stat(path)).isDirectory()) {
-    return { ok: false, message: `${path} is a file; choose the folder that holds model.json.` }
+    return said(false, 'base.studioIsFile', { path })
   }
   const model = (await readJson(join(path, 'model.json'))) as {
     modelTopology?: { config?: { layers?: { name?: string; config?: { name?: string } }[] } }
   } | null
   if (model === null) {
-    return { ok: false, message: `${path} has no model.json, so it is not a Transfer Studio model folder.` }
+    return said(false, 'base.studioNoModel', { path })
   }
   const layers = (model.modelTopology?.config?.layers ?? [])
     .map((l) => l.config?.name ?? l.name)
     .filter((n): n is string => typeof n === 'string')
   const meta = (await readJson(join(path, 'metadata.json'))) as ModelMetadata | null
   if (meta === null) {
-    return { ok: true, layers, message: `A TF.js model with ${layers.length} layers but no metadata.json.` }
+    return { ...said(true, 'base.studioNoMetadata', { layers: layers.length }), layers }
   }
   if (meta.format !== 'transfer-studio-model' || !Array.isArray(meta.labels)) {
-    return { ok: false, message: `${path}/metadata.json is not a Transfer Studio model description.` }
+    return said(false, 'base.studioNotOurs', { path })
   }
-  const arch = meta.model?.architecture === 'alexnet' ? 'AlexNet' : 'compact CNN'
-  const width =
-    meta.model?.width !== undefined && meta.model.width !== 1 ? ` (width ${meta.model.width})` : ''
-  const what =
-    `A Transfer Studio ${arch}${width} trained with ${meta.strategy} on ${meta.labels.length} classes, ` +
-    `${meta.preprocessing?.inputSize ?? '?'} px input`
+  const what = {
+    strategy: meta.strategy,
+    classes: meta.labels.length,
+    size: meta.preprocessing?.inputSize ?? '?'
+  }
+  const alexnet = { ...what, width: meta.model?.width ?? 1 }
   // Fine-tuning and feature extraction cut the base at fc7 (models/strategies.ts loadBase): refuse any other
   // model here, in the base step, rather than when the run starts.
-  if (meta.model?.architecture !== 'alexnet' || !layers.includes('fc7')) {
-    return {
-      ok: false,
-      layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers],
-      message: `${what}: fine-tuning and feature extraction start from an AlexNet's fc7 layer, which it does not have.`
-    }
-  }
-  return { ok: true, layers: [`${meta.model?.architecture ?? 'unknown'}`, ...layers], message: `${what}.` }
+  const named = [`${meta.model?.architecture ?? 'unknown'}`, ...layers]
+  if (meta.model?.architecture !== 'alexnet')
+    return { ...said(false, 'base.studioCompact', what), layers: named }
+  if (!layers.includes('fc7')) return { ...said(false, 'base.studioNoFc7', alexnet), layers: named }
+  return { ...said(true, 'base.studioAlexnet', alexnet), layers: named }
 }

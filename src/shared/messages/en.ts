@@ -129,6 +129,31 @@ export const en = {
   'base.notDownloaded': '{name} is not downloaded yet ({mb} MB): download it first.',
   'base.noFeatureOutput': 'No feature output found (outputs: {outputs}); name the output to use.',
   'base.noOutput': 'The model has no output "{output}".',
+  'base.bvlcFullWidthConvs':
+    'Full-width AlexNet conv layers with {fcLayers} of {units} units, not the complete BVLC file; conv1-conv5 can be used.',
+  'base.bvlcFullWidthConvsOnly':
+    'Full-width AlexNet conv layers with no fc layers, not the complete BVLC file; conv1-conv5 can be used.',
+  'base.bvlcReduced':
+    "A reduced AlexNet (width {width}: conv1 has {filters} filters, {fcLayers} of {units} units), not the full BVLC weights; set the model's width to match.",
+  'base.bvlcReducedConvsOnly':
+    "A reduced AlexNet (width {width}: conv1 has {filters} filters, no fc layers), not the full BVLC weights; set the model's width to match.",
+  'base.pth':
+    'A {arch} state dict ({tensors} tensors, {format} format, a {classes}-class head that a new head replaces).',
+  'base.onnx':
+    'An ONNX image model: input "{input}" {layout} {size} x {size}, features from "{feature}" ({dim} values); it stays frozen, only the new head trains.',
+  'base.onnxNoDim':
+    'An ONNX image model: input "{input}" {layout} {size} x {size}, features from "{feature}"; it stays frozen, only the new head trains.',
+  'base.fromHub': '{name}: {reason}',
+  'base.studioIsFile': '{path} is a file; choose the folder that holds model.json.',
+  'base.studioNoModel': '{path} has no model.json, so it is not a Transfer Studio model folder.',
+  'base.studioNoMetadata': 'A TF.js model with {layers} layers but no metadata.json.',
+  'base.studioNotOurs': '{path}/metadata.json is not a Transfer Studio model description.',
+  'base.studioAlexnet':
+    'A Transfer Studio AlexNet (width {width}) trained with {strategy} on {classes} classes, {size} px input.',
+  'base.studioCompact':
+    "A Transfer Studio compact CNN trained with {strategy} on {classes} classes, {size} px input: fine-tuning and feature extraction start from an AlexNet's fc7 layer, which it does not have.",
+  'base.studioNoFc7':
+    "A Transfer Studio AlexNet (width {width}) trained with {strategy} on {classes} classes, {size} px input: fine-tuning and feature extraction start from an AlexNet's fc7 layer, which it does not have.",
   'base.bvlcFull': 'The full BVLC AlexNet weights (conv1-conv5, fc6-fc8 with 4096 units), for 227 px input.',
 
   // Images (src/main/image).

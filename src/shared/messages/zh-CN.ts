@@ -114,6 +114,31 @@ export const zhCN: Record<MessageKey, string> = {
   'base.notDownloaded': '{name} 尚未下载（{mb} MB）：请先下载。',
   'base.noFeatureOutput': '没有找到特征输出（输出：{outputs}）；请指定要使用的输出。',
   'base.noOutput': '该模型没有名为"{output}"的输出。',
+  'base.bvlcFullWidthConvs':
+    '全宽 AlexNet 卷积层，带 {fcLayers}（各 {units} 个单元），不是完整的 BVLC 文件；可以使用 conv1-conv5。',
+  'base.bvlcFullWidthConvsOnly':
+    '全宽 AlexNet 卷积层，没有全连接层，不是完整的 BVLC 文件；可以使用 conv1-conv5。',
+  'base.bvlcReduced':
+    '缩小版 AlexNet（宽度 {width}：conv1 有 {filters} 个滤波器，{fcLayers} 各 {units} 个单元），不是完整的 BVLC 权重；请把模型宽度设为与之一致。',
+  'base.bvlcReducedConvsOnly':
+    '缩小版 AlexNet（宽度 {width}：conv1 有 {filters} 个滤波器，没有全连接层），不是完整的 BVLC 权重；请把模型宽度设为与之一致。',
+  'base.pth':
+    '{arch} 的 state dict（{tensors} 个张量，{format} 格式，{classes} 类的输出层将由新的输出层替换）。',
+  'base.onnx':
+    'ONNX 图像模型：输入"{input}"，{layout} {size} x {size}，特征取自"{feature}"（{dim} 个值）；模型保持冻结，只训练新的输出层。',
+  'base.onnxNoDim':
+    'ONNX 图像模型：输入"{input}"，{layout} {size} x {size}，特征取自"{feature}"；模型保持冻结，只训练新的输出层。',
+  'base.fromHub': '模型库中的 {name}：{reason}',
+  'base.studioIsFile': '{path} 是一个文件；请选择包含 model.json 的文件夹。',
+  'base.studioNoModel': '{path} 中没有 model.json，因此不是 Transfer Studio 模型文件夹。',
+  'base.studioNoMetadata': '一个有 {layers} 层的 TF.js 模型，但没有 metadata.json。',
+  'base.studioNotOurs': '{path}/metadata.json 不是 Transfer Studio 的模型描述。',
+  'base.studioAlexnet':
+    'Transfer Studio 训练的 AlexNet（宽度 {width}），策略 {strategy}，{classes} 个类别，输入 {size} 像素。',
+  'base.studioCompact':
+    'Transfer Studio 训练的紧凑 CNN，策略 {strategy}，{classes} 个类别，输入 {size} 像素：微调和特征提取从 AlexNet 的 fc7 层开始，而它没有这一层。',
+  'base.studioNoFc7':
+    'Transfer Studio 训练的 AlexNet（宽度 {width}），策略 {strategy}，{classes} 个类别，输入 {size} 像素：微调和特征提取从 AlexNet 的 fc7 层开始，而它没有这一层。',
   'base.bvlcFull': '完整的 BVLC AlexNet 权重（conv1-conv5，fc6-fc8 各 4096 个单元），输入为 227 像素。',
 
   'image.unreadable': '无法读取图像 {path}：{reason}',

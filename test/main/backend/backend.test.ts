@@ -42,7 +42,8 @@ describe('createBackend', () => {
       name: 'My Signs',
       schemaVersion: SCHEMA_VERSION,
       thumbnailDir: `${path}.thumbs`,
-      readOnly: false
+      readOnly: false,
+      mediaKey: expect.stringMatching(/^[0-9a-z]+$/)
     })
     expect(existsSync(path)).toBe(true)
     expect(changes).toEqual(['project'])

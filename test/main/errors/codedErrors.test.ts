@@ -35,6 +35,8 @@ async function caught(run: () => unknown): Promise<SerializedError> {
 }
 
 const CJK = /[\u4e00-\u9fff]/
+/** A reduced AlexNet in BVLC's format (width 1/16, 16 fc units), see test/fixtures/alexnet-bvlc/make.py. */
+const REDUCED_NPY = resolve(__dirname, '../../fixtures/alexnet-bvlc/reduced-alexnet.npy')
 
 /** A coded error, fully: known code, every parameter given, the English is the message, a Chinese exists. */
 function expectCoded(e: SerializedError, code: string): void {
@@ -155,6 +157,12 @@ describe('coded errors on the real error paths', () => {
     const junk = await check({ kind: 'bvlc-npy', path: join(tmp.dir, 'junk.npy') })
     expectCoded(junk, 'base.unusable')
     expect(junk.params?.name).toBe('junk.npy')
+    // The answers that accept a base are worded from the catalogue too (the wizard shows them).
+    const reduced = await check({ kind: 'bvlc-npy', path: REDUCED_NPY })
+    expectCoded(reduced, 'base.bvlcReduced')
+    expect(reduced.params).toMatchObject({ width: 0.0625, filters: 6, fcLayers: 'fc6/fc7/fc8', units: 16 })
+    expectCoded(await check({ kind: 'studio-model', path: join(tmp.dir, 'junk.npy') }), 'base.studioIsFile')
+    expectCoded(await check({ kind: 'studio-model', path: tmp.dir }), 'base.studioNoModel')
   })
 
   it('words export target refusals and the preview’s problems and file descriptions', async () => {
