@@ -12,6 +12,7 @@ import { register as predict } from './predict'
 import { register as exportCommand } from './export'
 import { register as models } from './models'
 import { register as features } from './features'
+import { register as doctor } from './doctor'
 
 export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   importCommand,
@@ -23,5 +24,6 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   exportCommand,
   models,
   features,
-  serve
+  serve,
+  doctor
 ]
