@@ -40,25 +40,31 @@ async function firstCell(): Promise<{ src: string; rgb: number[] }> {
   return page
     .locator('[data-test="cell"] img')
     .first()
-    .evaluate((el, side) => {
-      const img = el as unknown as { src: string; ownerDocument: { createElement(t: string): unknown } }
-      const canvas = img.ownerDocument.createElement('canvas') as {
-        width: number
-        height: number
-        getContext(k: '2d'): {
-          drawImage(i: unknown, x: number, y: number, w: number, h: number): void
-          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray }
+    .evaluate(
+      (el, side) => {
+        const img = el as unknown as { src: string; ownerDocument: { createElement(t: string): unknown } }
+        const canvas = img.ownerDocument.createElement('canvas') as {
+          width: number
+          height: number
+          getContext(k: '2d'): {
+            drawImage(i: unknown, x: number, y: number, w: number, h: number): void
+            getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray }
+          }
         }
-      }
-      canvas.width = side
-      canvas.height = side
-      const ctx = canvas.getContext('2d')
-      ctx.drawImage(img, 0, 0, side, side)
-      const rgba = ctx.getImageData(0, 0, side, side).data
-      const rgb: number[] = []
-      for (let i = 0; i < rgba.length; i += 4) rgb.push(rgba[i], rgba[i + 1], rgba[i + 2])
-      return { src: img.src, rgb }
-    }, SIDE)
+        canvas.width = side
+        canvas.height = side
+        const ctx = canvas.getContext('2d')
+        ctx.drawImage(img, 0, 0, side, side)
+        const rgba = ctx.getImageData(0, 0, side, side).data
+        const rgb: number[] = []
+        for (let i = 0; i < rgba.length; i += 4) rgb.push(rgba[i], rgba[i + 1], rgba[i + 2])
+        return { src: img.src, rgb }
+        // Bounded: while the grid swaps projects the first cell can be gone, and an unbounded wait for it
+        // would outlive the poll that asked (a poll retries a call that throws, not one that never returns).
+      },
+      SIDE,
+      { timeout: 5_000 }
+    )
 }
 
 function distance(a: number[], b: number[]): number {
@@ -109,6 +115,9 @@ describe.skipIf(!canRun)('media URLs across projects in one browser profile', ()
     const fileB = await projectWith('B', '17')
     const renderB = await rendering(fileB)
     expect(distance(renderA, renderB)).toBeGreaterThan(30)
+    await expect
+      .poll(() => page.locator('[data-test="project-name"]').innerText(), { timeout: 15_000 })
+      .toBe('B')
     await expect.poll(async () => (await firstCell()).src, { timeout: 15_000 }).not.toBe(a.src)
     await thumbnailsLoaded(page)
     const b = await firstCell()

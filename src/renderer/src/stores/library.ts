@@ -411,16 +411,22 @@ export const useLibraryStore = defineStore('library', () => {
 
   // Changes made elsewhere (an import, the class manager, another window) invalidate what we show.
   // Our own label edits are already patched in, so those only refresh the counts.
+  // Changes within 100 ms are answered once; a project switch among them wins (the pages loaded so far
+  // belong to the old project, so reloading them would keep the new one's grid empty).
   let refreshTimer: ReturnType<typeof setTimeout> | null = null
+  let projectChanged = false
   api.on('library-changed', ({ reason }) => {
     if (reason === 'labels') {
       void loadStats()
       return
     }
+    if (reason === 'project') projectChanged = true
     if (refreshTimer) clearTimeout(refreshTimer)
     refreshTimer = setTimeout(() => {
       refreshTimer = null
-      void (reason === 'project' ? refresh() : reloadLoaded())
+      const switched = projectChanged
+      projectChanged = false
+      void (switched ? refresh() : reloadLoaded())
     }, 100)
   })
 
