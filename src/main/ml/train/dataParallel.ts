@@ -1,9 +1,10 @@
-// Data-parallel training on one machine: a gradient worker thread (gradWorker.ts) beside the trainer's own.
-// TF.js wasm computes on one thread under Node; with a second thread each computing the gradients of half of
-// every batch, a train step takes about half as long on two cores. Each step, the trainer sends the current
-// trainable weights and the worker's part of the batch, computes its own part meanwhile, then averages the two
-// gradients (weighted by part size: the losses are means) and applies them with its one optimizer. Batch
-// norm normalises each part with that part's statistics (as PyTorch's DataParallel does without SyncBN).
+// Data-parallel training on one machine: gradient worker threads (gradWorker.ts) beside the trainer's own.
+// TF.js wasm computes on one thread under Node; with N threads each computing the gradients of 1/N of every
+// batch, a train step takes about 1/N as long on N cores. Each step the trainer writes the current trainable
+// weights ONCE into a SharedArrayBuffer that every worker reads (one copy into each worker's wasm heap, none
+// per message), sends each worker its part of the batch, computes its own part meanwhile, then averages the
+// gradients (weighted by part size: the losses are means) and applies them with its one optimizer. Batch norm
+// normalises each part with that part's statistics (as PyTorch's DataParallel does without SyncBN).
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
@@ -11,17 +12,21 @@ import type { BackendName } from '../../../shared/training'
 import type { WorkerReply, WorkerRequest } from './gradWorker'
 import { batchGradients, reseedDropout } from './gradients'
 
+/** Most threads a run uses by default: each holds a copy of the model, and 8 is where the speed-up was measured. */
+export const MAX_DEFAULT_THREADS = 8
+
 /**
- * How many threads a training run should use: `TS_TRAIN_THREADS` when set (1 = off), else 2 on wasm with at
- * least two cores (native backends are multi-threaded themselves, cpu is too slow to matter), else 1.
+ * How many threads a training run should use: `TS_TRAIN_THREADS` when set (1 = off), else one per core on wasm
+ * (at most MAX_DEFAULT_THREADS; native backends are multi-threaded themselves, cpu is too slow to matter), else 1.
  */
 export function trainThreads(
   backend: BackendName,
-  env: Record<string, string | undefined> = process.env
+  env: Record<string, string | undefined> = process.env,
+  cores: number = availableParallelism()
 ): number {
   const forced = Number(env.TS_TRAIN_THREADS)
-  if (Number.isInteger(forced) && forced >= 1) return Math.min(forced, 2)
-  return backend === 'wasm' && availableParallelism() >= 2 ? 2 : 1
+  if (Number.isInteger(forced) && forced >= 1) return Math.min(forced, 64)
+  return backend === 'wasm' ? Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS)) : 1
 }
 
 /**
@@ -33,18 +38,8 @@ export interface WorkerEntry {
   execArgv?: string[]
 }
 
-/**
- * The values of `v` in an array of their own that may be transferred to the worker. The wasm backend's
- * dataSync already returns a fresh copy (a slice of its heap), so it is sent as is: for the full AlexNet that
- * saves one 228 MB copy per step. Other backends may hand out the tensor's own storage (the cpu backend does),
- * which a transfer would detach, so there it is copied.
- */
-function transferableCopy(v: tf.Variable): Float32Array {
-  const values = v.dataSync() as Float32Array
-  return tf.getBackend() === 'wasm' ? values : values.slice()
-}
-
-export class GradientWorker {
+/** One worker thread and its one pending request. */
+class WorkerLink {
   private pending: { resolve(r: WorkerReply): void; reject(e: Error): void } | null = null
   private failure: Error | null = null
 
@@ -67,29 +62,17 @@ export class GradientWorker {
     p?.reject(e)
   }
 
-  /**
-   * Starts a worker with a copy of `model` (topology and all weights), or returns null without an entry
-   * (then the trainer runs on one thread).
-   */
+  /** Starts a worker with a copy of the model (`artifacts`: topology and all weights). */
   static async start(
-    model: tf.LayersModel,
-    opts: { backend: BackendName; numClasses: number; seed: number; entry?: WorkerEntry }
-  ): Promise<GradientWorker | null> {
-    const entry = opts.entry
-    if (!entry) return null
-    let artifacts: tf.io.ModelArtifacts | null = null
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
-      })
-    )
-    const w = new GradientWorker(new Worker(entry.file, { execArgv: entry.execArgv ?? [] }))
+    artifacts: tf.io.ModelArtifacts,
+    opts: { backend: BackendName; numClasses: number; seed: number; entry: WorkerEntry }
+  ): Promise<WorkerLink> {
+    const w = new WorkerLink(new Worker(opts.entry.file, { execArgv: opts.entry.execArgv ?? [] }))
     try {
       await w.request({
         type: 'init',
         backend: opts.backend,
-        artifacts: artifacts!,
+        artifacts,
         numClasses: opts.numClasses,
         seed: opts.seed
       })
@@ -100,7 +83,7 @@ export class GradientWorker {
     return w
   }
 
-  private request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+  request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.failure) return Promise.reject(this.failure)
     if (this.pending) return Promise.reject(new Error('gradient worker: a request is already pending'))
     return new Promise((resolve, reject) => {
@@ -109,30 +92,106 @@ export class GradientWorker {
     })
   }
 
-  /** Sends a step; the reply resolves later, so call this before computing the trainer's own part. */
-  private step(
+  /**
+   * Sends a step; the reply resolves later, so call this before computing the trainer's own part. `weights`
+   * are views of the pool's SharedArrayBuffer (shared, not copied); x and y are this worker's own, transferred.
+   */
+  step(
     weights: Float32Array[],
     x: Float32Array,
     shape: number[],
     y: Int32Array,
     step: number
   ): Promise<{ grads: Float32Array[]; loss: number; acc: number }> {
-    const transfer = [
-      ...weights.map((w) => w.buffer as ArrayBuffer),
+    return this.request({ type: 'step', weights, x, shape, y, step }, [
       x.buffer as ArrayBuffer,
       y.buffer as ArrayBuffer
-    ]
-    return this.request({ type: 'step', weights, x, shape, y, step }, transfer).then((r) => {
+    ]).then((r) => {
       if (r.type !== 'grads') throw new Error(`gradient worker: unexpected reply ${r.type}`)
       return r
     })
   }
 
+  async close(): Promise<void> {
+    this.failure ??= new Error('gradient worker closed')
+    await this.worker.terminate()
+  }
+}
+
+/**
+ * The trainer's gradient workers: `threads - 1` of them, the trainer's thread being the last. The name stays
+ * from when there was one worker; `threads` says how many threads a step uses.
+ */
+export class GradientWorker {
+  private shared: { buffer: SharedArrayBuffer; views: Float32Array[] } | null = null
+
+  private constructor(private readonly links: WorkerLink[]) {}
+
+  /** Threads a step runs on: the workers and the trainer's own. */
+  get threads(): number {
+    return this.links.length + 1
+  }
+
   /**
-   * The gradient of a whole batch, computed in two parts: the worker takes the first half (with the model's
-   * current trainable weights), this thread the rest meanwhile; the parts are averaged by size (the losses are
-   * means). Dropout masks are drawn per part from the run's seed and the step (parts 2*step and 2*step+1),
-   * so a run repeats exactly. The caller owns the returned gradients (keyed by variable name).
+   * Starts `threads - 1` workers (default 1), each with a copy of `model` (topology and all weights), or
+   * returns null without an entry (then the trainer runs on one thread). `threads: 1` starts none: the
+   * pool then computes every batch on the trainer's thread (the tests compare the two).
+   */
+  static async start(
+    model: tf.LayersModel,
+    opts: { backend: BackendName; numClasses: number; seed: number; entry?: WorkerEntry; threads?: number }
+  ): Promise<GradientWorker | null> {
+    const entry = opts.entry
+    if (!entry) return null
+    const workers = Math.max(0, (opts.threads ?? 2) - 1)
+    let artifacts: tf.io.ModelArtifacts | null = null
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
+      })
+    )
+    const started = await Promise.allSettled(
+      Array.from({ length: workers }, () => WorkerLink.start(artifacts!, { ...opts, entry }))
+    )
+    const links = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      await Promise.all(links.map((l) => l.close()))
+      throw failed.reason
+    }
+    return new GradientWorker(links)
+  }
+
+  /** The current trainable weights, written once into the buffer every worker reads. */
+  private shareWeights(vars: tf.Variable[]): Float32Array[] {
+    const sizes = vars.map((v) => v.size)
+    const total = sizes.reduce((a, c) => a + c, 0)
+    if (
+      !this.shared ||
+      this.shared.views.length !== vars.length ||
+      this.shared.buffer.byteLength !== total * 4
+    ) {
+      const buffer = new SharedArrayBuffer(total * 4)
+      let offset = 0
+      const views = sizes.map((n) => {
+        const view = new Float32Array(buffer, offset * 4, n)
+        offset += n
+        return view
+      })
+      this.shared = { buffer, views }
+    }
+    const views = this.shared.views
+    vars.forEach((v, i) => views[i].set(v.dataSync() as Float32Array))
+    return views
+  }
+
+  /**
+   * The gradient of a whole batch, computed in parts: the workers take the first rows (one part each, with
+   * the model's current trainable weights), this thread the last part meanwhile; the parts are averaged by
+   * size (the losses are means). Dropout masks are drawn per part from the run's seed and the step (parts
+   * N*step .. N*step+N-1, this thread's first), so a run repeats exactly. The caller owns the returned
+   * gradients (keyed by variable name).
    */
   async gradients(
     model: tf.LayersModel,
@@ -143,47 +202,65 @@ export class GradientWorker {
     dropout: { layers: tf.layers.Layer[]; seed: number; step: number }
   ): Promise<{ loss: number; acc: number; grads: tf.NamedTensorMap }> {
     const len = inputShape.reduce((a, c) => a * c, 1)
-    const nWorker = Math.floor(b.size / 2)
-    const nLocal = b.size - nWorker
-    const remote = this.step(
-      vars.map((v) => transferableCopy(v)),
-      b.x.slice(0, nWorker * len),
-      [nWorker, ...inputShape],
-      b.y.slice(0, nWorker),
-      dropout.step * 2 + 1
-    )
-    reseedDropout(dropout.layers, dropout.seed, dropout.step * 2)
+    const parts = Math.min(this.threads, b.size)
+    // Part 0 (this thread) takes the rows left over, so two threads split 7 as 3 there and 4 here.
+    const base = Math.floor(b.size / parts)
+    const sizes = Array.from({ length: parts }, (_, j) => base + (j < b.size % parts ? 1 : 0))
+    const weights = parts > 1 ? this.shareWeights(vars) : []
+    const remote: Promise<{ grads: Float32Array[]; loss: number; acc: number }>[] = []
+    let row = 0
+    for (let j = 1; j < parts; j++) {
+      const n = sizes[j]
+      remote.push(
+        this.links[j - 1].step(
+          weights,
+          b.x.slice(row * len, (row + n) * len),
+          [n, ...inputShape],
+          b.y.slice(row, row + n),
+          dropout.step * parts + j
+        )
+      )
+      row += n
+    }
+    const nLocal = sizes[0]
+    reseedDropout(dropout.layers, dropout.seed, dropout.step * parts)
     const local = tf.tidy(() => {
-      const x = tf.tensor(b.x.subarray(nWorker * len, b.size * len), [nLocal, ...inputShape])
-      const y = tf.tensor1d(b.y.subarray(nWorker, b.size), 'int32')
+      const x = tf.tensor(b.x.subarray(row * len, b.size * len), [nLocal, ...inputShape])
+      const y = tf.tensor1d(b.y.subarray(row, b.size), 'int32')
       const r = batchGradients(model, vars, x, y, numClasses)
       return { loss: r.loss, acc: r.acc, grads: vars.map((v) => r.grads[v.name]) }
     })
-    let theirs: { grads: Float32Array[]; loss: number; acc: number }
+    let theirs: { grads: Float32Array[]; loss: number; acc: number }[]
     try {
-      theirs = await remote
+      theirs = await Promise.all(remote)
     } catch (err) {
+      // Every worker's reply must be in before the next step writes the shared weights again.
+      await Promise.allSettled(remote)
       tf.dispose([local.loss, local.acc, ...local.grads])
       throw err
     }
     const wl = nLocal / b.size
-    const ww = nWorker / b.size
     const grads: tf.NamedTensorMap = {}
     tf.tidy(() => {
       vars.forEach((v, i) => {
-        grads[v.name] = tf.keep(
-          tf.add(tf.mul(local.grads[i], wl), tf.mul(tf.tensor(theirs.grads[i], v.shape), ww))
-        )
+        let sum = tf.mul(local.grads[i], wl)
+        theirs.forEach((t, k) => {
+          sum = tf.add(sum, tf.mul(tf.tensor(t.grads[i], v.shape), sizes[k + 1] / b.size))
+        })
+        grads[v.name] = tf.keep(sum)
       })
     })
-    const loss = local.loss.dataSync()[0]
-    const acc = local.acc.dataSync()[0]
+    let loss = local.loss.dataSync()[0] * wl
+    let acc = local.acc.dataSync()[0] * wl
+    theirs.forEach((t, k) => {
+      loss += (t.loss * sizes[k + 1]) / b.size
+      acc += (t.acc * sizes[k + 1]) / b.size
+    })
     tf.dispose([local.loss, local.acc, ...local.grads])
-    return { loss: loss * wl + theirs.loss * ww, acc: acc * wl + theirs.acc * ww, grads }
+    return { loss, acc, grads }
   }
 
   async close(): Promise<void> {
-    this.failure ??= new Error('gradient worker closed')
-    await this.worker.terminate()
+    await Promise.all(this.links.map((l) => l.close()))
   }
 }

@@ -1,7 +1,8 @@
 // Entry of the gradient worker thread of data-parallel training (dataParallel.ts; built as
 // out/main/gradWorker.js). TF.js wasm runs on one thread under Node, so the trainer splits each batch: this
 // thread computes the gradients of one part on its own copy of the model while the trainer's thread computes
-// the other; the trainer averages them and applies the step. Protocol (structured clone, arrays transferred):
+// the others; the trainer averages them and applies the step. Protocol (structured clone; x and y transferred,
+// weights are views of one SharedArrayBuffer that the trainer writes once per step for every worker):
 //   trainer -> worker  { type: 'init', backend, artifacts, numClasses, seed }
 //                      { type: 'step', weights, x, shape, y, step }     weights: trainable values, in order
 //   worker -> trainer  { type: 'ready' } | { type: 'grads', grads, loss, acc } | { type: 'error', message }

@@ -298,14 +298,17 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     )
     let epochNow = record.epoch
 
-    // Image strategies on a single-threaded backend: a second thread computes half of each batch. The head
-    // of feature extraction trains on cached vectors in milliseconds per batch and stays on one thread.
-    if (!built.base && !built.onnxBase && trainThreads(backend) > 1 && config.batchSize >= 2) {
+    // Image strategies on a single-threaded backend: worker threads compute parts of each batch (one thread
+    // per core, dataParallel.ts). The head of feature extraction trains on cached vectors in milliseconds per
+    // batch and stays on one thread.
+    const threads = Math.min(trainThreads(backend), config.batchSize)
+    if (!built.base && !built.onnxBase && threads > 1) {
       helper = await GradientWorker.start(trainable, {
         backend,
         numClasses,
         seed: config.seed,
-        entry: opts.gradWorker
+        entry: opts.gradWorker,
+        threads
       })
     }
 
@@ -313,7 +316,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       type: 'started',
       runId,
       backend,
-      threads: helper ? 2 : 1,
+      threads: helper ? helper.threads : 1,
       totalEpochs: config.epochs,
       batchesPerEpoch: trainSource.batchesPerEpoch,
       trainImages: data.train.length,

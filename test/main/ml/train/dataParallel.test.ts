@@ -24,16 +24,22 @@ describe('data-parallel training', () => {
     await initBackend({ prefer: 'wasm', logger: () => {} })
   })
 
-  it('uses two threads on wasm unless TS_TRAIN_THREADS says otherwise', () => {
+  it('uses one thread per core on wasm (at most 8) unless TS_TRAIN_THREADS says otherwise', () => {
     expect(trainThreads('wasm', { TS_TRAIN_THREADS: '1' })).toBe(1)
     expect(trainThreads('tfjs-node', {})).toBe(1)
     expect(trainThreads('cpu', {})).toBe(1)
     expect(trainThreads('wasm', { TS_TRAIN_THREADS: '2' })).toBe(2)
+    expect(trainThreads('wasm', { TS_TRAIN_THREADS: '12' })).toBe(12)
+    expect(trainThreads('wasm', {}, 2)).toBe(2)
+    expect(trainThreads('wasm', {}, 6)).toBe(6)
+    expect(trainThreads('wasm', {}, 16)).toBe(8)
+    expect(trainThreads('wasm', {}, 1)).toBe(1)
   })
 
-  it("averages the worker's and the trainer's gradients into the whole batch's gradient", async () => {
+  // More threads than this machine's cores, on purpose: the result must not depend on the machine.
+  it.each([1, 2, 3, 4])("%i threads average their parts into the whole batch's gradient", async (threads) => {
     // No batch norm and no dropout: then the gradient of a batch is exactly the size-weighted mean of its parts'.
-    // An odd batch (7 = 3 on the worker + 4 here) checks the weighting.
+    // An odd batch (7 = 3 on the worker + 4 here with two threads; 3+2+2 with three) checks the weighting.
     const model = createCompactCnn({
       numClasses: 4,
       inputSize: 16,
@@ -55,9 +61,10 @@ describe('data-parallel training', () => {
       backend: 'wasm',
       numClasses: 4,
       seed: 1,
-      entry: GRAD_WORKER
+      entry: GRAD_WORKER,
+      threads
     })
-    expect(worker).not.toBeNull()
+    expect(worker?.threads).toBe(threads)
     try {
       const r = await worker!.gradients(
         model,
@@ -103,7 +110,8 @@ describe('data-parallel training', () => {
 
     it('splits every batch over two threads and learns as one thread does', async () => {
       const before = tf.memory().numTensors
-      const two = await run('two')
+      process.env.TS_TRAIN_THREADS = '2'
+      const two = await run('two').finally(() => delete process.env.TS_TRAIN_THREADS)
       expect(two.threads).toBe(2)
       expect(two.losses[2]).toBeLessThan(two.losses[0] * 0.8)
       expect(tf.memory().numTensors).toBe(before)
