@@ -1,8 +1,7 @@
 // `transfer-studio doctor`: which TF.js backend runs here and why, the cores training uses, whether
 // onnxruntime loaded, and how to get a faster backend on this machine (src/main/ml/tfjs/doctor.ts).
 import type { Command } from 'commander'
-import { loadOnnxRuntime } from '../../ml/evaluate/onnxRuntime'
-import { diagnose, gatherFacts } from '../../ml/tfjs/doctor'
+import { loadEngine, loadOnnxRuntime } from '../../ml'
 import type { CliContext } from '../context'
 
 export function register(program: Command, ctx: CliContext): void {
@@ -11,6 +10,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('say which backend runs here and how to get a faster one')
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
+      const { diagnose, gatherFacts } = await loadEngine()
       const d = diagnose(await gatherFacts(() => loadOnnxRuntime()))
       if (opts.json) {
         ctx.json({ ...d.facts, summary: d.summary, advice: d.advice })
