@@ -55,15 +55,21 @@ describe('coded backend errors in the renderer', () => {
     api = await createRealApi()
     setApi(api)
     const pinia = createPinia()
-    await useClassesStore(pinia).load()
+    const classes = useClassesStore(pinia)
+    await classes.load()
     const i18n = createAppI18n('zh-CN')
     wrapper = mount(ClassManagerDialog, { global: { plugins: [pinia, i18n] }, attachTo: document.body })
     await flushPromises()
-    for (let i = 0; i < 2; i++) {
-      await wrapper.find('[data-test="cm-new"]').setValue('Stop')
-      await wrapper.find('[data-test="cm-add"]').trigger('click')
-      await flushPromises()
+    const w = wrapper
+    const add = async (): Promise<void> => {
+      await w.find('[data-test="cm-new"]').setValue('Stop')
+      await w.find('[data-test="cm-add"]').trigger('click')
     }
+    // The real backend answers asynchronously: the second add goes once the first class is there.
+    await add()
+    await vi.waitFor(() => expect(classes.list.map((c) => c.key)).toContain('Stop'), { timeout: 10_000 })
+    await add()
+    await vi.waitFor(() => expect(w.find('[data-test="cm-error"]').exists()).toBe(true), { timeout: 10_000 })
     const shown = wrapper.find('[data-test="cm-error"]').text()
     expect(shown).toBe('已有类别使用按键"Stop"')
     i18n.global.locale.value = 'en'

@@ -14,7 +14,9 @@ import { TrainingService, inProcessRunner } from '../../../src/main/training/tra
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
 const CLASSES = ['14', '17', '38']
-const EPOCHS = 6
+// Enough epochs that the child still trains while the first test reads its heartbeat (2.5 s) after an
+// in-process CLI call: with 6, an unloaded CI machine finished the run first (6 s in all).
+const EPOCHS = 30
 const JITI = join(__dirname, '../../../node_modules/jiti/lib/jiti-cli.mjs')
 const CHILD = join(__dirname, 'runsCliChild.ts')
 
@@ -168,7 +170,7 @@ describe.skipIf(!sharedDataAvailable())('runs owned by another process', () => {
       projects.close()
     }
     expect(child.proc.exitCode).toBeNull() // still training: the test above ran against a live owner
-  }, 60_000)
+  }, 120_000)
 
   it('a run killed with -9 reads as interrupted, and train --resume continues it from its checkpoint', async () => {
     const child = trainer as Child
@@ -246,5 +248,5 @@ describe.skipIf(!sharedDataAvailable())('runs owned by another process', () => {
     } finally {
       projects2.close()
     }
-  }, 60_000)
+  }, 120_000)
 })
