@@ -24,7 +24,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
-import { cliRunner } from './lib/cli'
+import { GRAD_WORKER, cliRunner } from './lib/cli'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
 
@@ -185,7 +185,10 @@ async function trainRun(
 ): Promise<{ seconds: number; val: number | null; epochs: number; dir: string; threads: number }> {
   return withBackend(project, async (b) => {
     let threads = 1
-    const service = new TrainingService(b.services.projects, { runner: inProcessRunner() })
+    const service = new TrainingService(b.services.projects, {
+      runner: inProcessRunner(),
+      gradWorker: GRAD_WORKER
+    })
     const config = service.defaults(strategy)
     edit(config)
     let lastLine = 0

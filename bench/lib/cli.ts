@@ -1,5 +1,12 @@
 // The CLI run in-process by the bench scripts, as a user would run `transfer-studio ...`.
+import { resolve } from 'node:path'
 import { runCli } from '../../src/main/cli'
+
+/** The gradient worker from source: the app and the built CLI run gradWorker.js beside them. */
+export const GRAD_WORKER = {
+  file: resolve(__dirname, '../../src/main/ml/train/gradWorker.ts'),
+  execArgv: ['--import', 'jiti/register']
+}
 
 /** A runner of CLI commands with `dataDir` as the app's data folder: returns stdout, throws with stderr. */
 export function cliRunner(dataDir: string): (args: string[]) => Promise<string> {
@@ -10,7 +17,9 @@ export function cliRunner(dataDir: string): (args: string[]) => Promise<string> 
     const code = await runCli(args, {
       stdout: sink((s) => (out += s)) as unknown as NodeJS.WriteStream,
       stderr: sink((s) => (err += s)) as unknown as NodeJS.WriteStream,
-      dataDir
+      dataDir,
+      // `train` splits each batch over the gradient workers as the built CLI does (its .ts, with jiti).
+      gradWorker: GRAD_WORKER
     })
     if (code !== 0) throw new Error(`transfer-studio ${args.join(' ')} failed (${code}): ${err}`)
     return out

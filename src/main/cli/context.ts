@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createBackend, type Backend } from '../backend'
+import type { WorkerEntry } from '../ml'
 
 export interface CliOutput {
   write(text: string): unknown
@@ -18,6 +19,11 @@ export interface CliIo {
   dataDir: string
   /** Stops long-running commands when aborted (`serve` exits, `import` cancels); so does Ctrl+C. */
   signal?: AbortSignal
+  /**
+   * The gradient worker `train` splits each batch over on wasm; by default the one built beside cli.js
+   * (out/main/gradWorker.js). Benches and tests that run the CLI from source give the .ts with jiti.
+   */
+  gradWorker?: WorkerEntry
 }
 
 /** A mistake in the command line or its inputs: reported without a stack, exit code 1. */
@@ -34,6 +40,8 @@ export class UserError extends Error {
 
 export interface CliContext {
   io: CliIo
+  /** The gradient worker `train` uses on wasm, when one is there (the built CLI, or the io's). */
+  gradWorker: WorkerEntry | undefined
   /** Write one JSON object to stdout. */
   json(value: unknown): void
   /** Write lines of human-readable text to stdout. */
@@ -88,8 +96,11 @@ export function createContext(io: CliIo): CliContext {
     }
     return backend
   }
+  const gradWorker =
+    io.gradWorker ?? (existsSync(workers.gradWorkerEntry) ? { file: workers.gradWorkerEntry } : undefined)
   return {
     io,
+    gradWorker,
     json: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     print: (...lines) => io.stdout.write(`${lines.join('\n')}\n`),
     openProject,

@@ -242,4 +242,36 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio CLI', () => {
     expect(code).toBe(1)
     expect(stderr).toMatch(/project file not found/)
   })
+
+  it.skipIf(!built)('trains through the built bin with the gradient workers beside it', () => {
+    // Two threads asked for, so that the check holds on a one-core machine too: without the gradient
+    // worker built beside cli.js, `train` would run on one.
+    const env = {
+      ...process.env,
+      TRANSFER_STUDIO_DATA_DIR: join(tmp.dir, 'data'),
+      TS_TRAIN_THREADS: '2'
+    }
+    const run = (...args: string[]): string =>
+      execFileSync(process.execPath, [bin, ...args], { env, stdio: 'pipe' }).toString()
+    run('import', images, '--project', project, '--json')
+    run('split', '--project', project, '--val', '0.2', '--test', '0', '--json')
+    const j = JSON.parse(
+      run(
+        'train',
+        '--project',
+        project,
+        '--strategy',
+        'custom',
+        '--epochs',
+        '1',
+        '--width',
+        '0.25',
+        '--fc-units',
+        '16',
+        '--no-augment',
+        '--json'
+      )
+    )
+    expect(j).toMatchObject({ backend: 'wasm', threads: 2, epochs: 1 })
+  })
 })

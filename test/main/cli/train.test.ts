@@ -10,12 +10,14 @@ import {
   readFileSync,
   writeFileSync
 } from 'node:fs'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../../src/main/cli'
 import { SHARED_DATA, sharedDataAvailable, tempDir } from '../../helpers'
 
 const CLASSES = ['14', '17', '38']
+const GRAD_WORKER = resolve(__dirname, '../../../src/main/ml/train/gradWorker.ts')
 
 function capture(isTTY = false): { write(text: string): void; isTTY: boolean; text: () => string } {
   let out = ''
@@ -29,7 +31,13 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
   async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdout = capture()
     const stderr = capture()
-    const code = await runCli(argv, { stdout, stderr, dataDir: join(tmp.dir, 'data') })
+    const code = await runCli(argv, {
+      stdout,
+      stderr,
+      dataDir: join(tmp.dir, 'data'),
+      // The gradient worker from source, as the built CLI finds gradWorker.js beside it.
+      gradWorker: { file: GRAD_WORKER, execArgv: ['--import', 'jiti/register'] }
+    })
     return { code, stdout: stdout.text(), stderr: stderr.text() }
   }
 
@@ -101,10 +109,13 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
       'seconds',
       'strategy',
       'test_accuracy',
+      'threads',
       'val_accuracy'
     ])
     expect(j.strategy).toBe('custom')
     expect(j.backend).toBe('wasm')
+    // One thread per core on wasm (at most 8): the CLI splits each batch over the gradient workers too.
+    expect(j.threads).toBe(Math.min(availableParallelism(), 8))
     expect(j.epochs).toBe(5)
     expect(j.out).toBe(out)
     expect(j.test_accuracy).toBeGreaterThan(2 / CLASSES.length)
@@ -209,7 +220,10 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio train / evaluate / pred
     )
     expect(code).toBe(0)
     expect(stderr.text()).toMatch(/\r.*epoch 1/)
-    expect(stdout.text()).toMatch(/Run \d+ \(custom\) on wasm: 1 epochs.*\n.*test accuracy: \d+\.\d%/)
+    // No gradient worker given here: one thread, and the summary says so.
+    expect(stdout.text()).toMatch(
+      /Run \d+ \(custom\) on wasm, 1 thread: 1 epochs.*\n.*test accuracy: \d+\.\d%/
+    )
   })
 
   it('bad command lines fail with a clear message', async () => {

@@ -293,6 +293,8 @@ export function register(program: Command, ctx: CliContext): void {
       const summary = await ctx.withProject(opts.project, {}, async (backend) => {
         const service = new TrainingService(backend.services.projects, {
           runner: inProcessRunner(),
+          // Every core on wasm, as the app trains: the gradient workers beside this thread (dataParallel.ts).
+          gradWorker: ctx.gradWorker,
           models: hub,
           // Training runs on this thread here, so the run's heartbeat beats from a worker thread.
           heartbeatThread: true
@@ -301,7 +303,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (config) config.preprocessing.cropToRoi = service.defaults(config.strategy).preprocessing.cropToRoi
         const bar = ctx.io.stderr.isTTY && !opts.json ? progressLine(ctx.io.stderr) : null
         let runId = -1
-        const off = service.onEvent((e) => bar?.update(e))
+        let threads = 1
+        const off = service.onEvent((e) => {
+          if (e.type === 'started') threads = e.threads ?? 1
+          bar?.update(e)
+        })
         const onInterrupt = (): void => {
           ctx.io.stderr.write('\ncancelling the training...\n')
           service.cancel(runId)
@@ -324,19 +330,20 @@ export function register(program: Command, ctx: CliContext): void {
           if (stats.splits.test > 0) testAccuracy = (await service.evaluate(runId)).accuracy
           run = service.get(runId)
           const out = opts.out ? (await service.exportRun(runId, resolve(opts.out))).dir : null
-          return { run, testAccuracy, out }
+          return { run, testAccuracy, out, threads }
         } finally {
           off()
           process.removeListener('SIGINT', onInterrupt)
           ctx.io.signal?.removeEventListener('abort', onInterrupt)
         }
       })
-      const { run, testAccuracy, out } = summary
+      const { run, testAccuracy, out, threads } = summary
       if (opts.json) {
         ctx.json({
           run_id: run.id,
           strategy: run.strategy,
           backend: run.backend,
+          threads,
           epochs: run.epochsDone,
           val_accuracy: run.valAccuracy,
           test_accuracy: testAccuracy,
@@ -347,7 +354,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`)
       ctx.print(
-        `Run ${run.id} (${run.strategy}) on ${run.backend}: ${run.epochsDone} epochs in ${(run.seconds ?? 0).toFixed(1)} s`,
+        `Run ${run.id} (${run.strategy}) on ${run.backend}, ${threads} thread${threads === 1 ? '' : 's'}: ${run.epochsDone} epochs in ${(run.seconds ?? 0).toFixed(1)} s`,
         `  validation accuracy: ${pct(run.valAccuracy)}, test accuracy: ${pct(testAccuracy)}`,
         ...(out ? [`  exported to ${out}`] : [])
       )

@@ -1,0 +1,356 @@
+// Accuracy on signs the model has never seen, estimated from the shared data alone (issue 15).
+//
+// gtsrb-test holds 1-3 tracks (physical signs) per class, 30 frames each: one easy sign gives a class 100 %,
+// and the 99.3-99.7 % it reports overstates what a user gets on new signs (a hidden sample of GTSRB's
+// official test set gave 97.9 % for the recipe that scores 99.7 % here). This script pools gtsrb-train and
+// gtsrb-test (7,740 images, every track of both) and runs a k-fold cross-validation grouped by track: each
+// fold trains the product's recipe on the other folds' tracks and predicts its own, so every image is
+// predicted once by a model that never saw its physical sign, and the score covers 5-70 tracks per class
+// instead of 1-3. Several seeds give the spread.
+//
+//   npx jiti bench/unseen.ts [--folds 3] [--seeds 42] [--name baseline] [--width 0.5] [--epochs 21]
+//                            [--val 0.1] [--folds-run 0,1,2] [--tta]
+//
+// Each run goes through the product: the CLI imports and splits (ROI crop, split by track), the training
+// service trains the `custom` strategy's default config (edited only by the flags given), the export is
+// loaded as `evaluate` loads it. Appends one row per fold to bench/unseen.json and writes the class
+// probabilities of every held-out image to $TS_UNSEEN_PROBS (default /tmp/ts-unseen) so that ensembles can
+// be scored offline (--ensemble name1,name2 averages those).
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync
+} from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { TrainConfig } from '../src/shared/training'
+import { GRAD_WORKER, cliRunner } from './lib/cli'
+import { createBackend } from '../src/main/backend'
+import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
+
+const DATA = process.env.TS_SHARED_DATA ?? resolve(__dirname, '../../shared/data')
+const NAMES = join(DATA, 'signnames.csv')
+const OUT_JSON = resolve(__dirname, 'unseen.json')
+const PROBS = process.env.TS_UNSEEN_PROBS ?? '/tmp/ts-unseen'
+
+const arg = (name: string, fallback?: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : fallback
+}
+const FOLDS = Number(arg('folds', '3'))
+const SEEDS = (arg('seeds', '42') as string).split(',').map(Number)
+const NAME = arg('name', 'baseline') as string
+const FOLDS_RUN = arg('folds-run')?.split(',').map(Number) ?? [...Array(FOLDS).keys()]
+const VAL = Number(arg('val', '0.1'))
+
+interface Item {
+  cls: number
+  track: string
+  file: string
+  /** The source file. */
+  src: string
+  /** The annotation row without its Path column. */
+  roi: string
+}
+
+/** Every image of both shared splits with its annotation. */
+function pooled(): Item[] {
+  const items: Item[] = []
+  for (const split of ['gtsrb-train', 'gtsrb-test']) {
+    const rows = readFileSync(join(DATA, 'annotations', `${split}.csv`), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+    for (const row of rows) {
+      const [path, ...rest] = row.split(';')
+      const [cls, file] = path.split('/')
+      items.push({
+        cls: Number(cls),
+        track: file.split('_')[0],
+        file,
+        src: join(DATA, split, path),
+        roi: rest.join(';')
+      })
+    }
+  }
+  return items
+}
+
+/** A deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Per class: its tracks shuffled, then each given to the fold with the fewest images so far. */
+function assignFolds(items: Item[], k: number, seed: number): Map<string, number> {
+  const fold = new Map<string, number>()
+  const rand = rng(seed)
+  const byClass = new Map<number, Map<string, number>>()
+  for (const it of items) {
+    const t = byClass.get(it.cls) ?? new Map<string, number>()
+    t.set(it.track, (t.get(it.track) ?? 0) + 1)
+    byClass.set(it.cls, t)
+  }
+  for (const [cls, tracks] of byClass) {
+    const names = [...tracks.keys()].sort()
+    for (let i = names.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1))
+      ;[names[i], names[j]] = [names[j], names[i]]
+    }
+    const size = new Array(k).fill(0)
+    for (const t of names) {
+      let f = 0
+      for (let i = 1; i < k; i++) if (size[i] < size[f]) f = i
+      size[f] += tracks.get(t)!
+      fold.set(`${cls}/${t}`, f)
+    }
+  }
+  return fold
+}
+
+/** Writes `items` as <dir>/<class>/<file> with a GTSRB annotation CSV beside; returns the CSV's path. */
+function stage(dir: string, items: Item[]): string {
+  const lines = ['Path;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId']
+  for (const it of items) {
+    mkdirSync(join(dir, String(it.cls)), { recursive: true })
+    copyFileSync(it.src, join(dir, String(it.cls), it.file))
+    lines.push(`${it.cls}/${it.file};${it.roi}`)
+  }
+  const csv = `${dir}.csv`
+  writeFileSync(csv, lines.join('\n') + '\n')
+  return csv
+}
+
+function editConfig(c: TrainConfig, seed: number): void {
+  c.seed = seed
+  if (arg('epochs')) c.epochs = Number(arg('epochs'))
+  if (c.model.architecture === 'compact') {
+    if (arg('width')) c.model.width = Number(arg('width'))
+    if (arg('fc')) c.model.fcUnits = Number(arg('fc'))
+    if (arg('dropout')) c.model.dropout = Number(arg('dropout'))
+  }
+  if (arg('lr')) c.learningRate = Number(arg('lr'))
+  if (arg('batch')) c.batchSize = Number(arg('batch'))
+  if (arg('brightness')) c.augmentation.brightness = Number(arg('brightness'))
+  if (arg('rotation')) c.augmentation.rotationDeg = Number(arg('rotation'))
+  if (arg('shift')) c.augmentation.shift = Number(arg('shift'))
+  if (arg('scale')) c.augmentation.scale = Number(arg('scale'))
+  if (arg('contrast')) c.augmentation.contrast = Number(arg('contrast'))
+}
+
+interface FoldRow {
+  name: string
+  seed: number
+  fold: number
+  folds: number
+  train_images: number
+  test_images: number
+  test_tracks: number
+  accuracy: number
+  seconds: number
+  epochs: number
+  config: Pick<TrainConfig, 'model' | 'epochs' | 'batchSize' | 'learningRate' | 'augmentation'>
+  threads: number
+  load_average: number[]
+  date: string
+}
+
+async function runFold(
+  items: Item[],
+  seed: number,
+  fold: number,
+  folds: Map<string, number>
+): Promise<FoldRow> {
+  const tmp = mkdtempSync(join(tmpdir(), `ts-unseen-${NAME}-${fold}-`))
+  const cli = cliRunner(join(tmp, 'appdata'))
+  const inFold = (it: Item): boolean => folds.get(`${it.cls}/${it.track}`) === fold
+  const train = items.filter((it) => !inFold(it))
+  const test = items.filter(inFold)
+  const trainCsv = stage(join(tmp, 'train'), train)
+  const project = join(tmp, 'p.tsproj')
+  await cli([
+    'import',
+    join(tmp, 'train'),
+    '--project',
+    project,
+    '--names',
+    NAMES,
+    '--labels',
+    'gtsrb-csv',
+    '--annotations',
+    trainCsv,
+    '--crop-roi',
+    '--json'
+  ])
+  await cli([
+    'split',
+    '--project',
+    project,
+    '--val',
+    String(VAL),
+    '--test',
+    '0',
+    '--group-by',
+    'track',
+    '--seed',
+    String(seed),
+    '--json'
+  ])
+  const backend = createBackend({ dataDir: join(tmp, 'appdata') })
+  let row: Omit<FoldRow, 'accuracy' | 'test_images' | 'test_tracks'>
+  const exportDir = join(tmp, 'export')
+  try {
+    await backend.handlers['project:open']({ path: project })
+    const service = new TrainingService(backend.services.projects, {
+      runner: inProcessRunner(),
+      gradWorker: GRAD_WORKER
+    })
+    const config = service.defaults('custom')
+    editConfig(config, seed)
+    let threads = 1
+    const off = service.onEvent((e) => {
+      if (e.type === 'started') threads = e.threads ?? 1
+      if (e.type === 'epoch')
+        process.stderr.write(
+          `  ${NAME} seed ${seed} fold ${fold} epoch ${e.epoch}/${e.totalEpochs} loss ${e.trainLoss.toFixed(3)} ` +
+            `val ${e.valAccuracy?.toFixed(3)} (${e.seconds.toFixed(0)} s, load ${loadavg()[0].toFixed(1)})\n`
+        )
+    })
+    const { runId } = await service.start(config)
+    const run = await service.wait(runId)
+    off()
+    if (run.status !== 'completed') throw new Error(`run ${run.status}: ${run.error}`)
+    await service.exportRun(runId, exportDir)
+    row = {
+      name: NAME,
+      seed,
+      fold,
+      folds: FOLDS,
+      train_images: train.length,
+      seconds: +(run.seconds ?? 0).toFixed(1),
+      epochs: run.epochsDone,
+      config: {
+        model: config.model,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        learningRate: config.learningRate,
+        augmentation: config.augmentation
+      },
+      threads,
+      load_average: loadavg().map((x) => +x.toFixed(2)),
+      date: new Date().toISOString()
+    }
+  } finally {
+    await backend.dispose()
+  }
+  const testCsv = stage(join(tmp, 'test'), test)
+  const { parseGtsrbCsv, parseNamesCsv } = await import('../src/main/library/labelSources')
+  const { examplesFromFolder } = await import('../src/main/ml/data/folder')
+  const { classifyExamples, loadClassifier } = await import('../src/main/ml/evaluate/classifier')
+  const loaded = await loadClassifier(exportDir, { logger: () => {} })
+  try {
+    const folder = await examplesFromFolder(join(tmp, 'test'), {
+      classes: loaded.labels.map((l) => ({ key: l.key, index: l.index, name: l.name })),
+      names: parseNamesCsv(readFileSync(NAMES, 'utf8')),
+      annotations: parseGtsrbCsv(readFileSync(testCsv, 'utf8'), join(tmp, 'test'))
+    })
+    const r = await classifyExamples(loaded.classifier, folder.examples)
+    const n = loaded.classifier.numClasses
+    let right = 0
+    const predicted: number[] = []
+    for (let i = 0; i < r.examples.length; i++) {
+      let best = 0
+      for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
+      predicted.push(best)
+      if (best === r.labels[i]) right++
+    }
+    // Output index -> class key, so that ensembles of runs can be scored on the same images.
+    mkdirSync(PROBS, { recursive: true })
+    writeFileSync(
+      join(PROBS, `${NAME}-s${seed}-f${fold}.json`),
+      JSON.stringify({
+        keys: loaded.labels.map((l) => l.key),
+        paths: r.examples.map((e) => e.path.slice(join(tmp, 'test').length + 1)),
+        labels: Array.from(r.labels),
+        probabilities: Array.from(r.probabilities, (p) => +p.toFixed(5))
+      })
+    )
+    return {
+      ...row,
+      test_images: r.examples.length,
+      test_tracks: new Set(test.map((it) => `${it.cls}/${it.track}`)).size,
+      accuracy: +(right / r.examples.length).toFixed(5)
+    }
+  } finally {
+    await loaded.classifier.dispose()
+  }
+}
+
+/** Scores the average of the named runs' probabilities on the images they share. */
+function ensemble(names: string[]): void {
+  const files = readdirSync(PROBS)
+  for (const seed of SEEDS)
+    for (const fold of FOLDS_RUN) {
+      const runs = names
+        .map((n) => join(PROBS, `${n}-s${seed}-f${fold}.json`))
+        .filter((f) => existsSync(f))
+        .map((f) => JSON.parse(readFileSync(f, 'utf8')))
+      if (runs.length < names.length) continue
+      const n = runs[0].keys.length
+      const index = runs.map((r) => new Map<string, number>(r.paths.map((p: string, i: number) => [p, i])))
+      let right = 0
+      let total = 0
+      for (let i = 0; i < runs[0].paths.length; i++) {
+        const sum = new Float64Array(n)
+        for (let r = 0; r < runs.length; r++) {
+          const at = index[r].get(runs[0].paths[i])!
+          for (let j = 0; j < n; j++) sum[j] += runs[r].probabilities[at * n + j]
+        }
+        let best = 0
+        for (let j = 1; j < n; j++) if (sum[j] > sum[best]) best = j
+        total++
+        if (best === runs[0].labels[i]) right++
+      }
+      console.log(
+        `ensemble ${names.join('+')} seed ${seed} fold ${fold}: ${((100 * right) / total).toFixed(2)} % (${total})`
+      )
+    }
+  void files
+}
+
+async function main(): Promise<void> {
+  if (arg('ensemble')) return ensemble((arg('ensemble') as string).split(','))
+  const items = pooled()
+  const rows: FoldRow[] = existsSync(OUT_JSON) ? JSON.parse(readFileSync(OUT_JSON, 'utf8')) : []
+  for (const seed of SEEDS) {
+    const folds = assignFolds(items, FOLDS, seed)
+    for (const fold of FOLDS_RUN) {
+      const row = await runFold(items, seed, fold, folds)
+      rows.push(row)
+      writeFileSync(OUT_JSON, JSON.stringify(rows, null, 1) + '\n')
+      console.log(
+        `${NAME} seed ${seed} fold ${fold}/${FOLDS}: ${(row.accuracy * 100).toFixed(2)} % of ${row.test_images} ` +
+          `(${row.test_tracks} tracks), ${row.seconds} s, ${row.threads} threads, ${cpus().length} cores, load ${row.load_average[0]}`
+      )
+    }
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err)
+    process.exit(1)
+  }
+)
