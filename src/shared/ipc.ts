@@ -17,6 +17,7 @@ import type {
   SplitSummary
 } from './types'
 import type { BackendName, Prediction } from './training'
+import type { DoctorReport } from './doctor'
 import {
   TRAINING_CHANNEL_NAMES,
   TRAINING_EVENT_NAMES,
@@ -89,6 +90,11 @@ export interface SystemInfo {
 /** The studio flow beyond the engine's own channels: base validation, estimates, prediction, dialogs. */
 export interface SystemResults {
   'system:info': SystemInfo
+  /**
+   * The About screen: what `transfer-studio doctor` says (the backend that trains and why, the cores used,
+   * onnxruntime, the advice with its commands), its sentences as catalogue keys. The first ask starts TF.js.
+   */
+  'system:doctor': DoctorReport
   /** Check a base model on the spot: readable, right structure and shapes. Never throws for a bad file. */
   'training:validateBase': {
     ok: boolean
@@ -203,6 +209,7 @@ const CHANNEL_NAMES: Record<Channel, true> = {
   'classes:merge': true,
   'classes:delete': true,
   'system:info': true,
+  'system:doctor': true,
   'training:validateBase': true,
   'training:estimate': true,
   'training:predict': true,

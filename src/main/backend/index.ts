@@ -14,6 +14,7 @@ import { ProjectService } from '../project/projectService'
 import { watchExternalCommits } from '../db/database'
 import { BaseCheckService } from '../training/baseCheck'
 import { EstimateService } from '../training/estimate'
+import { DoctorService } from '../training/doctorService'
 import { UploadStore } from '../uploads/uploadStore'
 import { PredictionService, type InferenceWorkerOptions } from '../training/prediction'
 import { TrainingService, defaultRunner, type JobRunner } from '../training/trainingService'
@@ -116,8 +117,10 @@ export function createBackend(opts: BackendOptions): Backend {
       : () => undefined
   })
   const hub = new ModelHubService(opts.hub)
+  // One runner for the engine's jobs: training and evaluation, and the doctor's diagnosis for `system:doctor`.
+  const runner = opts.runner ?? defaultRunner(opts.workerEntry)
   const training = new TrainingService(projects, {
-    runner: opts.runner ?? defaultRunner(opts.workerEntry),
+    runner,
     gradWorker: opts.gradWorkerEntry ? { file: opts.gradWorkerEntry } : undefined,
     models: hub
   })
@@ -128,6 +131,8 @@ export function createBackend(opts: BackendOptions): Backend {
   const estimates = new EstimateService(projects, training)
   const uploads = new UploadStore()
   const prediction = new PredictionService(training, opts.inferenceWorker, uploads)
+  const appVersion = opts.appVersion ?? packageVersion
+  const doctor = new DoctorService({ appVersion, runner })
   if (opts.projectPath) {
     if (existsSync(opts.projectPath)) projects.openProject(opts.projectPath)
     else projects.create(opts.projectPath)
@@ -144,9 +149,10 @@ export function createBackend(opts: BackendOptions): Backend {
       baseCheck,
       estimates,
       prediction,
+      doctor,
       dialogs: opts.dialogs,
       desktop: opts.desktop ?? false,
-      appVersion: opts.appVersion ?? packageVersion
+      appVersion
     })
   }
 

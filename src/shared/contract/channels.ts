@@ -105,6 +105,7 @@ export const CHANNEL_SCHEMAS = {
   }),
   'training:exportPreview': ExportArgs,
   'system:info': NoArgs,
+  'system:doctor': NoArgs,
   'dialog:open': z.strictObject({
     kind: z.enum(['file', 'folder']),
     title: z.string().max(200).optional(),

@@ -193,6 +193,34 @@ export const en = {
     'the download of {id} is damaged (its checksum does not match); it was deleted, try again',
   'hub.cancelled': 'download of {id} cancelled',
 
+  // `transfer-studio doctor` and the About screen (src/main/ml/tfjs/doctor.ts). No `@` here: vue-i18n reads
+  // it as a link, so package names and commands travel in the advice's `command`, shown below the sentence.
+  'doctor.summary':
+    'TF.js backend: {backend} ({why}); training uses {used} of {cores} cores; onnxruntime: {onnx}',
+  'doctor.onnxLoaded': 'loaded',
+  'doctor.onnxMissing': 'not available',
+  'doctor.why.forced': 'forced by TS_BACKEND',
+  'doctor.why.first': 'the first choice',
+  'doctor.why.nativeMissing': 'tfjs-node not installed',
+  'doctor.why.gpuOptIn': 'tfjs-node-gpu not installed; it is opt-in',
+  'doctor.why.skipped': '{detail}',
+  'doctor.advice.gpu':
+    'An NVIDIA GPU is visible: the GPU build of TensorFlow (tfjs-node-gpu) trains on it. It is not installed by default: the command below installs it. It needs the NVIDIA driver, CUDA 11.2 and cuDNN 8.1 on the library path; then run with TS_BACKEND=tfjs-node-gpu to check that it loads.',
+  'doctor.advice.native':
+    'Native TensorFlow on the CPU (tfjs-node): its prebuilt binding is N-API 8, which this Node (N-API {napi}) runs because N-API is ABI-stable. Its install downloads libtensorflow, so it needs the internet once (README, "A faster backend").',
+  'doctor.advice.noBinding':
+    'tfjs-node publishes no binding for {target}: the WebAssembly backend is the fastest here.',
+  'doctor.advice.simdOff':
+    'WebAssembly SIMD is off: a newer Node or Electron (any from Node 16.4) turns it on, about 2-3x faster.',
+  'doctor.advice.cpu':
+    'The plain JavaScript backend is the slowest: unset TS_BACKEND, or reinstall to get WebAssembly.',
+  'doctor.advice.cores':
+    'Training uses {used} of {cores} cores on WebAssembly (one thread per core, at most {max} unless TS_TRAIN_THREADS says more, up to 64); the native backend uses them all.',
+  'doctor.advice.onnx':
+    'onnxruntime-node did not load ({reason}): rebuild it with the command below; ONNX bases and the export check need it.',
+  'doctor.advice.onnxNoReason':
+    'onnxruntime-node did not load: rebuild it with the command below; ONNX bases and the export check need it.',
+
   // Uploads (src/main/uploads/uploadStore.ts).
   'upload.tooMany': 'too many uploads are waiting to be used ({max})',
   'upload.tooMuchSpace': 'the uploads waiting to be used take too much space; try again shortly',

@@ -172,6 +172,30 @@ export const zhCN: Record<MessageKey, string> = {
   'hub.hashMismatch': '{id} 的下载已损坏（校验和不匹配），已删除，请重试',
   'hub.cancelled': '{id} 的下载已取消',
 
+  'doctor.summary':
+    'TF.js 后端：{backend}（{why}）；训练使用 {cores} 个核心中的 {used} 个；onnxruntime：{onnx}',
+  'doctor.onnxLoaded': '已加载',
+  'doctor.onnxMissing': '不可用',
+  'doctor.why.forced': '由 TS_BACKEND 指定',
+  'doctor.why.first': '首选后端',
+  'doctor.why.nativeMissing': '未安装 tfjs-node',
+  'doctor.why.gpuOptIn': '未安装 tfjs-node-gpu（需要手动选择安装）',
+  'doctor.why.skipped': '跳过了前面的后端：{detail}',
+  'doctor.advice.gpu':
+    '检测到 NVIDIA GPU：TensorFlow 的 GPU 版本（tfjs-node-gpu）可以用它训练。默认不安装，下面的命令会安装它。它需要 NVIDIA 驱动，以及库路径上的 CUDA 11.2 和 cuDNN 8.1；安装后用 TS_BACKEND=tfjs-node-gpu 运行，检查它能否加载。',
+  'doctor.advice.native':
+    'CPU 上的原生 TensorFlow（tfjs-node）：它的预编译绑定是 N-API 8，由于 N-API 的 ABI 稳定，本机的 Node（N-API {napi}）可以运行它。安装时会下载 libtensorflow，因此需要联网一次（见 README 中讲更快后端的一节）。',
+  'doctor.advice.noBinding': 'tfjs-node 没有为 {target} 发布绑定：在这里 WebAssembly 后端最快。',
+  'doctor.advice.simdOff':
+    'WebAssembly SIMD 未启用：更新的 Node 或 Electron（Node 16.4 起的任何版本）会启用它，速度约快 2-3 倍。',
+  'doctor.advice.cpu': '纯 JavaScript 后端最慢：取消 TS_BACKEND 的设置，或重新安装以使用 WebAssembly。',
+  'doctor.advice.cores':
+    '在 WebAssembly 上训练使用 {cores} 个核心中的 {used} 个（每个核心一个线程，默认最多 {max} 个，TS_TRAIN_THREADS 可设得更多，最多 64 个）；原生后端会用上全部核心。',
+  'doctor.advice.onnx':
+    'onnxruntime-node 未能加载（{reason}）：请用下面的命令重新编译它；ONNX 基础模型和导出检查需要它。',
+  'doctor.advice.onnxNoReason':
+    'onnxruntime-node 未能加载：请用下面的命令重新编译它；ONNX 基础模型和导出检查需要它。',
+
   'upload.tooMany': '等待使用的上传过多（{max} 个）',
   'upload.tooMuchSpace': '等待使用的上传占用空间过多，请稍后重试',
   'upload.empty': '上传的文件为空',

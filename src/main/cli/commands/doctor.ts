@@ -13,7 +13,7 @@ export function register(program: Command, ctx: CliContext): void {
       const { diagnose, gatherFacts } = await loadEngine()
       const d = diagnose(await gatherFacts(() => loadOnnxRuntime()))
       if (opts.json) {
-        ctx.json({ ...d.facts, summary: d.summary, advice: d.advice })
+        ctx.json({ ...d.facts, why: d.why, summary: d.summary, advice: d.advice })
         return
       }
       const f = d.facts
@@ -21,7 +21,10 @@ export function register(program: Command, ctx: CliContext): void {
         d.summary,
         `  node ${f.node} (N-API ${f.napi}), ${f.platform}-${f.arch}${f.nvidiaGpu ? ', NVIDIA GPU visible' : ''}`,
         ...(d.advice.length
-          ? ['To train faster here:', ...d.advice.map((a) => `  - ${a}`)]
+          ? [
+              'To train faster here:',
+              ...d.advice.flatMap((a) => [`  - ${a.message}`, ...(a.command ? [`      $ ${a.command}`] : [])])
+            ]
           : ['Nothing to improve.'])
       )
     })

@@ -1,6 +1,7 @@
 // The engine's jobs as plain messages, so the same code runs in the training child process (trainWorker.ts)
-// or in-process (CLI, tests): train a model and leave a complete export folder in the run folder, or
-// classify labelled images with such a folder. Inputs and results are serialisable; no tensors cross.
+// or in-process (CLI, tests): train a model and leave a complete export folder in the run folder, classify
+// labelled images with such a folder, or say what the process that trains runs on (the doctor's diagnosis).
+// Inputs and results are serialisable; no tensors cross.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendName, EvaluationResult, TrainConfig, TrainingProgress } from '../../../shared/training'
@@ -13,6 +14,8 @@ import { classifyExamples, loadClassifier } from '../evaluate/classifier'
 import { argmaxRow, evaluatePredictions } from '../evaluate/metrics'
 import type { EpochRecord } from '../train/checkpoint'
 import { RUN_FILES } from '../../project/paths'
+import { diagnose, gatherFacts, type Diagnosis } from '../tfjs/doctor'
+import { loadOnnxRuntime } from '../evaluate/onnxRuntime'
 
 export interface TrainJob {
   kind: 'train'
@@ -38,7 +41,12 @@ export interface EvaluateJob {
   examples: Example[]
 }
 
-export type Job = TrainJob | EvaluateJob
+/** The doctor's diagnosis of the process that trains (the About screen; tfjs/doctor.ts). */
+export interface DoctorJob {
+  kind: 'doctor'
+}
+
+export type Job = TrainJob | EvaluateJob | DoctorJob
 
 export interface TrainJobResult {
   kind: 'train'
@@ -61,7 +69,12 @@ export interface EvaluateJobResult {
   predictions: { path: string; imageId: number | null; index: number; confidence: number }[]
 }
 
-export type JobResult = TrainJobResult | EvaluateJobResult
+export interface DoctorJobResult {
+  kind: 'doctor'
+  diagnosis: Diagnosis
+}
+
+export type JobResult = TrainJobResult | EvaluateJobResult | DoctorJobResult
 
 /** Folder of a run's trained model inside its run folder. */
 export const MODEL_SUBDIR = RUN_FILES.model
@@ -151,5 +164,7 @@ export async function runJob(
   onEvent: (e: TrainingProgress) => void,
   signal?: AbortSignal
 ): Promise<JobResult> {
+  if (job.kind === 'doctor')
+    return { kind: 'doctor', diagnosis: diagnose(await gatherFacts(() => loadOnnxRuntime())) }
   return job.kind === 'train' ? runTrain(job, onEvent, signal) : runEvaluate(job, signal)
 }

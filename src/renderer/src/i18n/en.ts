@@ -470,7 +470,9 @@ export default {
         scale: 'Scale change',
         brightness: 'Brightness change',
         contrast: 'Contrast change',
-        flip: 'Mirror horizontally (off for signs: a mirrored sign means something else)'
+        flip: 'Mirror horizontally (off for signs: a mirrored sign means something else)',
+        mirrorSigns:
+          'Mirror the signs that have a mirror image (No entry stays No entry, Turn left becomes Turn right), found by their GTSRB names'
       },
       modelSize: 'Model size',
       reducedNote:
@@ -627,5 +629,40 @@ export default {
     done: 'Exported to:',
     onnxError: 'The TF.js model was written, but the ONNX file was not: {message}',
     failed: 'Export failed: {message}'
+  },
+  about: {
+    open: 'About / status',
+    openTitle: 'The app version, the backend that trains, and how to train faster on this machine',
+    title: 'About Transfer Studio / status',
+    loading: 'Reading what this machine runs… (the first time starts TensorFlow.js: about a second)',
+    failed: 'Could not read the status: {message}',
+    version: 'Version',
+    backend: 'Training backend',
+    kind: {
+      'tfjs-node-gpu': 'TensorFlow on the GPU (CUDA)',
+      'tfjs-node': 'native TensorFlow on the CPU',
+      wasm: 'TensorFlow.js on WebAssembly',
+      cpu: 'plain JavaScript, the slowest'
+    },
+    simdOn: 'SIMD on',
+    simdOff: 'SIMD off',
+    wasmThreads: '{n} threads',
+    listSeparator: ', ',
+    why: 'Why this backend',
+    cores: 'Cores used for training',
+    coresValue: '{used} of {cores}',
+    onnxLoaded: 'loaded',
+    onnxMissing: 'not loaded',
+    gpu: 'NVIDIA GPU',
+    gpuSeen: 'visible (its driver is there)',
+    gpuNone: 'none visible',
+    runtime: 'Runtime',
+    adviceTitle: 'How to train faster on this machine',
+    noAdvice: 'Nothing to improve: training already runs on the fastest backend this machine has.',
+    copy: 'Copy',
+    copied: 'Copied',
+    copyTitle: 'Copy the command, to run in the folder the studio is installed in',
+    copyManually: 'No clipboard here: the command is selected, press Ctrl+C to copy it.',
+    cliHint: 'The same report in a terminal:'
   }
 }

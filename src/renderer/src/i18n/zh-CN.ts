@@ -463,7 +463,8 @@ export default {
         scale: '缩放变化',
         brightness: '亮度变化',
         contrast: '对比度变化',
-        flip: '水平镜像（标志请关闭：镜像后的标志含义不同）'
+        flip: '水平镜像（标志请关闭：镜像后的标志含义不同）',
+        mirrorSigns: '镜像有镜像对应的标志（禁止驶入仍是禁止驶入，左转变为右转），按 GTSRB 标志名称识别'
       },
       modelSize: '模型大小',
       reducedNote:
@@ -617,5 +618,40 @@ export default {
     done: '已导出到：',
     onnxError: 'TF.js 模型已写入，但 ONNX 文件没有：{message}',
     failed: '导出失败：{message}'
+  },
+  about: {
+    open: '关于 / 状态',
+    openTitle: '应用版本、用于训练的后端，以及如何在本机更快地训练',
+    title: '关于 Transfer Studio / 状态',
+    loading: '正在读取本机的运行情况…（首次读取会启动 TensorFlow.js，约需一秒）',
+    failed: '无法读取状态：{message}',
+    version: '版本',
+    backend: '训练后端',
+    kind: {
+      'tfjs-node-gpu': 'GPU 上的 TensorFlow（CUDA）',
+      'tfjs-node': 'CPU 上的原生 TensorFlow',
+      wasm: '基于 WebAssembly 的 TensorFlow.js',
+      cpu: '纯 JavaScript，最慢'
+    },
+    simdOn: '已启用 SIMD',
+    simdOff: '未启用 SIMD',
+    wasmThreads: '{n} 个线程',
+    listSeparator: '，',
+    why: '选用原因',
+    cores: '训练使用的核心',
+    coresValue: '{cores} 个中的 {used} 个',
+    onnxLoaded: '已加载',
+    onnxMissing: '未加载',
+    gpu: 'NVIDIA 显卡',
+    gpuSeen: '可见（已找到其驱动）',
+    gpuNone: '未检测到',
+    runtime: '运行环境',
+    adviceTitle: '如何在本机更快地训练',
+    noAdvice: '无需改进：训练已在本机可用的最快后端上运行。',
+    copy: '复制',
+    copied: '已复制',
+    copyTitle: '复制该命令，在 Transfer Studio 的安装文件夹中运行',
+    copyManually: '此处无法使用剪贴板：命令已选中，按 Ctrl+C 复制。',
+    cliHint: '在终端中查看同一份报告：'
   }
 }
