@@ -69,6 +69,11 @@ export interface Augmentation {
   contrast: number
   /** Off by default: mirrored signs mean something else. */
   horizontalFlip: boolean
+  /**
+   * Mirrors the traffic signs that have a mirror image among the classes, by GTSRB sign name: symmetric
+   * signs keep their label, twins (turn left / turn right) swap it. Others are never mirrored. Absent = off.
+   */
+  mirrorSigns?: boolean
 }
 
 /** Where pretrained weights come from. */

@@ -152,7 +152,8 @@ export const AugmentationSchema = z.strictObject({
   scale: z.number().min(0).max(0.9),
   brightness: z.number().min(0).max(1),
   contrast: z.number().min(0).max(1),
-  horizontalFlip: z.boolean()
+  horizontalFlip: z.boolean(),
+  mirrorSigns: z.boolean().optional()
 })
 
 const NEEDS_BASE: readonly Strategy[] = ['fine-tune', 'feature-extraction']

@@ -29,6 +29,13 @@ describe('configFromOptions', () => {
     expect(configFromOptions(opts({ strategy: 'retrain', augment: true })).augmentation.enabled).toBe(true)
   })
 
+  it('mirrors the signs that have a mirror image unless --no-mirror-signs', () => {
+    expect(configFromOptions(opts()).augmentation.mirrorSigns).toBe(true)
+    // commander gives true for a lone --no- option left out, false when it is given.
+    expect(configFromOptions(opts({ mirrorSigns: true })).augmentation.mirrorSigns).toBe(true)
+    expect(configFromOptions(opts({ mirrorSigns: false })).augmentation.mirrorSigns).toBe(false)
+  })
+
   it('flags override the recipe', () => {
     const c = configFromOptions(
       opts({ epochs: '5', batchSize: '32', lr: '1e-3', lrSchedule: 'constant', patience: '2', width: '1' })

@@ -40,6 +40,7 @@ interface TrainOptions {
   normalize?: 'mean' | 'std'
   pretrainedRate?: string
   augment?: boolean
+  mirrorSigns?: boolean
   balanced?: boolean
   batchNorm: boolean
   seed?: string
@@ -125,6 +126,7 @@ export function configFromOptions(o: TrainOptions, info?: BaseInfo): TrainConfig
     c.earlyStoppingPatience = parseNumber(o.patience, '--patience', (n) => Number.isInteger(n) && n >= 0)
   // --augment / --no-augment; neither keeps the strategy's default (on for the compact CNN).
   if (o.augment !== undefined) c.augmentation.enabled = o.augment
+  if (o.mirrorSigns === false) c.augmentation.mirrorSigns = false
   c.classBalanced = Boolean(o.balanced)
   if (o.seed) c.seed = parseNumber(o.seed, '--seed', Number.isInteger)
   // The same check as `training:start`, so an option the flags above let through (a 5000 px input, a
@@ -164,6 +166,8 @@ function resumeIdOf(o: TrainOptions): number | null {
     'seed'
   ]
   const given = configFlags.filter((k) => o[k] !== undefined)
+  // --no-mirror-signs alone: commander's default for it is true, so only false was given.
+  if (o.mirrorSigns === false) given.push('mirrorSigns')
   if (given.length > 0)
     throw new UserError(
       `--resume continues run ${id} with its own settings; leave out ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`
@@ -252,6 +256,10 @@ export function register(program: Command, ctx: CliContext): void {
       'sign-friendly augmentation: shift, rotation, scale, brightness, contrast (custom: on)'
     )
     .option('--no-augment', 'no augmentation')
+    .option(
+      '--no-mirror-signs',
+      'with augmentation, do not mirror the signs that have a mirror image (No entry; turn left <-> right)'
+    )
     .option('--balanced', 'class-balanced sampling')
     .option('--no-batch-norm', 'custom: no batch normalisation (better for very short runs)')
     .option('--seed <n>', 'random seed (default 42)')

@@ -81,6 +81,7 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
   const decode = opts.decode ?? defaultDecode
   // Augmentation belongs to training, which is what `shuffle` stands for (see BatchSourceOptions).
   const aug = opts.shuffle && opts.augmentation?.enabled ? opts.augmentation : null
+  const mirror = aug ? (opts.mirror ?? null) : null
   const stride = inputLength(prep)
   const batchesPerEpoch = Math.ceil(examples.length / batchSize)
 
@@ -95,6 +96,8 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
     const count = Math.min(batchSize, order.length - start)
     const x = new Float32Array(count * stride)
     const ok = new Uint8Array(count)
+    // The label of each position: the example's, or its mirror twin's when the image was mirrored.
+    const labels = new Int32Array(count)
     const failed: Batch['failed'] = []
     const failedAt = new Map<number, string>()
     let next = 0
@@ -111,10 +114,18 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
             const base = prep.cropToRoi && ex.roi ? cropImage(img, ex.roi) : img
             const rng = mulberry32(mixSeed(opts.seed, epochIndex, start + j))
             const params = sampleAugmentParams(aug, rng, base.width, base.height)
+            labels[j] = ex.label
+            // Drawn after the other parameters, so mirroring does not change them.
+            const twin = mirror && ex.label >= 0 && ex.label < mirror.length ? mirror[ex.label] : -1
+            if (twin >= 0 && !params.flip && rng() < 0.5) {
+              params.flip = true
+              labels[j] = twin
+            }
             const data = new Uint8Array(base.width * base.height * 3)
             augmentInto(data, base, params)
             preprocessInto(x, j * stride, { width: base.width, height: base.height, data }, prep, null)
           } else {
+            labels[j] = ex.label
             preprocessInto(x, j * stride, img, prep, ex.roi)
           }
           ok[j] = 1
@@ -142,7 +153,7 @@ export function createBatchSource(opts: CreateBatchSourceOptions): BatchSource {
       }
       if (out !== x) out.set(x.subarray(j * stride, (j + 1) * stride), k * stride)
       batchExamples.push(ex)
-      y.push(ex.label)
+      y.push(labels[j])
       k++
     }
     return { x: out, y: Int32Array.from(y), size: k, examples: batchExamples, failed }

@@ -44,6 +44,11 @@ export interface BatchSourceOptions {
   /** Training: shuffle each epoch and apply augmentation; evaluation: neither. */
   shuffle: boolean
   augmentation?: Augmentation
+  /**
+   * With augmentation: per output index, the index of the class a mirrored image belongs to, or -1 (never
+   * mirrored); half the images of a class with an entry are mirrored and relabelled (mirror.ts).
+   */
+  mirror?: Int32Array | null
   /** Draw examples so that each class is equally likely (training only). */
   classBalanced?: boolean
   seed: number

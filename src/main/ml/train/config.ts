@@ -100,7 +100,9 @@ export function defaultTrainConfig(
       scale: 0.1,
       brightness: custom ? 0.3 : 0.2,
       contrast: 0.2,
-      horizontalFlip: false
+      horizontalFlip: false,
+      // Only signs with a mirror image among the classes, found by their GTSRB names (data/mirror.ts).
+      mirrorSigns: true
     },
     classBalanced: false,
     seed: 42
