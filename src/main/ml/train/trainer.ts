@@ -1,5 +1,8 @@
 // The training loop shared by the four strategies. It reads top to bottom: build the model, (feature
 // extraction: compute fc7 features once), then per epoch: train batches, validate, early-stop, checkpoint.
+// Feature extraction's head, when it is one dense softmax layer, trains in the fused wasm kernel of
+// fastHead.ts (about 20x the TF.js step, bench/RESULTS.md); its weights go back into the TF.js head at every
+// epoch end, so validation, checkpoints, early stopping and export see the same model either way.
 // Progress goes out through `onEvent` only, so the loop runs the same in a child process, a worker or a test;
 // the run's end is the returned result (or the thrown error), which the caller saves and announces.
 //
@@ -12,8 +15,10 @@ import { backendInfo, initBackend } from '../tfjs/backend'
 import { buildModel, type BuiltModel } from '../models/strategies'
 import { computeFeatures, featureBatchSource, featuresAllZero, makeForward } from '../features/extract'
 import { createBatchSource } from '../data/batches'
+import { mirrorTable } from '../data/mirror'
 import { batchGradients, dropoutLayers, reseedDropout, scoreProbabilities } from './gradients'
 import { GradientWorker, trainThreads, type WorkerEntry } from './dataParallel'
+import { denseSoftmaxHead, FastHead, fastHeadSupport } from './fastHead'
 import {
   hasBest,
   readCheckpoint,
@@ -54,6 +59,11 @@ export interface TrainOptions {
    * or the export is unavailable; 'tfjs' always uses TF.js.
    */
   evaluateWith?: 'auto' | 'tfjs'
+  /**
+   * How feature extraction trains its head: 'auto' (default) in the fused wasm kernel (fastHead.ts) when the
+   * head is one dense softmax layer and wasm SIMD is there, else TF.js; 'tfjs' always uses the TF.js step.
+   */
+  headTrainer?: 'auto' | 'tfjs'
 }
 
 export interface TrainResult {
@@ -71,6 +81,8 @@ export interface TrainResult {
   failed: { path: string; reason: string }[]
   /** What ran the validation passes (null: no validation). */
   valEngine?: 'onnx' | 'tfjs' | null
+  /** What trained feature extraction's head: the fused kernel or TF.js (absent for the image strategies). */
+  headEngine?: 'fused' | 'tfjs'
 }
 
 export class TrainCancelled extends Error {
@@ -122,6 +134,53 @@ function disposeOptimizer(opt: tf.Optimizer): void {
   if (opt instanceof tf.MomentumOptimizer && c && !c.isDisposed) c.dispose()
 }
 
+/**
+ * The fused trainer for a feature-extraction head it can train (one dense softmax layer on the features, no
+ * pretrained weights in it), with the TF.js optimizer's hyper-parameters and the head's current weights; null
+ * where the TF.js step has to run.
+ */
+function fusedHead(
+  built: BuiltModel,
+  config: TrainConfig,
+  optimizer: tf.Optimizer,
+  numClasses: number
+): { head: FastHead; layer: tf.layers.Layer } | null {
+  if ((!built.base && !built.onnxBase) || built.pretrained.size > 0 || built.headOnlyEpochs > 0) return null
+  const layer = denseSoftmaxHead(built.trainable)
+  if (!layer || !fastHeadSupport().ok) return null
+  const [kernel, bias] = layer.getWeights()
+  if (kernel.shape[0] !== built.featureDim || kernel.shape[1] !== numClasses) return null
+  const o = optimizer as unknown as {
+    beta1?: number
+    beta2?: number
+    epsilon?: number
+    momentum?: number
+    useNesterov?: boolean
+  }
+  if (o.useNesterov) return null
+  const head = FastHead.create({
+    dim: built.featureDim,
+    numClasses,
+    maxBatch: config.batchSize,
+    optimizer: config.optimizer,
+    learningRate: config.learningRate,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    epsilon: o.epsilon,
+    momentum: o.momentum
+  })
+  head.setWeights(kernel.dataSync(), bias.dataSync())
+  return { head, layer }
+}
+
+/** Puts the fused trainer's weights into the TF.js head (validation, checkpoints and export read them there). */
+function syncFusedHead(fused: { head: FastHead; layer: tf.layers.Layer }): void {
+  const { kernel, bias } = fused.head.weights()
+  tf.tidy(() =>
+    fused.layer.setWeights([tf.tensor2d(kernel, [fused.head.dim, fused.head.numClasses]), tf.tensor1d(bias)])
+  )
+}
+
 function validateConfig(config: TrainConfig, data: TrainData): void {
   if (!Number.isInteger(config.epochs) || config.epochs < 1)
     throw new Error(`epochs must be >= 1, got ${config.epochs}`)
@@ -168,6 +227,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
   let optimizer: tf.Optimizer | null = null
   let featureStore: { dispose(): void } | null = null
   let helper: GradientWorker | null = null
+  let fused: { head: FastHead; layer: tf.layers.Layer } | null = null
   let epochsDone = 0
   try {
     validateConfig(config, data)
@@ -232,6 +292,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         batchSize: config.batchSize,
         shuffle: true,
         augmentation: config.augmentation,
+        mirror: config.augmentation.mirrorSigns ? mirrorTable(data.classes) : null,
         classBalanced: config.classBalanced,
         seed: config.seed
       })
@@ -299,8 +360,10 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     let epochNow = record.epoch
 
     // Image strategies on a single-threaded backend: worker threads compute parts of each batch (one thread
-    // per core, dataParallel.ts). The head of feature extraction trains on cached vectors in milliseconds per
-    // batch and stays on one thread.
+    // per core, dataParallel.ts). The head of feature extraction trains on cached vectors in the fused kernel
+    // (or TF.js), on one thread: a batch takes well under a millisecond to a few.
+    if (opts.headTrainer !== 'tfjs') fused = fusedHead(built, config, optimizer, numClasses)
+    const headEngine = built.base || built.onnxBase ? (fused ? 'fused' : 'tfjs') : undefined
     const threads = Math.min(trainThreads(backend), config.batchSize)
     if (!built.base && !built.onnxBase && threads > 1) {
       helper = await GradientWorker.start(trainable, {
@@ -330,6 +393,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       optimizer!.applyGradients(grads)
     }
     const step = async (b: Batch, index: number): Promise<{ loss: number; acc: number }> => {
+      if (fused) return fused.head.step(b.x, b.y, b.size)
       if (!helper || b.size < 2) {
         reseedDropout(dropouts, config.seed, index)
         const [loss, acc] = tf.tidy(() => {
@@ -398,7 +462,9 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
         if (b.size === 0) continue
         if (config.lrSchedule && config.lrSchedule !== 'constant') {
           const total = config.epochs * trainSource.batchesPerEpoch
-          setRate(optimizer!, scheduledRate(config, epoch * trainSource.batchesPerEpoch + batchIndex, total))
+          const rate = scheduledRate(config, epoch * trainSource.batchesPerEpoch + batchIndex, total)
+          setRate(optimizer!, rate)
+          fused?.head.setLearningRate(rate)
         }
         const r = await step(b, epoch * trainSource.batchesPerEpoch + batchIndex)
         if (!Number.isFinite(r.loss)) {
@@ -426,6 +492,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       }
       if (opts.signal?.aborted) throw new TrainCancelled()
       if (seen === 0) throw new Error('no training image could be read: see the failed list')
+      if (fused) syncFusedHead(fused)
       if (valSource)
         emit({ type: 'phase', runId, phase: 'evaluating', done: 0, total: valSource.numExamples })
       const val = valSource ? await evaluate(valSource, epoch) : null
@@ -489,6 +556,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     }
     disposeOptimizer(optimizer)
     optimizer = null
+    fused?.head.dispose()
+    fused = null
     await helper?.close()
     helper = null
     featureStore?.dispose()
@@ -505,7 +574,8 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
       stoppedEarly,
       seconds,
       failed: [...failed].map(([path, reason]) => ({ path, reason })),
-      valEngine
+      valEngine,
+      ...(headEngine ? { headEngine } : {})
     }
     built = null
     return result
@@ -531,6 +601,7 @@ export async function train(config: TrainConfig, data: TrainData, opts: TrainOpt
     throw err instanceof Error ? err : new Error(String(err))
   } finally {
     await helper?.close()
+    fused?.head.dispose()
     if (optimizer) disposeOptimizer(optimizer)
     featureStore?.dispose()
     built?.dispose()
