@@ -52,6 +52,12 @@ export interface Preprocessing {
   resize: 'bilinear'
   /** Crop to the image's ROI before resizing, when the import recorded one and asked for cropping. */
   cropToRoi: boolean
+  /**
+   * Test-time augmentation for cropped signs: evaluation and prediction also look at the region of interest
+   * zoomed in to this fraction of its side (about its centre) and average the two predictions. Used only
+   * with `cropToRoi` and an image that has a region. Absent = one view. Training and validation see one view.
+   */
+  testTimeZoom?: number
 }
 
 /** Sign-friendly augmentation; all amplitudes are maxima of a uniform draw. */

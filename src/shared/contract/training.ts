@@ -132,7 +132,9 @@ export const PreprocessingSchema = z
       .max(1000)
       .refine((s) => s !== 0, { message: 'must not be 0' }),
     resize: z.literal('bilinear'),
-    cropToRoi: z.boolean()
+    cropToRoi: z.boolean(),
+    // A zoom in, not out: the second view must stay inside the region.
+    testTimeZoom: z.number().min(0.5).lt(1).optional()
   })
   .superRefine((p, ctx) => {
     if (p.meanSubtraction === 'dataset' && !p.mean)

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { EvaluationResult, ModelMetadata, Prediction, Preprocessing } from '../../../shared/training'
+import type { Roi } from '../../../shared/types'
 import { backendInfo, initBackend } from '../tfjs/backend'
 import { createBatchSource, type CreateBatchSourceOptions } from '../data/batches'
 import { evaluatePredictions } from './metrics'
@@ -330,6 +331,15 @@ export function predictTopK(
   return out
 }
 
+/** The region zoomed in to `zoom` of its side about its centre (test-time augmentation's second view). */
+export function zoomRoi(roi: Roi, zoom: number): Roi {
+  const cx = (roi.x1 + roi.x2) / 2
+  const cy = (roi.y1 + roi.y2) / 2
+  const hw = ((roi.x2 - roi.x1) * zoom) / 2
+  const hh = ((roi.y2 - roi.y1) * zoom) / 2
+  return { x1: cx - hw, y1: cy - hh, x2: cx + hw, y2: cy + hh }
+}
+
 export interface ClassifyResult {
   /** Examples that were read, in input order; rows of `probabilities` follow them. */
   examples: Example[]
@@ -350,29 +360,54 @@ export async function classifyExamples(
   } = {}
 ): Promise<ClassifyResult> {
   const n = classifier.numClasses
+  const prep = classifier.preprocessing
+  const zoom = prep.cropToRoi ? prep.testTimeZoom : undefined
+  const batchSize = opts.batchSize ?? 32
   const source = createBatchSource({
     examples,
-    preprocessing: classifier.preprocessing,
-    batchSize: opts.batchSize ?? 32,
+    preprocessing: prep,
+    batchSize,
     shuffle: false,
     seed: 0,
     decode: opts.decode
   })
+  // The second view of test-time augmentation: the same examples, their regions zoomed in. Batches of both
+  // sources line up (same order and size); a file that fails fails in both.
+  const zoomedSource = zoom
+    ? createBatchSource({
+        examples: examples.map((e) => (e.roi ? { ...e, roi: zoomRoi(e.roi, zoom) } : e)),
+        preprocessing: prep,
+        batchSize,
+        shuffle: false,
+        seed: 0,
+        decode: opts.decode
+      })
+    : null
+  const zoomed = zoomedSource ? zoomedSource.epoch(0, { signal: opts.signal })[Symbol.asyncIterator]() : null
   const probabilities = new Float32Array(examples.length * n)
   const labels: number[] = []
   const ok: Example[] = []
   const failed: ClassifyResult['failed'] = []
   let done = 0
-  for await (const batch of source.epoch(0, { signal: opts.signal })) {
-    failed.push(...batch.failed)
-    if (batch.size > 0) {
-      const p = await classifier.predict(batch.x, batch.size)
-      probabilities.set(p, ok.length * n)
-      ok.push(...batch.examples)
-      labels.push(...batch.y)
+  try {
+    for await (const batch of source.epoch(0, { signal: opts.signal })) {
+      failed.push(...batch.failed)
+      const second = zoomed ? (await zoomed.next()).value : null
+      if (batch.size > 0) {
+        const p = await classifier.predict(batch.x, batch.size)
+        if (second && second.size === batch.size) {
+          const q = await classifier.predict(second.x, second.size)
+          for (let i = 0; i < p.length; i++) p[i] = (p[i] + q[i]) / 2
+        }
+        probabilities.set(p, ok.length * n)
+        ok.push(...batch.examples)
+        labels.push(...batch.y)
+      }
+      done += batch.size + batch.failed.length
+      opts.onProgress?.(done, examples.length)
     }
-    done += batch.size + batch.failed.length
-    opts.onProgress?.(done, examples.length)
+  } finally {
+    await zoomed?.return?.(undefined)
   }
   return {
     examples: ok,

@@ -103,7 +103,13 @@ function describePreprocessing(p: Preprocessing): string[] {
     `2. Resize (bilinear) to ${p.inputSize} x ${p.inputSize}.`,
     `3. ${p.channelOrder === 'BGR' ? 'Reorder channels to BGR.' : 'Keep RGB channel order.'}`,
     `4. Convert to float32 on the 0..255 scale and ${mean}.`,
-    `5. Multiply by ${rounded(p.scale)}.`
+    `5. Multiply by ${rounded(p.scale)}.`,
+    ...(p.cropToRoi && p.testTimeZoom
+      ? [
+          `6. Transfer Studio's own evaluation also predicts the region zoomed in to ${rounded(p.testTimeZoom * 100)} % of its side ` +
+            `(about its centre) and averages the two probability rows; do the same to get its accuracy.`
+        ]
+      : [])
   ]
 }
 

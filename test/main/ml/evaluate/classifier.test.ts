@@ -15,7 +15,8 @@ import {
   predictFiles,
   predictTopK,
   TfjsClassifier,
-  toProbabilities
+  toProbabilities,
+  zoomRoi
 } from '../../../../src/main/ml/evaluate/classifier'
 import type { ClassLabel } from '../../../../src/main/ml/data/types'
 import type { Example } from '../../../../src/main/ml/data/types'
@@ -118,6 +119,34 @@ describe.skipIf(!sharedDataAvailable())('classifiers on a small exported model a
     const r = await classifyExamples(new TfjsClassifier(model, prep, false), examples, { batchSize: 5 })
     return r.probabilities
   }
+
+  it('test-time zoom averages the cropped view and the region zoomed in, only for cropped regions', async () => {
+    const cropped = { ...prep, cropToRoi: true }
+    const roi = { x1: 4, y1: 3, x2: 28, y2: 29 }
+    const withRoi = examples.map((e, i) => (i % 2 === 0 ? { ...e, roi } : e))
+    const one = async (p: typeof prep, ex: Example[]): Promise<Float32Array> =>
+      (await classifyExamples(new TfjsClassifier(model, p, false), ex, { batchSize: 5 })).probabilities
+    const plain = await one(cropped, withRoi)
+    const zoomedIn = await one(
+      cropped,
+      withRoi.map((e) => (e.roi ? { ...e, roi: zoomRoi(e.roi, 0.8) } : e))
+    )
+    const tta = await one({ ...cropped, testTimeZoom: 0.8 }, withRoi)
+    for (let i = 0; i < withRoi.length; i++)
+      for (let j = 0; j < 3; j++) {
+        const k = i * 3 + j
+        // Images with a region: the mean of the two views; without: the one view, as before.
+        const want = withRoi[i].roi ? (plain[k] + zoomedIn[k]) / 2 : plain[k]
+        expect(Math.abs(tta[k] - want)).toBeLessThan(1e-6)
+      }
+    // The zoomed view differs, so the average is not the plain view (the check above can fail).
+    expect(Array.from(plain).some((v, k) => Math.abs(v - zoomedIn[k]) > 1e-4)).toBe(true)
+    // Without cropToRoi the zoom is ignored.
+    expect(Array.from(await one({ ...prep, testTimeZoom: 0.8 }, withRoi))).toEqual(
+      Array.from(await one(prep, withRoi))
+    )
+    expect(zoomRoi({ x1: 0, y1: 10, x2: 20, y2: 30 }, 0.5)).toEqual({ x1: 5, y1: 15, x2: 15, y2: 25 })
+  })
 
   it('TfjsClassifier equals model.predict on the same preprocessed batch; rows sum to 1', async () => {
     const r = await classifyExamples(new TfjsClassifier(model, prep, false), examples, { batchSize: 5 })
