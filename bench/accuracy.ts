@@ -20,11 +20,12 @@
 //   --annotations annotations/gtsrb-test.csv` (cropped the same way; a model of 21 or 22 classes is scored
 //   on the test folders of its own classes).
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
 import { GRAD_WORKER, cliRunner } from './lib/cli'
+import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
 
@@ -357,7 +358,12 @@ function writeReport(done: boolean): void {
     ...conf,
     ''
   ]
-  writeFileSync(OUT_MD, `${md.join('\n')}\n${NOTES}`)
+  // bench/unseen.ts writes its section between these markers; it survives a rewrite of the rest.
+  const prior = existsSync(OUT_MD) ? readFileSync(OUT_MD, 'utf8') : ''
+  const from = prior.indexOf(UNSEEN_START)
+  const to = prior.indexOf(UNSEEN_END)
+  const unseen = from >= 0 && to > from ? `\n${prior.slice(from, to + UNSEEN_END.length)}\n` : ''
+  writeFileSync(OUT_MD, `${md.join('\n')}\n${NOTES}${unseen}`)
 }
 
 interface PytorchRow {

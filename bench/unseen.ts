@@ -9,7 +9,9 @@
 // instead of 1-3. Several seeds give the spread.
 //
 //   npx jiti bench/unseen.ts [--folds 3] [--seeds 42] [--name baseline] [--width 0.5] [--epochs 21]
-//                            [--val 0.1] [--folds-run 0,1,2] [--tta]
+//                            [--val 0.1] [--folds-run 0,1,2] [--mirror 0|1] [--zoom 0|0.9]
+//   npx jiti bench/unseen.ts --report       rewrite the section of bench/ACCURACY.md from unseen.json
+//                                           and bench/unseen-findings.md
 //
 // Each run goes through the product: the CLI imports and splits (ROI crop, split by track), the training
 // service trains the `custom` strategy's default config (edited only by the flags given), the export is
@@ -29,6 +31,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { TrainConfig } from '../src/shared/training'
 import { GRAD_WORKER, cliRunner } from './lib/cli'
+import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
 
@@ -147,6 +150,8 @@ function editConfig(c: TrainConfig, seed: number): void {
   if (arg('shift')) c.augmentation.shift = Number(arg('shift'))
   if (arg('scale')) c.augmentation.scale = Number(arg('scale'))
   if (arg('contrast')) c.augmentation.contrast = Number(arg('contrast'))
+  if (arg('mirror')) c.augmentation.mirrorSigns = arg('mirror') === '1'
+  if (arg('zoom')) c.preprocessing.testTimeZoom = arg('zoom') === '0' ? undefined : Number(arg('zoom'))
 }
 
 interface FoldRow {
@@ -157,7 +162,11 @@ interface FoldRow {
   train_images: number
   test_images: number
   test_tracks: number
+  /** With the recipe's test-time zoom when it has one (the product's evaluate). */
   accuracy: number
+  test_time_zoom: number | null
+  /** The same model on the one cropped view (null: the recipe has no test-time zoom). */
+  single_view_accuracy: number | null
   seconds: number
   epochs: number
   config: Pick<TrainConfig, 'model' | 'epochs' | 'batchSize' | 'learningRate' | 'augmentation'>
@@ -208,7 +217,10 @@ async function runFold(
     '--json'
   ])
   const backend = createBackend({ dataDir: join(tmp, 'appdata') })
-  let row: Omit<FoldRow, 'accuracy' | 'test_images' | 'test_tracks'>
+  let row: Omit<
+    FoldRow,
+    'accuracy' | 'test_images' | 'test_tracks' | 'test_time_zoom' | 'single_view_accuracy'
+  >
   const exportDir = join(tmp, 'export')
   try {
     await backend.handlers['project:open']({ path: project })
@@ -267,6 +279,22 @@ async function runFold(
     })
     const r = await classifyExamples(loaded.classifier, folder.examples)
     const n = loaded.classifier.numClasses
+    // The same model on one view, when its recipe also judges a zoomed-in view (testTimeZoom).
+    const prep = loaded.classifier.preprocessing
+    let singleView: number | null = null
+    if (prep.testTimeZoom) {
+      const one = Object.create(loaded.classifier, {
+        preprocessing: { value: { ...prep, testTimeZoom: undefined } }
+      }) as typeof loaded.classifier
+      const r1 = await classifyExamples(one, folder.examples)
+      let right1 = 0
+      for (let i = 0; i < r1.examples.length; i++) {
+        let best = 0
+        for (let j = 1; j < n; j++) if (r1.probabilities[i * n + j] > r1.probabilities[i * n + best]) best = j
+        if (best === r1.labels[i]) right1++
+      }
+      singleView = +(right1 / r1.examples.length).toFixed(5)
+    }
     let right = 0
     const predicted: number[] = []
     for (let i = 0; i < r.examples.length; i++) {
@@ -290,7 +318,9 @@ async function runFold(
       ...row,
       test_images: r.examples.length,
       test_tracks: new Set(test.map((it) => `${it.cls}/${it.track}`)).size,
-      accuracy: +(right / r.examples.length).toFixed(5)
+      accuracy: +(right / r.examples.length).toFixed(5),
+      test_time_zoom: prep.testTimeZoom ?? null,
+      single_view_accuracy: singleView
     }
   } finally {
     await loaded.classifier.dispose()
@@ -329,7 +359,60 @@ function ensemble(names: string[]): void {
   void files
 }
 
+/** Rewrites the unseen-signs section of ACCURACY.md from unseen.json. */
+function report(): void {
+  const rows: FoldRow[] = JSON.parse(readFileSync(OUT_JSON, 'utf8'))
+  const md = resolve(__dirname, 'ACCURACY.md')
+  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
+  const groups = new Map<string, FoldRow[]>()
+  for (const r of rows) groups.set(r.name, [...(groups.get(r.name) ?? []), r])
+  const recipe = (r: FoldRow): string => {
+    const m = r.config.model as { width?: number }
+    const a = r.config.augmentation
+    return `width ${m.width}, ${r.config.epochs} epochs, mirror ${a.mirrorSigns ? 'on' : 'off'}`
+  }
+  const lines = [
+    UNSEEN_START,
+    '## Accuracy on signs never seen (bench/unseen.ts)',
+    '',
+    `Produced by \`npx jiti bench/unseen.ts\` (one command per row's name; \`--report\` writes this section) on ` +
+      `${cpus().length} cores (${cpus()[0]?.model}), TF.js wasm SIMD, 2 threads, shared with other work (load average per fold: ` +
+      'the seconds are not comparable between rows).',
+    '',
+    "gtsrb-train and gtsrb-test pooled (7,740 images), 3 folds grouped by track: each fold trains the product's " +
+      '`custom` recipe (flags as named) through the CLI import (ROI crop) and split (val 0.1 by track) and the ' +
+      'training service, and predicts the held-out tracks (about 2,580 images of 430 physical signs) as ' +
+      '`evaluate` does. Every image is predicted once by a model that never saw its sign.',
+    '',
+    '| run | recipe | fold accuracies | mean | one view (no test-time zoom) | seconds per fold | load avg |',
+    '|---|---|---|---:|---|---|---|'
+  ]
+  for (const [name, rs] of groups) {
+    const acc = rs.map((r) => r.accuracy)
+    const mean = acc.reduce((a, b) => a + b, 0) / acc.length
+    const one = rs.map((r) => r.single_view_accuracy)
+    lines.push(
+      `| ${name} | ${recipe(rs[0])}${rs[0].test_time_zoom ? `, test-time zoom ${rs[0].test_time_zoom}` : ''} | ` +
+        `${rs.map((r) => `f${r.fold}: ${pct(r.accuracy)}`).join(', ')} | ${pct(mean)}${acc.length < 3 ? ` (${acc.length} of 3 folds)` : ''} | ` +
+        `${one.every((x) => x === null || x === undefined) ? '-' : one.map((x) => (x == null ? '-' : pct(x))).join(', ')} | ` +
+        `${rs.map((r) => r.seconds.toFixed(0)).join(', ')} | ${rs.map((r) => r.load_average[0]).join(', ')} |`
+    )
+  }
+  // What the runs showed: written by hand after reading the table.
+  const findings = readFileSync(resolve(__dirname, 'unseen-findings.md'), 'utf8').trim()
+  lines.push('', findings, UNSEEN_END)
+  const prior = existsSync(md) ? readFileSync(md, 'utf8') : ''
+  const from = prior.indexOf(UNSEEN_START)
+  const to = prior.indexOf(UNSEEN_END)
+  const kept =
+    from >= 0 && to > from
+      ? prior.slice(0, from) + prior.slice(to + UNSEEN_END.length).replace(/^\n+/, '')
+      : prior
+  writeFileSync(md, `${kept.replace(/\n*$/, '\n\n')}${lines.join('\n')}\n`)
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--report')) return report()
   if (arg('ensemble')) return ensemble((arg('ensemble') as string).split(','))
   const items = pooled()
   const rows: FoldRow[] = existsSync(OUT_JSON) ? JSON.parse(readFileSync(OUT_JSON, 'utf8')) : []
@@ -341,6 +424,9 @@ async function main(): Promise<void> {
       writeFileSync(OUT_JSON, JSON.stringify(rows, null, 1) + '\n')
       console.log(
         `${NAME} seed ${seed} fold ${fold}/${FOLDS}: ${(row.accuracy * 100).toFixed(2)} % of ${row.test_images} ` +
+          (row.single_view_accuracy !== null
+            ? `(one view ${(row.single_view_accuracy * 100).toFixed(2)} %) `
+            : '') +
           `(${row.test_tracks} tracks), ${row.seconds} s, ${row.threads} threads, ${cpus().length} cores, load ${row.load_average[0]}`
       )
     }
