@@ -7,6 +7,13 @@
 // its peak RSS is its own. Writes bench/speed.json and prints a Markdown table (pasted into RESULTS.md).
 //
 //   npx jiti bench/speed.ts [--batch 32] [--threads 2] [--models full,reduced,compact]
+//
+// --step-only measures the train step alone, one child process per thread count (so each peak RSS is its
+// own), as the trainer runs it on wasm (GradientWorker: N-1 workers beside this thread), next to PyTorch's
+// step at the same thread count, and prints its own table (issue 15's "AlexNet step kernels" in RESULTS.md):
+//   npx jiti bench/speed.ts --step-only [--models full] [--counts 1,2] [--batch 32] [--optimizer tfjs|heap]
+// --optimizer heap steps with HeapMomentumOptimizer (src/main/ml/tfjs/kernels/momentum.ts) instead of tfjs's
+// MomentumOptimizer (the default, what the trainer's makeOptimizer builds today).
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -18,6 +25,7 @@ import { createAlexNet, featureModel } from '../src/main/ml/models/alexnet'
 import { createCompactCnn } from '../src/main/ml/models/compact'
 import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
+import { HeapMomentumOptimizer } from '../src/main/ml/tfjs/kernels/momentum'
 import { arg, best } from './lib/args'
 
 type Size = 'full' | 'reduced' | 'compact'
@@ -161,6 +169,123 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
   )
 }
 
+/** The optimizer a step applies (see --optimizer). */
+const momentum = (kind: string): tf.Optimizer =>
+  kind === 'heap' ? new HeapMomentumOptimizer(1e-3, 0.9) : tf.train.momentum(1e-3, 0.9)
+
+/** The train step alone on `threads` threads, in this process; prints one JSON line. */
+async function stepOnly(size: Size, batch: number, threads: number, optimizer: string): Promise<void> {
+  await initBackend({ prefer: 'wasm', logger: () => {} })
+  const s = SPECS[size]
+  const model =
+    size === 'compact'
+      ? createCompactCnn({ numClasses: 43, inputSize: s.input, channels: 16, denseUnits: s.fc, seed: 1 })
+      : createAlexNet({ numClasses: 43, inputSize: s.input, width: s.width, fcUnits: s.fc, seed: 1 })
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  const xs = Float32Array.from({ length: batch * s.input * s.input * 3 }, () => Math.random() * 2 - 1)
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 43)
+  const { GradientWorker } = await import('../src/main/ml/train/dataParallel')
+  const pool = await GradientWorker.start(model, {
+    backend: 'wasm',
+    numClasses: 43,
+    seed: 1,
+    threads,
+    entry: {
+      file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
+      execArgv: ['--import', 'jiti/register']
+    }
+  })
+  if (!pool) throw new Error('the gradient workers did not start')
+  const opt = momentum(optimizer)
+  let step = 0
+  const ms = await best(async () => {
+    const r = await pool.gradients(
+      model,
+      vars,
+      { x: xs, y: labels, size: batch },
+      [s.input, s.input, 3],
+      43,
+      {
+        layers: [],
+        seed: 1,
+        step: step++
+      }
+    )
+    opt.applyGradients(r.grads as Parameters<typeof opt.applyGradients>[0])
+    tf.dispose(Object.values(r.grads))
+  }, REPEATS[size])
+  await pool.close()
+  console.log(
+    JSON.stringify({
+      model: size,
+      threads,
+      ms_per_image: +(ms / batch).toFixed(2),
+      peak_rss_mib: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
+      load_average: loadavg().map((v) => +v.toFixed(2))
+    })
+  )
+}
+
+/** --step-only: the step per thread count, each in its own process, next to PyTorch's; prints a table. */
+function stepTable(sizes: Size[], counts: number[], batch: number, optimizer: string): void {
+  const jiti = resolve(__dirname, '../node_modules/jiti/lib/jiti-cli.mjs')
+  const name = optimizer === 'heap' ? 'HeapMomentumOptimizer' : "tfjs's MomentumOptimizer"
+  const lines = [
+    `Optimizer: ${name}; batch ${batch}; load average (1/5/15 min) at each row's end.`,
+    '',
+    '| model | threads | studio step ms/img | PyTorch step ms/img | ratio | peak RSS MiB studio / PyTorch | ' +
+      'load average |',
+    '|---|---:|---:|---:|---:|---:|---|'
+  ]
+  for (const size of sizes) {
+    for (const threads of counts) {
+      process.stderr.write(`${size}, ${threads} thread(s): TF.js wasm...\n`)
+      const out = execFileSync(
+        process.execPath,
+        [
+          jiti,
+          __filename,
+          '--one-step',
+          size,
+          '--n',
+          String(threads),
+          '--batch',
+          String(batch),
+          '--optimizer',
+          optimizer
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 24 }
+      )
+      const ts = JSON.parse(
+        out
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .at(-1)!
+      ) as { ms_per_image: number; peak_rss_mib: number; load_average: number[] }
+      process.stderr.write(`${size}, ${threads} thread(s): PyTorch...\n`)
+      const pyOut = execFileSync(
+        '/usr/bin/python3',
+        [
+          join(__dirname, 'pytorch_alexnet.py'),
+          ...['--sizes', size, '--batch', String(batch), '--threads', String(threads)],
+          ...['--repeats', String(REPEATS[size]), '--json']
+        ],
+        { encoding: 'utf8' }
+      )
+      const py = (JSON.parse(pyOut) as { results: PyRow[] }).results[0]
+      lines.push(
+        `| ${SPECS[size].label} | ${threads} | ${ts.ms_per_image} | ${py.train_step_ms_per_image} | ` +
+          `${(ts.ms_per_image / py.train_step_ms_per_image).toFixed(2)} | ${ts.peak_rss_mib} / ${py.peak_rss_mib} | ` +
+          `${loadavg()
+            .map((v) => v.toFixed(2))
+            .join(' / ')} |`
+      )
+    }
+  }
+  console.log(lines.join('\n'))
+}
+
 interface TsRow {
   model: Size
   onnx_features_ms_per_image: number
@@ -188,6 +313,13 @@ async function main(): Promise<void> {
   const threads = Number(arg('threads', '2'))
   const only = arg('one', '')
   if (only) return one(only as Size, batch, threads)
+  const optimizer = arg('optimizer', 'tfjs')
+  const oneStep = arg('one-step', '')
+  if (oneStep) return stepOnly(oneStep as Size, batch, Number(arg('n', '1')), optimizer)
+  if (process.argv.includes('--step-only')) {
+    const counts = arg('counts', '1,2').split(',').map(Number)
+    return stepTable(arg('models', 'full').split(',') as Size[], counts, batch, optimizer)
+  }
   const sizes = arg('models', 'full,reduced,compact').split(',') as Size[]
   const jiti = resolve(__dirname, '../node_modules/jiti/lib/jiti-cli.mjs')
   const rows: { ts: TsRow; py: PyRow }[] = []

@@ -3,14 +3,19 @@
 // batch, a train step takes about 1/N as long on N cores. Each step the trainer writes the current trainable
 // weights ONCE into a SharedArrayBuffer that every worker reads (one copy into each worker's wasm heap, none
 // per message), sends each worker its part of the batch, computes its own part meanwhile, then averages the
-// gradients (weighted by part size: the losses are means) and applies them with its one optimizer. Batch norm
-// normalises each part with that part's statistics (as PyTorch's DataParallel does without SyncBN).
+// gradients (weighted by part size: the losses are means) and applies them with its one optimizer. Each worker
+// writes its gradients into a SharedArrayBuffer of its own (a lone worker: the weights' one), also kept for the
+// run, and the average is taken in place there, one variable at a time: the earlier tfjs formulation kept every
+// variable's weighted copies alive at once (4 model-sized buffers on a full AlexNet with one worker, on top of
+// the step's own). Batch norm normalises each part with that part's statistics (as PyTorch's DataParallel does
+// without SyncBN).
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../../shared/training'
 import type { WorkerReply, WorkerRequest } from './gradWorker'
 import { batchGradients, reseedDropout } from './gradients'
+import { float32Values, tensorFromValues } from '../tfjs/kernels/heapValues'
 
 /** Most threads a run uses by default: each holds a copy of the model, and 8 is where the speed-up was measured. */
 export const MAX_DEFAULT_THREADS = 8
@@ -94,16 +99,18 @@ class WorkerLink {
 
   /**
    * Sends a step; the reply resolves later, so call this before computing the trainer's own part. `weights`
-   * are views of the pool's SharedArrayBuffer (shared, not copied); x and y are this worker's own, transferred.
+   * are views of the pool's SharedArrayBuffer and `grads` of this worker's (shared, not copied; the worker
+   * fills `grads`); x and y are this worker's own, transferred.
    */
   step(
     weights: Float32Array[],
+    grads: Float32Array[],
     x: Float32Array,
     shape: number[],
     y: Int32Array,
     step: number
-  ): Promise<{ grads: Float32Array[]; loss: number; acc: number }> {
-    return this.request({ type: 'step', weights, x, shape, y, step }, [
+  ): Promise<{ loss: number; acc: number }> {
+    return this.request({ type: 'step', weights, grads, x, shape, y, step }, [
       x.buffer as ArrayBuffer,
       y.buffer as ArrayBuffer
     ]).then((r) => {
@@ -124,6 +131,8 @@ class WorkerLink {
  */
 export class GradientWorker {
   private shared: { buffer: SharedArrayBuffer; views: Float32Array[] } | null = null
+  /** Per worker, the buffer it writes its gradients into (views per variable); made on the first step. */
+  private gradBuffers: Float32Array[][] = []
 
   private constructor(private readonly links: WorkerLink[]) {}
 
@@ -165,25 +174,24 @@ export class GradientWorker {
 
   /** The current trainable weights, written once into the buffer every worker reads. */
   private shareWeights(vars: tf.Variable[]): Float32Array[] {
-    const sizes = vars.map((v) => v.size)
-    const total = sizes.reduce((a, c) => a + c, 0)
-    if (
-      !this.shared ||
-      this.shared.views.length !== vars.length ||
-      this.shared.buffer.byteLength !== total * 4
-    ) {
-      const buffer = new SharedArrayBuffer(total * 4)
-      let offset = 0
-      const views = sizes.map((n) => {
-        const view = new Float32Array(buffer, offset * 4, n)
-        offset += n
-        return view
-      })
-      this.shared = { buffer, views }
-    }
+    if (!this.shared || !fits(this.shared.views, vars)) this.shared = sharedViews(vars)
     const views = this.shared.views
-    vars.forEach((v, i) => views[i].set(v.dataSync() as Float32Array))
+    // From the wasm heap straight into the shared buffer (dataSync would copy each weight once more first).
+    vars.forEach((v, i) => views[i].set(float32Values(v)))
     return views
+  }
+
+  /**
+   * Worker k's gradient buffer for these variables. With one worker it is the weights' buffer itself (233 MiB
+   * less on a full AlexNet): the worker copies the weights onto its heap before it computes anything and writes
+   * its gradients only after, and nothing else reads that buffer until the next step writes the weights again.
+   * With more workers, one worker's gradients could land while another still copies the weights.
+   */
+  private gradBuffer(k: number, vars: tf.Variable[], weights: Float32Array[]): Float32Array[] {
+    if (this.links.length === 1) return weights
+    if (!this.gradBuffers[k] || !fits(this.gradBuffers[k], vars))
+      this.gradBuffers[k] = sharedViews(vars).views
+    return this.gradBuffers[k]
   }
 
   /**
@@ -207,13 +215,16 @@ export class GradientWorker {
     const base = Math.floor(b.size / parts)
     const sizes = Array.from({ length: parts }, (_, j) => base + (j < b.size % parts ? 1 : 0))
     const weights = parts > 1 ? this.shareWeights(vars) : []
-    const remote: Promise<{ grads: Float32Array[]; loss: number; acc: number }>[] = []
+    const remote: Promise<{ loss: number; acc: number }>[] = []
+    const gradViews: Float32Array[][] = []
     let row = 0
     for (let j = 1; j < parts; j++) {
       const n = sizes[j]
+      gradViews.push(this.gradBuffer(j - 1, vars, weights))
       remote.push(
         this.links[j - 1].step(
           weights,
+          gradViews[j - 1],
           b.x.slice(row * len, (row + n) * len),
           [n, ...inputShape],
           b.y.slice(row, row + n),
@@ -230,7 +241,7 @@ export class GradientWorker {
       const r = batchGradients(model, vars, x, y, numClasses)
       return { loss: r.loss, acc: r.acc, grads: vars.map((v) => r.grads[v.name]) }
     })
-    let theirs: { grads: Float32Array[]; loss: number; acc: number }[]
+    let theirs: { loss: number; acc: number }[]
     try {
       theirs = await Promise.all(remote)
     } catch (err) {
@@ -240,27 +251,56 @@ export class GradientWorker {
       throw err
     }
     const wl = nLocal / b.size
-    const grads: tf.NamedTensorMap = {}
-    tf.tidy(() => {
-      vars.forEach((v, i) => {
-        let sum = tf.mul(local.grads[i], wl)
-        theirs.forEach((t, k) => {
-          sum = tf.add(sum, tf.mul(tf.tensor(t.grads[i], v.shape), sizes[k + 1] / b.size))
-        })
-        grads[v.name] = tf.keep(sum)
-      })
-    })
     let loss = local.loss.dataSync()[0] * wl
     let acc = local.acc.dataSync()[0] * wl
     theirs.forEach((t, k) => {
       loss += (t.loss * sizes[k + 1]) / b.size
       acc += (t.acc * sizes[k + 1]) / b.size
     })
-    tf.dispose([local.loss, local.acc, ...local.grads])
+    tf.dispose([local.loss, local.acc])
+    const grads: tf.NamedTensorMap = {}
+    if (gradViews.length === 0) {
+      vars.forEach((v, i) => (grads[v.name] = local.grads[i]))
+      return { loss, acc, grads }
+    }
+    // One variable at a time, in place in worker 1's buffer: its average replaces this thread's gradient
+    // on the heap, so the step's memory does not grow here.
+    const weightsOf = gradViews.map((_, k) => sizes[k + 1] / b.size)
+    vars.forEach((v, i) => {
+      const sum = gradViews[0][i]
+      const mine = float32Values(local.grads[i]) // a heap view: read before the next allocation
+      const w0 = weightsOf[0]
+      for (let e = 0; e < sum.length; e++) sum[e] = mine[e] * wl + sum[e] * w0
+      for (let k = 1; k < gradViews.length; k++) {
+        const theirsK = gradViews[k][i]
+        const wk = weightsOf[k]
+        for (let e = 0; e < sum.length; e++) sum[e] += theirsK[e] * wk
+      }
+      local.grads[i].dispose()
+      grads[v.name] = tensorFromValues(sum, v.shape)
+    })
     return { loss, acc, grads }
   }
 
   async close(): Promise<void> {
     await Promise.all(this.links.map((l) => l.close()))
   }
+}
+
+/** Whether `views` were made for these variables (same count and sizes). */
+function fits(views: Float32Array[], vars: tf.Variable[]): boolean {
+  return views.length === vars.length && views.every((view, i) => view.length === vars[i].size)
+}
+
+/** One SharedArrayBuffer for the values of `vars`, as one view per variable. */
+function sharedViews(vars: tf.Variable[]): { buffer: SharedArrayBuffer; views: Float32Array[] } {
+  const sizes = vars.map((v) => v.size)
+  const buffer = new SharedArrayBuffer(sizes.reduce((a, c) => a + c, 0) * 4)
+  let offset = 0
+  const views = sizes.map((n) => {
+    const view = new Float32Array(buffer, offset * 4, n)
+    offset += n
+    return view
+  })
+  return { buffer, views }
 }

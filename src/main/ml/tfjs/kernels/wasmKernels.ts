@@ -18,12 +18,13 @@
 // The padding of the forward pass is passed to that convolution as explicit padding.
 //
 // Tile, Sum and Mean are wrapped too, for tfjs's own batch normalisation (the compact CNN's training now runs
-// batchNorm.ts's two kernels instead; tfjs's path remains for other axes), and MaxPoolGrad (see
-// wasmReduceKernels.ts). Identity shares data instead of copying (see makeIdentity).
-// Three native wasm kernels are wrapped (wasm only; each wrapper hands every case it does not speed up to the
-// original kernel):
-// - FusedConv2D at stride 1 (Cout a multiple of 4, linear or ReLU) runs in the SIMD convolution
+// batchNorm.ts's two kernels instead; tfjs's path remains for other axes), MaxPoolGrad and SplitV (see
+// wasmReduceKernels.ts), and LRN with LRNGrad (see wasmLrnKernels.ts). Identity shares data instead of copying
+// (see makeIdentity). These native wasm kernels are wrapped (wasm only; each wrapper hands every case it does
+// not speed up to the original kernel):
+// - FusedConv2D and Conv2D at stride 1 (Cout a multiple of 4, linear or ReLU) run in the SIMD convolution
 //   (native/conv2d.c), which packs the fresh weights in one pass instead of XNNPACK's per-call operator setup.
+//   In a train step every ReLU conv layer's forward pass is a plain Conv2D (see makeConv2D).
 // - Conv2DBackpropInput with stride 1 (conv2..conv5, the compact CNN's layers) is a forward convolution of dy
 //   with the filter rotated by 180 degrees and its in/out channels swapped: in the SIMD convolution when Cin
 //   is a multiple of 4, else in XNNPACK (about 6x faster than the native loop either way). For a model's
@@ -37,8 +38,9 @@
 import * as tf from '@tensorflow/tfjs'
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs'
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs'
-import { makeMaxPoolGrad, makeMean, makeSum, makeTile } from './wasmReduceKernels'
+import { makeMaxPoolGrad, makeMean, makeSplitV, makeSum, makeTile } from './wasmReduceKernels'
 import { registerWasmDepthwiseKernels } from './wasmDepthwiseKernels'
+import { makeLrn, makeLrnGrad } from './wasmLrnKernels'
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './native/convFilterGrad.wasm'
 import { WASM_BASE64 as CONV2D_WASM } from './native/conv2d.wasm'
 import { WASM_BASE64 as GEMM_WASM } from './native/gemm.wasm'
@@ -373,60 +375,79 @@ interface FusedConvAttrs {
 }
 
 /**
- * FusedConv2D (what conv layers run) in the SIMD convolution, for NHWC, stride 1, no dilation, Cout a multiple
- * of 4, a rank-1 bias or none, and a linear or ReLU activation; the rest goes to XNNPACK (AlexNet's conv1, at
- * stride 4 with 3 input channels, measured faster there). XNNPACK packs every fresh filter (each train
- * step's weights) and builds an indirection buffer per call; the SIMD kernel reads the filter as it is: the
- * compact CNN's six layers at batch 16 took 26.2 ms against 29.6.
+ * A convolution in the SIMD kernel (native/conv2d.c) for NHWC, stride 1, no dilation, Cout a multiple of 4, a
+ * rank-1 bias or none, and a linear or ReLU activation; null for anything else (XNNPACK runs it: AlexNet's
+ * conv1, at stride 4 with 3 input channels, measured faster there). XNNPACK packs every fresh filter (each
+ * train step's weights) and builds an indirection buffer per call; the SIMD kernel reads the filter as it is.
+ */
+function simdConv2D(
+  backend: unknown,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  a: FusedConvAttrs
+): TensorInfo | null {
+  const [kh, kw, cin, cout] = filter.shape
+  const plain =
+    a.dataFormat === 'NHWC' &&
+    allOnes(a.strides) &&
+    allOnes(a.dilations) &&
+    (a.activation === 'linear' || a.activation === 'relu') &&
+    cout % 4 === 0 &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    (!bias || (bias.shape.length === 1 && bias.shape[0] === cout && bias.dtype === 'float32'))
+  const simd = plain ? simdKernels(backend) : null
+  if (!simd) return null
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast'
+  )
+  const heap = backend as unknown as HeapBackend
+  const out = heap.makeOutput([x.shape[0], info.outHeight, info.outWidth, cout], 'float32')
+  const zeros = heap.makeOutput([cin], 'float32')
+  const packed = heap.makeOutput([packedSize(kh, kw, cin, cout)], 'float32')
+  const at = (t: TensorInfo) => heapOffset(heap, t)
+  simd.packWeights(at(filter), at(packed), kh, kw, cin, cout, 0)
+  const offsets = [at(x), at(packed), bias ? at(bias) : 0, at(out), at(zeros)]
+  const sizes = [...x.shape, info.outHeight, info.outWidth, cout, kh, kw, info.strideHeight, info.strideWidth]
+  simd.conv2d(...offsets, ...sizes, info.padInfo.top, info.padInfo.left, a.activation === 'relu' ? 1 : 0)
+  free(backend, zeros, packed)
+  return out
+}
+
+/**
+ * FusedConv2D (what conv layers run outside training, and in training with a linear activation) in the SIMD
+ * convolution where simdConv2D applies: the compact CNN's six layers at batch 16 took 26.2 ms against 29.6.
  */
 function makeFusedConv2D(original: KernelFunc): KernelFunc {
   return (args) => {
-    const { inputs, backend, attrs } = args
-    const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>
-    const a = attrs as unknown as FusedConvAttrs
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>
     if (!x || !filter || preluActivationWeights) return original(args)
-    const [kh, kw, cin, cout] = filter.shape
-    const plain =
-      a.dataFormat === 'NHWC' &&
-      allOnes(a.strides) &&
-      allOnes(a.dilations) &&
-      (a.activation === 'linear' || a.activation === 'relu') &&
-      cout % 4 === 0 &&
-      x.dtype === 'float32' &&
-      filter.dtype === 'float32' &&
-      (!bias || (bias.shape.length === 1 && bias.shape[0] === cout && bias.dtype === 'float32'))
-    const simd = plain ? simdKernels(backend) : null
-    if (!simd) return original(args)
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast'
-    )
-    const heap = backend as unknown as HeapBackend
-    const out = heap.makeOutput([x.shape[0], info.outHeight, info.outWidth, cout], 'float32')
-    const zeros = heap.makeOutput([cin], 'float32')
-    const packed = heap.makeOutput([packedSize(kh, kw, cin, cout)], 'float32')
-    const at = (t: TensorInfo) => heapOffset(heap, t)
-    simd.packWeights(at(filter), at(packed), kh, kw, cin, cout, 0)
-    const offsets = [at(x), at(packed), bias ? at(bias) : 0, at(out), at(zeros)]
-    const sizes = [
-      ...x.shape,
-      info.outHeight,
-      info.outWidth,
-      cout,
-      kh,
-      kw,
-      info.strideHeight,
-      info.strideWidth
-    ]
-    simd.conv2d(...offsets, ...sizes, info.padInfo.top, info.padInfo.left, a.activation === 'relu' ? 1 : 0)
-    free(backend, zeros, packed)
-    return out
+    const out = simdConv2D(args.backend, x, filter, bias, args.attrs as unknown as FusedConvAttrs)
+    return out ?? original(args)
+  }
+}
+
+/**
+ * Conv2D: in a train step tfjs splits a fused convolution with a ReLU into Conv2D, Add (the bias) and Relu
+ * (fused ops are used under a gradient tape only with a linear activation), so every forward convolution of a
+ * ReLU conv layer (all of AlexNet's) comes here, and to XNNPACK without this wrapper. On a full AlexNet train
+ * step (batch 16) conv2..conv5 took 463 ms forward in XNNPACK, against 369 ms for their input gradients of the
+ * same size in the SIMD kernel.
+ */
+function makeConv2D(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as Record<string, TensorInfo | undefined>
+    if (!x || !filter) return original(args)
+    const attrs = { ...(args.attrs as unknown as FusedConvAttrs), activation: 'linear' }
+    return simdConv2D(args.backend, x, filter, undefined, attrs) ?? original(args)
   }
 }
 
@@ -466,6 +487,7 @@ export function registerWasmTrainingKernels(): string[] {
   const wraps: Array<[string, (original: KernelFunc) => KernelFunc]> = [
     ['Conv2DBackpropInput', makeConv2DBackpropInput],
     ['FusedConv2D', makeFusedConv2D],
+    ['Conv2D', makeConv2D],
     ['BatchMatMul', makeBatchMatMul],
     // Batch normalisation's per-channel statistics and broadcasts (see wasmReduceKernels.ts).
     ['Tile', makeTile],
@@ -473,6 +495,11 @@ export function registerWasmTrainingKernels(): string[] {
     ['Mean', makeMean],
     // Max pooling's gradient: a scalar loop in tfjs-backend-wasm (see wasmReduceKernels.ts).
     ['MaxPoolGrad', makeMaxPoolGrad],
+    // AlexNet's local response normalisation and its gradient: scalar loops in tfjs-backend-wasm (wasmLrnKernels.ts).
+    ['LRN', makeLrn],
+    ['LRNGrad', makeLrnGrad],
+    // The grouped convolutions' channel split: a strided Slice per output in tfjs-backend-wasm (wasmReduceKernels.ts).
+    ['SplitV', makeSplitV],
     ['Identity', makeIdentity]
   ]
   for (const [name, wrap] of wraps) {

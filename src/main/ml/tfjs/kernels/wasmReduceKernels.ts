@@ -7,9 +7,10 @@
 //   the reduced axes to the end, a full copy of the activation, then reduces.
 // Here Tile copies contiguous blocks (typed-array set/copyWithin) and the leading-axis reductions run as
 // one pass over the rows [M, C] straight on the wasm heap. Every other case goes to the original kernel.
-import { backend_util } from '@tensorflow/tfjs'
+import { backend_util, util } from '@tensorflow/tfjs'
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs'
 import { WASM_BASE64 as MAX_POOL_GRAD_WASM } from './native/maxPoolGrad.wasm'
+import { WASM_BASE64 as MAX_POOL_GRAD_WINDOWS_WASM } from './native/maxPoolGradWindows.wasm'
 import { type HeapBackend, heapExports, heapOffset } from './native/heap'
 
 const prod = (a: number[]): number => a.reduce((x, y) => x * y, 1)
@@ -49,6 +50,46 @@ export function makeTile(original: KernelFunc): KernelFunc {
     }
     write(0, 0, 0)
     return out
+  }
+}
+
+/**
+ * SplitV (the grouped convolutions' split of the activations and of the kernel on the channel axis, every step)
+ * by block copies: each output takes one contiguous run of `size * inner` values from each of the `outer`
+ * rows. tfjs-backend-wasm 4.22 runs a strided Slice per output: splitting a full AlexNet's conv2 and conv4/5
+ * inputs and kernels took 73 ms of a batch-16 train step.
+ */
+export function makeSplitV(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo
+    if (x.dtype === 'string' || prod(x.shape) === 0) return original(args)
+    const { numOrSizeSplits, axis } = args.attrs as unknown as {
+      numOrSizeSplits: number | number[]
+      axis: number
+    }
+    const ax = util.parseAxisParam(axis, x.shape)[0]
+    const sizes = backend_util.prepareSplitSize(x as never, numOrSizeSplits, ax) as number[]
+    const backend = args.backend as unknown as HeapBackend
+    const outer = prod(x.shape.slice(0, ax))
+    const inner = prod(x.shape.slice(ax + 1))
+    const rowLen = x.shape[ax] * inner
+    const outs = sizes.map((s) =>
+      backend.makeOutput(
+        x.shape.map((d, i) => (i === ax ? s : d)),
+        x.dtype
+      )
+    )
+    // Views after every makeOutput: allocating may grow (and so detach) the wasm memory.
+    const src = backend.typedArrayFromHeap(x)
+    let start = 0
+    sizes.forEach((s, k) => {
+      const dst = backend.typedArrayFromHeap(outs[k])
+      const len = s * inner
+      for (let o = 0; o < outer; o++)
+        dst.set(src.subarray(o * rowLen + start, o * rowLen + start + len), o * len)
+      start += len
+    })
+    return outs
   }
 }
 
@@ -98,7 +139,9 @@ interface MaxPoolGradAttrs {
  * the first maximum of its window in row-major order (what the cpu backend does, so ties after a ReLU break
  * the same way). tfjs-backend-wasm 4.22's own kernel is a scalar loop that took ~30 ms for one 2x2 pooling of
  * a [32, 32, 32, 16] activation; this takes about a tenth of that. Overlapping windows (AlexNet's 3x3 / 2)
- * accumulate.
+ * accumulate. Where the channels are a multiple of 4, SIMD kernels run instead: native/maxPoolGrad.c for
+ * 2x2 / 2 and native/maxPoolGradWindows.c for any other window (AlexNet's three 3x3 / 2 poolings took 67 ms
+ * of a batch-16 train step in the JS loop).
  */
 export function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
   return (args) => {
@@ -132,6 +175,17 @@ export function makeMaxPoolGrad(original: KernelFunc): KernelFunc {
       const run = simd.max_pool_grad_2x2 as (...offsetsAndSizes: number[]) => void
       run(at(input), at(dy), at(out), batchSize, H, W, C, OH, OW)
       if (2 * OH < H || 2 * OW < W) zeroOutside(dx, batchSize, H, W, C, 2 * OH, 2 * OW)
+      return out
+    }
+    // Any other window (AlexNet's overlapping 3x3 / 2, SAME padding) in the general SIMD kernel.
+    const windows =
+      !is2x2(info) && C % 4 === 0 && dy.dtype === 'float32'
+        ? heapExports(backend, 'maxPoolGradWindows', MAX_POOL_GRAD_WINDOWS_WASM)
+        : null
+    if (windows) {
+      const at = (t: TensorInfo) => heapOffset(backend, t)
+      const run = windows.max_pool_grad as (...offsetsAndSizes: number[]) => void
+      run(at(input), at(dy), at(out), batchSize, H, W, C, OH, OW, fh, fw, sh, sw, top, left)
       return out
     }
     const rowStride = W * C
