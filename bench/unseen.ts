@@ -10,6 +10,7 @@
 //
 //   npx jiti bench/unseen.ts [--folds 3] [--seeds 42] [--name baseline] [--width 0.5] [--epochs 21]
 //                            [--val 0.1] [--folds-run 0,1,2] [--mirror 0|1] [--zoom 0|0.9]
+//   npx jiti bench/unseen.ts --rescore NAME --zoom 0.9   judge NAME's saved exports again (0: one view)
 //   npx jiti bench/unseen.ts --report       rewrite the section of bench/ACCURACY.md from unseen.json
 //                                           and bench/unseen-findings.md
 //
@@ -173,6 +174,8 @@ interface FoldRow {
   threads: number
   load_average: number[]
   date: string
+  /** The fold's folder: the staged images and the export (kept for --rescore). */
+  dir?: string
 }
 
 async function runFold(
@@ -261,70 +264,102 @@ async function runFold(
       },
       threads,
       load_average: loadavg().map((x) => +x.toFixed(2)),
-      date: new Date().toISOString()
+      date: new Date().toISOString(),
+      dir: tmp
     }
   } finally {
     await backend.dispose()
   }
-  const testCsv = stage(join(tmp, 'test'), test)
+  stage(join(tmp, 'test'), test)
+  const scored = await scoreFold(tmp, seed, fold)
+  return { ...row, ...scored, test_tracks: new Set(test.map((it) => `${it.cls}/${it.track}`)).size }
+}
+
+/**
+ * Predicts a fold's held-out images (`<tmp>/test`, staged by runFold) with its export (`<tmp>/export`) as
+ * `evaluate` does, and on one view when the recipe also judges a zoomed-in view. `zoom` replaces the
+ * export's test-time zoom (for --rescore: the same trained model judged the other way). Writes the
+ * probabilities for --ensemble.
+ */
+async function scoreFold(
+  tmp: string,
+  seed: number,
+  fold: number,
+  zoom?: number | null,
+  name = NAME
+): Promise<Pick<FoldRow, 'accuracy' | 'test_images' | 'test_time_zoom' | 'single_view_accuracy'>> {
+  const testDir = join(tmp, 'test')
   const { parseGtsrbCsv, parseNamesCsv } = await import('../src/main/library/labelSources')
   const { examplesFromFolder } = await import('../src/main/ml/data/folder')
   const { classifyExamples, loadClassifier } = await import('../src/main/ml/evaluate/classifier')
-  const loaded = await loadClassifier(exportDir, { logger: () => {} })
+  const loaded = await loadClassifier(join(tmp, 'export'), { logger: () => {} })
   try {
-    const folder = await examplesFromFolder(join(tmp, 'test'), {
+    const folder = await examplesFromFolder(testDir, {
       classes: loaded.labels.map((l) => ({ key: l.key, index: l.index, name: l.name })),
       names: parseNamesCsv(readFileSync(NAMES, 'utf8')),
-      annotations: parseGtsrbCsv(readFileSync(testCsv, 'utf8'), join(tmp, 'test'))
+      annotations: parseGtsrbCsv(readFileSync(`${testDir}.csv`, 'utf8'), testDir)
     })
-    const r = await classifyExamples(loaded.classifier, folder.examples)
     const n = loaded.classifier.numClasses
-    // The same model on one view, when its recipe also judges a zoomed-in view (testTimeZoom).
-    const prep = loaded.classifier.preprocessing
-    let singleView: number | null = null
-    if (prep.testTimeZoom) {
-      const one = Object.create(loaded.classifier, {
-        preprocessing: { value: { ...prep, testTimeZoom: undefined } }
-      }) as typeof loaded.classifier
-      const r1 = await classifyExamples(one, folder.examples)
-      let right1 = 0
-      for (let i = 0; i < r1.examples.length; i++) {
+    const prep = {
+      ...loaded.classifier.preprocessing,
+      ...(zoom !== undefined ? { testTimeZoom: zoom ?? undefined } : {})
+    }
+    const judged = (testTimeZoom: number | undefined): typeof loaded.classifier =>
+      Object.create(loaded.classifier, { preprocessing: { value: { ...prep, testTimeZoom } } })
+    const accuracyOf = (r: Awaited<ReturnType<typeof classifyExamples>>): number => {
+      let right = 0
+      for (let i = 0; i < r.examples.length; i++) {
         let best = 0
-        for (let j = 1; j < n; j++) if (r1.probabilities[i * n + j] > r1.probabilities[i * n + best]) best = j
-        if (best === r1.labels[i]) right1++
+        for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
+        if (best === r.labels[i]) right++
       }
-      singleView = +(right1 / r1.examples.length).toFixed(5)
+      return +(right / r.examples.length).toFixed(5)
     }
-    let right = 0
-    const predicted: number[] = []
-    for (let i = 0; i < r.examples.length; i++) {
-      let best = 0
-      for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
-      predicted.push(best)
-      if (best === r.labels[i]) right++
-    }
+    const r = await classifyExamples(judged(prep.testTimeZoom), folder.examples)
+    // The same model on one view, when its recipe also judges a zoomed-in view (testTimeZoom).
+    const singleView = prep.testTimeZoom
+      ? accuracyOf(await classifyExamples(judged(undefined), folder.examples))
+      : null
     // Output index -> class key, so that ensembles of runs can be scored on the same images.
     mkdirSync(PROBS, { recursive: true })
     writeFileSync(
-      join(PROBS, `${NAME}-s${seed}-f${fold}.json`),
+      join(PROBS, `${name}-s${seed}-f${fold}.json`),
       JSON.stringify({
         keys: loaded.labels.map((l) => l.key),
-        paths: r.examples.map((e) => e.path.slice(join(tmp, 'test').length + 1)),
+        paths: r.examples.map((e) => e.path.slice(testDir.length + 1)),
         labels: Array.from(r.labels),
         probabilities: Array.from(r.probabilities, (p) => +p.toFixed(5))
       })
     )
     return {
-      ...row,
       test_images: r.examples.length,
-      test_tracks: new Set(test.map((it) => `${it.cls}/${it.track}`)).size,
-      accuracy: +(right / r.examples.length).toFixed(5),
+      accuracy: accuracyOf(r),
       test_time_zoom: prep.testTimeZoom ?? null,
       single_view_accuracy: singleView
     }
   } finally {
     await loaded.classifier.dispose()
   }
+}
+
+/** Judges the saved exports of the runs named --rescore again with --zoom (0 = one view) and updates them. */
+async function rescore(name: string): Promise<void> {
+  const rows: FoldRow[] = JSON.parse(readFileSync(OUT_JSON, 'utf8'))
+  const zoom = arg('zoom') === undefined || arg('zoom') === '0' ? null : Number(arg('zoom'))
+  for (const row of rows.filter((r) => r.name === name)) {
+    const dir =
+      row.dir ??
+      readdirSync(tmpdir())
+        .filter((d) => d.startsWith(`ts-unseen-${name}-${row.fold}-`))
+        .map((d) => join(tmpdir(), d))
+        .find((d) => existsSync(join(d, 'export')))
+    if (!dir) throw new Error(`no saved export for ${name} fold ${row.fold}`)
+    Object.assign(row, await scoreFold(dir, row.seed, row.fold, zoom, name), { dir })
+    console.log(
+      `${name} fold ${row.fold}: ${(row.accuracy * 100).toFixed(2)} % (one view ${row.single_view_accuracy})`
+    )
+  }
+  writeFileSync(OUT_JSON, JSON.stringify(rows, null, 1) + '\n')
 }
 
 /** Scores the average of the named runs' probabilities on the images they share. */
@@ -413,6 +448,7 @@ function report(): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--report')) return report()
+  if (arg('rescore')) return rescore(arg('rescore') as string)
   if (arg('ensemble')) return ensemble((arg('ensemble') as string).split(','))
   const items = pooled()
   const rows: FoldRow[] = existsSync(OUT_JSON) ? JSON.parse(readFileSync(OUT_JSON, 'utf8')) : []
