@@ -15,7 +15,8 @@ const opts = (
 describe('configFromOptions', () => {
   it('the compact CNN starts from the measured GTSRB recipe', () => {
     const c = configFromOptions(opts())
-    expect(c.model).toEqual({ architecture: 'compact', width: 0.5, fcUnits: 256, dropout: 0.25 })
+    expect(c.model).toEqual({ architecture: 'compact', width: 1, fcUnits: 256, dropout: 0.25 })
+    expect(c.preprocessing.testTimeZoom).toBe(0.9)
     expect(c.augmentation.enabled).toBe(true)
     expect(c.lrSchedule).toBe('one-cycle')
     expect([c.epochs, c.batchSize, c.learningRate, c.earlyStoppingPatience]).toEqual([21, 64, 3e-3, 0])
@@ -38,7 +39,7 @@ describe('configFromOptions', () => {
 
   it('flags override the recipe', () => {
     const c = configFromOptions(
-      opts({ epochs: '5', batchSize: '32', lr: '1e-3', lrSchedule: 'constant', patience: '2', width: '1' })
+      opts({ epochs: '5', batchSize: '32', lr: '1e-3', lrSchedule: 'constant', patience: '2', width: '0.5' })
     )
     expect([c.epochs, c.batchSize, c.learningRate, c.lrSchedule, c.earlyStoppingPatience]).toEqual([
       5,
@@ -47,7 +48,7 @@ describe('configFromOptions', () => {
       'constant',
       2
     ])
-    expect(c.model.width).toBe(1)
+    expect(c.model.width).toBe(0.5)
   })
 
   it("refuses what the flags let through but the contract's schema does not, naming the field", () => {
