@@ -25,6 +25,7 @@ import {
   type TrainingResults
 } from './trainingIpc'
 import { HUB_CHANNEL_NAMES, HUB_EVENT_NAMES, type HubEvents, type HubResults } from './hubIpc'
+import { REVIEW_CHANNEL_NAMES, REVIEW_EVENT_NAMES, type ReviewEvents, type ReviewResults } from './review'
 import type { ChannelArgs, ChannelSchemas } from './contract/channels'
 import type { Assert, Same } from './contract/training'
 
@@ -141,6 +142,7 @@ export type Results = ProjectResults &
   ClassResults &
   TrainingResults &
   HubResults &
+  ReviewResults &
   SystemResults
 export type Channel = keyof Results
 /** What a client sends on `channel`: inferred from the channel's schema. */
@@ -155,7 +157,7 @@ export type CoversChannels<M> = Same<keyof M, Channel>
 export type SchemasCoverContract = Assert<CoversChannels<ChannelSchemas>>
 
 /** Events pushed from the backend to every listening client. */
-export interface Events extends TrainingEvents, HubEvents {
+export interface Events extends TrainingEvents, HubEvents, ReviewEvents {
   /** Progress of a running import (several per second at most). */
   'import-progress': ImportProgressEvent
   /** Something changed in the library that views should reload (labels, classes, splits, imports). */
@@ -188,6 +190,7 @@ export interface StudioApi {
 const CHANNEL_NAMES: Record<Channel, true> = {
   ...TRAINING_CHANNEL_NAMES,
   ...HUB_CHANNEL_NAMES,
+  ...REVIEW_CHANNEL_NAMES,
   'project:create': true,
   'project:open': true,
   'project:current': true,
@@ -220,6 +223,7 @@ const CHANNEL_NAMES: Record<Channel, true> = {
 const EVENT_NAMES: Record<EventName, true> = {
   ...TRAINING_EVENT_NAMES,
   ...HUB_EVENT_NAMES,
+  ...REVIEW_EVENT_NAMES,
   'import-progress': true,
   'library-changed': true
 }

@@ -43,7 +43,8 @@ describe('IPC contract allowlists', () => {
       'import-progress': true,
       'library-changed': true,
       'training-progress': true,
-      'hub-progress': true
+      'hub-progress': true,
+      'review-progress': true
     }
     expect(Object.keys(events).sort()).toEqual([...EVENTS].sort())
     for (const e of EVENTS) expect(isEventName(e)).toBe(true)

@@ -28,6 +28,8 @@ import { createTrainingHandlers } from './training'
 import { createSystemHandlers, type DialogOpenArgs } from './system'
 import { createHubHandlers } from './hub'
 import { ModelHubService, type ModelHubOptions } from '../hub'
+import { ReviewService } from '../review/reviewService'
+import { createReviewHandlers } from '../review/handlers'
 
 export type { DialogOpenArgs } from './system'
 
@@ -53,6 +55,7 @@ export interface Backend {
     estimates: EstimateService
     prediction: PredictionService
     hub: ModelHubService
+    review: ReviewService
   }
   /** Stop a running import and a running training job (waits for both) and close the project. */
   dispose(): Promise<void>
@@ -133,6 +136,13 @@ export function createBackend(opts: BackendOptions): Backend {
   const prediction = new PredictionService(training, opts.inferenceWorker, uploads)
   const appVersion = opts.appVersion ?? packageVersion
   const doctor = new DoctorService({ appVersion, runner })
+  // The data review runs its cross-validation as a job on the same runner, so it never blocks this loop.
+  const review = new ReviewService(projects, library, {
+    runner,
+    gradWorker: opts.gradWorkerEntry ? { file: opts.gradWorkerEntry } : undefined,
+    models: hub
+  })
+  const offReview = review.onProgress((e) => emit('review-progress', e))
   if (opts.projectPath) {
     if (existsSync(opts.projectPath)) projects.openProject(opts.projectPath)
     else projects.create(opts.projectPath)
@@ -144,6 +154,7 @@ export function createBackend(opts: BackendOptions): Backend {
     ...createClassHandlers({ library }),
     ...createTrainingHandlers({ training, hub }),
     ...hubSlice.handlers,
+    ...createReviewHandlers(review),
     ...createSystemHandlers({
       training,
       baseCheck,
@@ -166,10 +177,12 @@ export function createBackend(opts: BackendOptions): Backend {
       return media.get(request.data.kind, request.data.id, request.data.version)
     },
     uploads,
-    services: { library, projects, media, training, baseCheck, estimates, prediction, hub },
+    services: { library, projects, media, training, baseCheck, estimates, prediction, hub, review },
     async dispose() {
       await hubSlice.downloads.cancelAll()
       await library.stopImport()
+      await review.dispose()
+      offReview()
       await training.dispose()
       await prediction.dispose()
       uploads.dispose()

@@ -117,5 +117,15 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE imports ADD COLUMN owner_pid INTEGER;
   ALTER TABLE imports ADD COLUMN owner_host TEXT;
   ALTER TABLE imports ADD COLUMN heartbeat_at INTEGER;
+  `,
+  // The data review's decisions (src/main/review): a label a user kept, or a suggestion they took, for the
+  // class the image had then; the review leaves the image out while its label is still that class.
+  `
+  CREATE TABLE review_decisions (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    decision TEXT NOT NULL CHECK (decision IN ('accept', 'keep')),
+    class_id INTEGER NOT NULL,
+    decided_at TEXT NOT NULL
+  );
   `
 ]

@@ -24,7 +24,14 @@ export { checkExportTarget, copyExportFolder, type ExportResult } from './export
 export { loadOnnxRuntime, onnxRuntimeAvailable } from './evaluate/onnxRuntime'
 export type { Diagnosis, MachineFacts } from './tfjs/doctor'
 export type { ClassLabel, Example } from './data/types'
-export type { EvaluateJobResult, Job, JobResult, TrainJobResult } from './worker/jobs'
+export type {
+  EvaluateJobResult,
+  Job,
+  JobResult,
+  ReviewJob,
+  ReviewJobResult,
+  TrainJobResult
+} from './worker/jobs'
 export type { ChildMessage, ParentMessage } from './worker/trainWorker'
 export type { InferenceReply, InferenceRequest } from './worker/inferenceWorker'
 export type { Inference } from './worker/inference'

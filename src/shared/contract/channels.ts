@@ -104,6 +104,29 @@ export const CHANNEL_SCHEMAS = {
     top: z.int().min(1).max(100).default(5)
   }),
   'training:exportPreview': ExportArgs,
+  // The data review (src/shared/review.ts).
+  'review:start': z.strictObject({
+    /** A hub model or feature-extraction base: a head on its cached features per fold (much faster). */
+    base: BaseModelSchema.optional(),
+    folds: z.int().min(2).max(10).default(3),
+    /** Epochs per fold model; default: the review's short recipe for the engine. */
+    epochs: z.int().min(1).max(100).optional(),
+    /** Cosine similarity from which two images count as near-duplicates. */
+    duplicateThreshold: z.number().min(0.5).max(1).default(0.97),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42)
+  }),
+  'review:cancel': NoArgs,
+  'review:result': NoArgs,
+  'review:decide': z.strictObject({
+    imageId: Id,
+    decision: z.enum(['accept', 'keep']),
+    /** The class to relabel to (`accept`); ignored for `keep`. */
+    classId: Id.nullable().default(null)
+  }),
   'system:info': NoArgs,
   'system:doctor': NoArgs,
   'dialog:open': z.strictObject({

@@ -226,7 +226,19 @@ export const en = {
   'upload.tooMuchSpace': 'the uploads waiting to be used take too much space; try again shortly',
   'upload.empty': 'the upload is empty',
   'upload.gone': 'the uploaded file is gone (it expired or was used); send it again',
-  'upload.tooLarge': 'the file is larger than the {mb} MB an upload may be'
+  'upload.tooLarge': 'the file is larger than the {mb} MB an upload may be',
+
+  // The data review (src/main/review).
+  'review.busy': 'a review is already running; wait for it or cancel it',
+  'review.cancelled': 'the review was cancelled',
+  'review.tooFewClasses': 'a review needs labelled images of at least 2 classes; this project has {count}',
+  'review.tooFewImages':
+    'a review with {folds} folds needs at least {folds} labelled images; this project has {count}',
+  'review.baseKind': 'a review base must be a hub model or a base file (bvlc-alexnet.npy, .pth or .onnx)',
+  'review.imageNotFound': 'image {id} not found in this project',
+  'review.classRequired': 'accepting a suggestion needs the class to label the image with',
+  'review.classNotFound': 'class {id} not found in this project',
+  'review.processStopped': 'the review stopped: {reason}'
 } as const
 
 export type MessageKey = keyof typeof en

@@ -200,5 +200,15 @@ export const zhCN: Record<MessageKey, string> = {
   'upload.tooMuchSpace': '等待使用的上传占用空间过多，请稍后重试',
   'upload.empty': '上传的文件为空',
   'upload.gone': '上传的文件已不存在（已过期或已被使用）；请重新发送',
-  'upload.tooLarge': '文件超过了上传允许的 {mb} MB'
+  'upload.tooLarge': '文件超过了上传允许的 {mb} MB',
+
+  'review.busy': '已有一次审查正在运行；请等待其完成或将其取消',
+  'review.cancelled': '审查已取消',
+  'review.tooFewClasses': '审查至少需要 2 个类别的已标注图像；此项目只有 {count} 个',
+  'review.tooFewImages': '{folds} 折审查至少需要 {folds} 张已标注图像；此项目只有 {count} 张',
+  'review.baseKind': '审查的基础模型必须是模型库模型或基础模型文件（bvlc-alexnet.npy、.pth 或 .onnx）',
+  'review.imageNotFound': '在此项目中找不到图像 {id}',
+  'review.classRequired': '接受建议时需要指定图像的新类别',
+  'review.classNotFound': '在此项目中找不到类别 {id}',
+  'review.processStopped': '审查已停止：{reason}'
 }

@@ -13,6 +13,7 @@ import { register as exportCommand } from './export'
 import { register as models } from './models'
 import { register as features } from './features'
 import { register as doctor } from './doctor'
+import { register as review } from './review'
 
 export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   importCommand,
@@ -24,6 +25,7 @@ export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   exportCommand,
   models,
   features,
+  review,
   serve,
   doctor
 ]
