@@ -451,11 +451,12 @@ async function main(): Promise<void> {
   if (arg('rescore')) return rescore(arg('rescore') as string)
   if (arg('ensemble')) return ensemble((arg('ensemble') as string).split(','))
   const items = pooled()
-  const rows: FoldRow[] = existsSync(OUT_JSON) ? JSON.parse(readFileSync(OUT_JSON, 'utf8')) : []
   for (const seed of SEEDS) {
     const folds = assignFolds(items, FOLDS, seed)
     for (const fold of FOLDS_RUN) {
       const row = await runFold(items, seed, fold, folds)
+      // Read again just before the append: several runs of this script may share the file.
+      const rows: FoldRow[] = existsSync(OUT_JSON) ? JSON.parse(readFileSync(OUT_JSON, 'utf8')) : []
       rows.push(row)
       writeFileSync(OUT_JSON, JSON.stringify(rows, null, 1) + '\n')
       console.log(
