@@ -113,7 +113,7 @@ describe.skipIf(!canRun)("the newcomer's wizard in a real browser", () => {
     await page.locator('[data-test="set-epochs"]').waitFor()
     expect(await pill(4).getAttribute('aria-current')).toBe('step')
     expect(await pill(5).isDisabled()).toBe(false)
-    await setField('set-epochs', '300')
+    await setField('set-epochs', '1500')
     await setField('set-batch', '4')
     await openAdvanced()
     await setField('set-width', '1')
@@ -175,9 +175,9 @@ describe.skipIf(!canRun)("the newcomer's wizard in a real browser", () => {
     await page.locator('[data-test="wizard-next"]').click()
     await page.locator('[data-test="wizard-next"]').click()
     await page.locator('[data-test="set-epochs"]').waitFor()
-    // Fresh defaults, not the 300 epochs at 227 px of the run before.
+    // Fresh defaults, not the 1,500 epochs at 227 px of the run before.
     expect(await page.locator('[data-test="set-epochs"]').inputValue()).toBe('10')
-    await setField('set-epochs', '300')
+    await setField('set-epochs', '1500')
     await openAdvanced()
     expect(await page.locator('[data-test="set-input"]').inputValue()).toBe('67')
     await setField('set-width', '1')

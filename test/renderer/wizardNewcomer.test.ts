@@ -155,10 +155,10 @@ describe('wizard: the review estimate', () => {
       // The defaults are sized to these 30-60 px signs: a reduced AlexNet at 67 px, well under an hour.
       expect(wizard.config!.preprocessing.inputSize).toBe(67)
       expect(wizard.config!.model).toMatchObject({ width: 0.5, fcUnits: 1024 })
-      // The user asks for the full AlexNet at 227 px for 200 epochs: hours on this machine.
+      // The user asks for the full AlexNet at 227 px for 1,000 epochs: hours on this machine.
       wizard.config!.model = { ...wizard.config!.model, width: 1, fcUnits: 4096 }
       wizard.config!.preprocessing.inputSize = 227
-      wizard.config!.epochs = 200
+      wizard.config!.epochs = 1000
       await w.find('[data-test="wizard-next"]').trigger('click')
       await vi.waitFor(() => expect(w.find('[data-test="long-run"]').exists()).toBe(true), {
         timeout: 30_000

@@ -3,6 +3,7 @@
 // per backend. It runs on the backend's event loop, so it never loads TF.js. Also remembers the TF.js
 // backend the last run reported, for `system:info`.
 import { statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import type { BackendName, TrainConfig } from '../../shared/training'
 import { type ModelCost, modelCost } from '../ml'
 import type { Results } from '../../shared/ipc'
@@ -11,18 +12,29 @@ import type { TrainingService } from './trainingService'
 
 /**
  * Multiply-accumulates per second assumed per backend before any run has been measured in this project.
- * wasm: measured by test/main/training/estimateCalibration.test.ts on the shared 2-core development machine
- * (the compact CNN and a reduced AlexNet on real GTSRB images: 4-6 G/s on one thread, more with the
- * data-parallel gradient worker; the old 1 G/s was 5-7x too pessimistic). The others are not measured here
+ * wasm: per training thread, measured by test/main/training/estimateCalibration.test.ts on the shared 2-core
+ * development machine (the compact CNN at width 1 and a reduced AlexNet on real GTSRB images). With the
+ * studio's own SIMD kernels and the gradient workers, those runs went about 5x faster than the 5 G/s assumed
+ * before (20-25 G/s on two threads); see wasmThreadFactor for more threads. The others are not measured here
  * and are scaled by an order of magnitude per step (pure-JS cpu slower, native tfjs-node and CUDA faster).
  * The estimate says it is rough until a run of the project has been measured.
  */
 export const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
   'tfjs-node-gpu': 2e11,
   'tfjs-node': 2e10,
-  wasm: 5e9,
+  wasm: 1.25e10,
   cpu: 2e8
 }
+
+/**
+ * How much faster wasm training runs on `cores` than on one: the trainer splits each batch over one thread per
+ * core, at most 8 (dataParallel.ts), and each thread past the first added about 0.6 of one in bench/threads.ts.
+ */
+export function wasmThreadFactor(cores: number = availableParallelism()): number {
+  const threads = Math.max(1, Math.min(8, cores))
+  return 1 + 0.6 * (threads - 1)
+}
+
 /**
  * Big per-image models run at fewer multiply-adds per second (memory-bound convs at 227 px): measured with
  * the estimateCalibration test's set-up, the full AlexNet at 227 px (0.75 G per image) trained at about 2.3 G/s
@@ -35,7 +47,7 @@ export function sizeEfficiency(forwardMacs: number): number {
 }
 
 /** Seconds every run spends besides its batches: the worker's start, the backend, reading the images. */
-export const RUN_OVERHEAD_SECONDS = 2
+export const RUN_OVERHEAD_SECONDS = 1
 
 /** The size of an ONNX base's file (its only known size here), or undefined. */
 function onnxBytes(config: TrainConfig): number | undefined {
@@ -126,7 +138,10 @@ export class EstimateService {
       measuredRun = null
       overhead = RUN_OVERHEAD_SECONDS
       backend = this.backend() ?? 'wasm'
-      rate = ASSUMED_MACS_PER_SECOND[backend] * sizeEfficiency(cost.forward)
+      rate =
+        ASSUMED_MACS_PER_SECOND[backend] *
+        (backend === 'wasm' ? wasmThreadFactor() : 1) *
+        sizeEfficiency(cost.forward)
       basis =
         `No run measured in this project yet: assumes ${(rate / 1e9).toFixed(1)} G multiply-adds/s on ` +
         `${backend}, times this config's ${(work / 1e9).toFixed(1)} G for ${counts.train} training images ` +
