@@ -115,6 +115,19 @@ export interface ReviewReport {
   health: ReviewHealth
   /** Images that could not be read, with why (in English). */
   failed: { path: string; reason: string }[]
+  /** The embedding map: every image read, on the embedding's first two principal components (PCA). */
+  map?: ReviewMapPoint[]
+}
+
+/** One image on the embedding map. */
+export interface ReviewMapPoint {
+  imageId: number
+  path: string
+  /** Its label when the review ran (null: unlabelled). */
+  classId: number | null
+  /** Coordinates on the first and second principal component (unitless). */
+  x: number
+  y: number
 }
 
 /** What a user decided about one label issue in the queue. */

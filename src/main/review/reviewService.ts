@@ -136,9 +136,12 @@ export class ReviewService {
 
   private applyDecisions(report: ReviewReport): ReviewReport {
     const decided = this.decisions().decided()
+    // An accepted suggestion is remembered with the new class: hidden while the image still has it (an undo
+    // of the accept brings the issue back).
+    const labels = this.projects.require().repo.labelsOf(report.labelIssues.map((i) => i.imageId))
     const labelIssues = report.labelIssues.filter((issue) => {
       const d = decided.get(issue.imageId)
-      return !(d && d.classId === issue.classId)
+      return !(d && (d.classId === issue.classId || d.classId === labels.get(issue.imageId)))
     })
     return { ...report, labelIssues }
   }
@@ -353,7 +356,12 @@ export class ReviewService {
       crossSplitPairs: allPairs.filter((p) => p.crossSplit).length,
       outliers,
       health: libraryHealth(images, classList),
-      failed: r.failed
+      failed: r.failed,
+      map: r.projection?.flatMap((p, i) =>
+        p
+          ? [{ imageId: images[i].id, path: images[i].path, classId: images[i].classId, x: p[0], y: p[1] }]
+          : []
+      )
     }
   }
 

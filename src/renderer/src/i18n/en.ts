@@ -242,6 +242,7 @@ export default {
     train: 'Train',
     runs: 'Runs & results',
     predict: 'Predict',
+    review: 'Review',
     readOnly:
       'This project is open read-only: its file cannot be changed. You can browse it and use its models; copy the file or change its permissions to make changes.',
     trainingPill: 'Training: epoch {epoch}/{total}, {percent} %',
@@ -664,5 +665,65 @@ export default {
     copyTitle: 'Copy the command, to run in the folder the studio is installed in',
     copyManually: 'No clipboard here: the command is selected, press Ctrl+C to copy it.',
     cliHint: 'The same report in a terminal:'
+  },
+  review: {
+    title: 'Data review',
+    intro:
+      'Finds images whose label is probably wrong (a model that never saw them disagrees), near-identical images, leaks between splits, and outliers.',
+    start: 'Run a review',
+    again: 'Run the review again',
+    cancel: 'Cancel',
+    starting: 'Starting the review…',
+    none: 'No review of this project yet. A review of a few hundred images takes a minute or two.',
+    unlabelled: 'unlabelled',
+    stageFold: '{stage}: fold {fold} of {folds}',
+    stage: {
+      embedding: 'Reading the images',
+      features: 'Computing features',
+      training: 'Training the check models',
+      predicting: 'Checking each image',
+      duplicates: 'Looking for near-duplicates',
+      finished: 'Finishing'
+    },
+    split: { train: 'train', val: 'validation', test: 'test', none: 'no split' },
+    accepted: 'Relabelled as {name} (Ctrl+Z in the library undoes it)',
+    kept: 'Kept the label {name}',
+    health: {
+      title: 'Health',
+      images: '{n} images, {labelled} labelled',
+      imbalance: 'Largest class / smallest class: {ratio}×',
+      sizes: 'Image sizes: smallest {min}, median {median}, largest {max} px',
+      method:
+        'Checked by {folds}-fold cross-validation: {accuracy} of labels agree with the model; took {seconds} s',
+      fewImages: '{name} has only {n} images',
+      missingSplit: '{name} is missing from a split in use'
+    },
+    queue: {
+      title: 'Possibly wrong labels ({n})',
+      keys: 'Keys: Enter or A accepts the suggestion, K keeps the label, S or → skips, O opens it in the library, ↑/↓ move.',
+      empty: 'No label looks wrong.',
+      label: 'Labelled',
+      suggested: 'Suggested',
+      scoreTitle: 'How likely the label is wrong (0 to 1)',
+      accept: 'Accept (A)',
+      keep: 'Keep (K)',
+      skip: 'Skip (S)',
+      open: 'Open in library (O)'
+    },
+    dups: {
+      title: 'Near-duplicates: {n} pairs, {leaks} across splits',
+      none: 'No near-identical images.',
+      leak: 'leak',
+      similarity: 'How alike the two images are (cosine similarity of their embeddings)',
+      leakTitle: 'The two images sit in different splits: the model is tested on what it trained on'
+    },
+    map: {
+      title: 'Embedding map',
+      hint: 'Each image on the two main directions of its embedding (PCA), coloured by class. Hover a point to see the image; click it to open it in the library; click a class in the legend to hide it.'
+    },
+    outliers: {
+      title: 'Outliers ({n})',
+      none: 'No image stands out.'
+    }
   }
 }

@@ -239,6 +239,7 @@ export default {
     train: '训练',
     runs: '运行与结果',
     predict: '预测',
+    review: '审查',
     readOnly:
       '此项目以只读方式打开：它的文件无法修改。你可以浏览它并使用其中的模型；要做修改，请复制该文件或更改它的权限。',
     trainingPill: '训练中：第 {epoch}/{total} 轮，{percent}%',
@@ -653,5 +654,64 @@ export default {
     copyTitle: '复制该命令，在 Transfer Studio 的安装文件夹中运行',
     copyManually: '此处无法使用剪贴板：命令已选中，按 Ctrl+C 复制。',
     cliHint: '在终端中查看同一份报告：'
+  },
+  review: {
+    title: '数据审查',
+    intro:
+      '找出标签可能有误的图片（未见过它们的模型给出不同判断）、几乎相同的图片、跨划分的泄漏以及离群图片。',
+    start: '开始审查',
+    again: '重新审查',
+    cancel: '取消',
+    starting: '正在开始审查…',
+    none: '此项目尚未审查。审查几百张图片需要一两分钟。',
+    unlabelled: '未标注',
+    stageFold: '{stage}：第 {fold} 折，共 {folds} 折',
+    stage: {
+      embedding: '正在读取图片',
+      features: '正在计算特征',
+      training: '正在训练检查模型',
+      predicting: '正在检查每张图片',
+      duplicates: '正在查找近似重复',
+      finished: '即将完成'
+    },
+    split: { train: '训练', val: '验证', test: '测试', none: '未划分' },
+    accepted: '已改标为 {name}（在图库中按 Ctrl+Z 可撤销）',
+    kept: '已保留标签 {name}',
+    health: {
+      title: '健康检查',
+      images: '{n} 张图片，已标注 {labelled} 张',
+      imbalance: '最大类别 / 最小类别：{ratio} 倍',
+      sizes: '图片尺寸：最小 {min}，中位 {median}，最大 {max} 像素',
+      method: '经 {folds} 折交叉验证：{accuracy} 的标签与模型一致；用时 {seconds} 秒',
+      fewImages: '{name} 只有 {n} 张图片',
+      missingSplit: '{name} 在所用的某个划分中没有图片'
+    },
+    queue: {
+      title: '可能有误的标签（{n}）',
+      keys: '按键：Enter 或 A 接受建议，K 保留标签，S 或 → 跳过，O 在图库中打开，↑/↓ 移动。',
+      empty: '没有看起来有误的标签。',
+      label: '当前标签',
+      suggested: '建议类别',
+      scoreTitle: '标签有误的可能性（0 到 1）',
+      accept: '接受（A）',
+      keep: '保留（K）',
+      skip: '跳过（S）',
+      open: '在图库中打开（O）'
+    },
+    dups: {
+      title: '近似重复：{n} 对，其中 {leaks} 对跨划分',
+      none: '没有几乎相同的图片。',
+      leak: '泄漏',
+      similarity: '两张图片的相似程度（嵌入的余弦相似度）',
+      leakTitle: '这两张图片位于不同的划分中：模型会在训练过的图片上接受测试'
+    },
+    map: {
+      title: '嵌入分布图',
+      hint: '每张图片按其嵌入的两个主方向（主成分分析）排布，按类别着色。悬停在点上可查看图片，点击可在图库中打开，点击图例中的类别可隐藏该类别。'
+    },
+    outliers: {
+      title: '离群图片（{n}）',
+      none: '没有特别突出的图片。'
+    }
   }
 }

@@ -3,8 +3,8 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 
-export type StudioView = 'library' | 'train' | 'runs' | 'predict'
-export const STUDIO_VIEWS: readonly StudioView[] = ['library', 'train', 'runs', 'predict']
+export type StudioView = 'library' | 'train' | 'runs' | 'predict' | 'review'
+export const STUDIO_VIEWS: readonly StudioView[] = ['library', 'review', 'train', 'runs', 'predict']
 
 export const useNavStore = defineStore('nav', () => {
   /** The view on screen. */

@@ -1,0 +1,162 @@
+// The data review screen's state (issue 16): run a review of the open project with progress and cancel, the
+// last report, and the label-issue queue a user works through with the keyboard. Decisions go to the backend
+// (review:decide); an accept relabels through the library's undoable setLabel, so this store tells the
+// library, the class counts and the undo buttons about it, as the labelling store does for its own edits.
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { LabelIssue, ReviewProgressEvent, ReviewReport } from '@shared/review'
+import { getApi } from '@renderer/api'
+import { errorInfo, type ErrorInfo } from '@renderer/i18n/errors'
+import { useClassesStore } from './classes'
+import { useLabelsStore } from './labels'
+import { useLibraryStore } from './library'
+import { useNavStore } from './nav'
+import { useNotifyStore } from './notify'
+
+export const useReviewStore = defineStore('review', () => {
+  const api = getApi()
+  const classes = useClassesStore()
+  const labels = useLabelsStore()
+  const library = useLibraryStore()
+  const nav = useNavStore()
+  const notify = useNotifyStore()
+
+  /** The last finished report (null before the first review of this project in this session). */
+  const report = ref<ReviewReport | null>(null)
+  /** True while a review runs. */
+  const running = ref(false)
+  /** The running review's last progress event. */
+  const progress = ref<ReviewProgressEvent | null>(null)
+  /** Why the last review failed (not set for a cancel), as data so the view words it in the current language. */
+  const error = ref<ErrorInfo | null>(null)
+  /** The queue: the report's label issues the user has not decided about in this visit. */
+  const queue = ref<LabelIssue[]>([])
+  /** The queue row with the keyboard focus. */
+  const index = ref(0)
+  /** A decision in flight (keys are ignored until it is back, so one press decides one image). */
+  const deciding = ref(false)
+
+  const current = computed<LabelIssue | null>(() => queue.value[index.value] ?? null)
+
+  api.on('review-progress', (e) => {
+    progress.value = e
+  })
+
+  function show(next: ReviewReport | null): void {
+    report.value = next
+    queue.value = next ? [...next.labelIssues] : []
+    index.value = 0
+  }
+
+  /** The last report of this project, after a reload or when the view opens. */
+  async function load(): Promise<void> {
+    if (running.value) return
+    try {
+      show(await api.invoke('review:result', {}))
+    } catch (e) {
+      error.value = errorInfo(e)
+    }
+  }
+
+  /** Run a review; resolves when it is done, failed or cancelled. */
+  async function start(opts: { epochs?: number; folds?: number } = {}): Promise<void> {
+    if (running.value) return
+    running.value = true
+    error.value = null
+    progress.value = null
+    try {
+      show(await api.invoke('review:start', { ...opts }))
+    } catch (e) {
+      const info = errorInfo(e)
+      if (info.code !== 'review.cancelled') error.value = info
+    } finally {
+      running.value = false
+    }
+  }
+
+  async function cancel(): Promise<void> {
+    await api.invoke('review:cancel', {}).catch(() => undefined)
+  }
+
+  function move(delta: number): void {
+    if (queue.value.length === 0) return
+    index.value = Math.min(queue.value.length - 1, Math.max(0, index.value + delta))
+  }
+
+  /** Skip: leave the image as it is, undecided, and go on (it stays in the list). */
+  function skip(): void {
+    move(1)
+  }
+
+  /**
+   * Accept the suggested class or keep the label of the focused issue. The row leaves the queue; the focus
+   * stays on the same position, which is now the next issue.
+   */
+  async function decide(decision: 'accept' | 'keep'): Promise<boolean> {
+    const issue = current.value
+    if (!issue || deciding.value) return false
+    deciding.value = true
+    try {
+      await api.invoke('review:decide', {
+        imageId: issue.imageId,
+        decision,
+        classId: decision === 'accept' ? issue.suggestedClassId : undefined
+      })
+      queue.value = queue.value.filter((q) => q.imageId !== issue.imageId)
+      if (index.value >= queue.value.length) index.value = Math.max(0, queue.value.length - 1)
+      if (decision === 'accept') {
+        // The backend's setLabel went on the library's undo stack; our grid patches only its own edits.
+        labels.canUndo = true
+        labels.canRedo = false
+        notify.info('review.accepted', { name: classes.labelOf(issue.suggestedClassId, issue.suggested) })
+        await Promise.all([library.reloadLoaded(), classes.load()])
+      } else {
+        notify.info('review.kept', { name: classes.labelOf(issue.classId, issue.label) })
+      }
+      return true
+    } catch (e) {
+      error.value = errorInfo(e)
+      return false
+    } finally {
+      deciding.value = false
+    }
+  }
+
+  /**
+   * Show the image in the library: the grid filtered to its file name and its class (file names repeat
+   * across class folders, and the library searches names, not paths).
+   */
+  function openInLibrary(path: string, classId: number | null): void {
+    const name = path.split(/[\\/]/).pop() ?? path
+    library.setFilter(
+      classId === null ? { search: name, unlabelled: true } : { search: name, classIds: [classId] }
+    )
+    nav.go('library')
+  }
+
+  function reset(): void {
+    show(null)
+    running.value = false
+    progress.value = null
+    error.value = null
+  }
+
+  return {
+    report,
+    running,
+    progress,
+    error,
+    queue,
+    index,
+    deciding,
+    current,
+    load,
+    start,
+    cancel,
+    move,
+    skip,
+    decide,
+    openInLibrary,
+    reset
+  }
+})
