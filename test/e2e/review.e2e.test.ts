@@ -2,7 +2,7 @@
 // small project of real GTSRB frames (4 signs from gtsrb-test, whole tracks, one label flipped in each, split at random) is reviewed from the screen, the
 // flipped images lead the queue, the keyboard skips, goes back and accepts (the image is relabelled in the
 // project), and the same screen in Chinese has no English left but the user's class names. Screenshots:
-// /tmp/h/review-queue-en.png and /tmp/h/review-queue-zh.png (and test-output/screenshots/review-*.png).
+// test-output/screenshots/review-queue-en.png, review-queue-zh.png, review-dups.png and review-map.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,7 +23,7 @@ import { strayEnglish } from './strayEnglish'
 const WORKER = join(ROOT, 'out/main/trainWorker.js')
 const CLASS_IDS = ['1', '13', '14', '38']
 const PER_CLASS = 25
-const OUT = existsSync('/tmp/h') ? '/tmp/h' : SHOTS
+const OUT = SHOTS
 const canRun = sharedDataAvailable() && existsSync(CHROMIUM)
 
 describe.skipIf(!canRun)('the Review screen', () => {

@@ -212,7 +212,7 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
     await page.locator('[data-test="dashboard"]').waitFor()
     await expect
       .poll(() => page.locator('[data-test="chart-loss"]').getAttribute('data-points').then(Number), {
-        timeout: 60_000,
+        timeout: 120_000,
         interval: 100
       })
       .toBeGreaterThan(0)
@@ -402,5 +402,5 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
 
     writeFileSync(join(SHOTS, 'studio-errors.txt'), session.errors.join('\n'))
     expect(session.errors).toEqual([])
-  })
+  }, 300_000)
 })
