@@ -11,9 +11,20 @@ export default defineConfig({
     }
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    pool: 'forks'
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] }
+      },
+      {
+        // One browser journey at a time: two e2e files training side by side on 2 cores intermittently left one
+        // of them waiting for its run or its prediction (CI and local runs, 2026-12-04; not yet explained).
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false }
+      }
+    ]
   }
 })
