@@ -31,6 +31,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { TrainConfig } from '../src/shared/training'
+import { mulberry32 } from '../src/shared/random'
 import { GRAD_WORKER, cliRunner } from './lib/cli'
 import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
@@ -84,22 +85,10 @@ function pooled(): Item[] {
   return items
 }
 
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Per class: its tracks shuffled, then each given to the fold with the fewest images so far. */
 function assignFolds(items: Item[], k: number, seed: number): Map<string, number> {
   const fold = new Map<string, number>()
-  const rand = rng(seed)
+  const rand = mulberry32(seed)
   const byClass = new Map<number, Map<string, number>>()
   for (const it of items) {
     const t = byClass.get(it.cls) ?? new Map<string, number>()

@@ -8,29 +8,13 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import type { BackendInfo } from '../../../shared/doctor'
 import type { BackendName } from '../../../shared/training'
 import { registerWasmTrainingKernels } from './kernels/wasmKernels'
 
 export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']
 
-export interface BackendInfo {
-  /** Which of our backends runs. */
-  name: BackendName
-  /** The TF.js backend id behind it: 'tensorflow' (both native ones), 'wasm' or 'cpu'. */
-  tfBackend: string
-  /** Version of the package that provides it (tfjs-node, tfjs-backend-wasm or tfjs-core). */
-  version: string
-  /** wasm only: whether the SIMD build is in use. */
-  simd?: boolean
-  /** wasm only: whether the multi-threaded build is in use (it is not under plain Node). */
-  threads?: boolean
-  /** wasm only: number of threads XNNPACK uses. */
-  threadCount?: number
-  /** Why the backends before it were skipped, e.g. 'tfjs-node not installed'; absent when it was first. */
-  reason?: string
-  /** True when TS_BACKEND or the `prefer` option chose it. */
-  forced: boolean
-}
+export type { BackendInfo }
 
 export interface InitBackendOptions {
   /** Force this backend (wins over TS_BACKEND). */

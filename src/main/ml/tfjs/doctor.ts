@@ -6,30 +6,19 @@
 // the English, the About screen words the key in the user's language.
 import { existsSync } from 'node:fs'
 import { arch, availableParallelism, platform } from 'node:os'
-import { GPU_INSTALL_COMMAND, type CodedLine, type DoctorAdvice } from '../../../shared/doctor'
+import {
+  GPU_INSTALL_COMMAND,
+  type CodedLine,
+  type BackendInfo,
+  type DoctorAdvice,
+  type MachineFacts
+} from '../../../shared/doctor'
 import { formatMessage, type MessageKey, type MessageParams } from '../../../shared/messages'
 import type { BackendName } from '../../../shared/training'
 import { MAX_DEFAULT_THREADS, trainThreads } from '../train/dataParallel'
-import { describeBackend, initBackend, type BackendInfo } from './backend'
+import { describeBackend, initBackend } from './backend'
 
-export interface MachineFacts {
-  backend: BackendInfo
-  /** Logical cores (`os.availableParallelism`). */
-  cores: number
-  /** The threads a training run uses on this backend (data-parallel gradient workers included). */
-  trainThreads: number
-  /** Whether onnxruntime-node loaded (feature extraction on ONNX bases, ONNX export checks). */
-  onnxRuntime: boolean
-  /** Why onnxruntime did not load, when it did not. */
-  onnxRuntimeError?: string
-  /** `process.versions.node` and `process.versions.napi`. */
-  node: string
-  napi: number
-  platform: NodeJS.Platform
-  arch: string
-  /** An NVIDIA driver is visible (Linux: /dev/nvidiactl; elsewhere unknown = false). */
-  nvidiaGpu: boolean
-}
+export type { MachineFacts }
 
 export interface Diagnosis {
   facts: MachineFacts
