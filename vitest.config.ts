@@ -17,13 +17,25 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] }
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          sequence: { groupOrder: 0 }
+        }
       },
       {
-        // One browser journey at a time: two e2e files training side by side on 2 cores intermittently left one
-        // of them waiting for its run or its prediction (CI and local runs, 2026-12-04; not yet explained).
+        // One browser journey at a time, after the unit tests: two e2e files training side by side on 2 cores
+        // intermittently left one waiting for its run or its prediction (CI and local runs, 2026-12-04), and
+        // once the studio journey's first run, beside the unit tests (CI, 2026-12-06). Not yet explained: the
+        // studio e2e now says what the backend and the page knew of the run when it waits in vain.
         extends: true,
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false }
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 }
+        }
       }
     ]
   }

@@ -53,6 +53,30 @@ async function shot(name: string): Promise<void> {
 }
 type WithData = { dataset: Record<string, string> }
 
+/**
+ * When the page waits in vain, what the backend and the page know of the newest run: its stored status, the
+ * events the backend streamed, what the page shows, and the page's errors (an intermittent CI failure's clue).
+ */
+async function whereIsTheRun(): Promise<string> {
+  const runs = await backend.handlers['training:list']({})
+  const run = runs[0]
+  const history = run ? await backend.handlers['training:history']({ runId: run.id }) : null
+  const events = (history?.events ?? []).map((e) =>
+    e.type === 'phase' ? `phase:${e.phase}` : e.type === 'failed' ? `failed:${e.error.message}` : e.type
+  )
+  const shown = await page
+    .locator('[data-test="dashboard"]')
+    .innerText()
+    .catch((e: unknown) => String(e))
+  return JSON.stringify({
+    run: run ? { id: run.id, status: run.status, epochsDone: run.epochsDone } : null,
+    running: (await backend.handlers['training:running']({})).runId,
+    events: events.slice(-30),
+    dashboard: shown.slice(0, 800),
+    pageErrors: session.errors
+  })
+}
+
 describe.skipIf(!canRun)('the studio journey in a real browser against the real backend', () => {
   beforeAll(async () => {
     ensureBuilt(WORKER)
@@ -210,12 +234,16 @@ describe.skipIf(!canRun)('the studio journey in a real browser against the real 
 
     // The dashboard: the curves receive points while the run trains.
     await page.locator('[data-test="dashboard"]').waitFor()
-    await expect
-      .poll(() => page.locator('[data-test="chart-loss"]').getAttribute('data-points').then(Number), {
-        timeout: 120_000,
-        interval: 100
-      })
-      .toBeGreaterThan(0)
+    try {
+      await expect
+        .poll(() => page.locator('[data-test="chart-loss"]').getAttribute('data-points').then(Number), {
+          timeout: 120_000,
+          interval: 100
+        })
+        .toBeGreaterThan(0)
+    } catch (err) {
+      throw new Error(`no points on the chart: ${await whereIsTheRun()}`, { cause: err })
+    }
     const statusWhilePoints = await page.locator('[data-test="run-status"]').innerText()
     await shot('08-dashboard-training')
     await page.locator('[data-test="run-done"]').waitFor({ timeout: 120_000 })
