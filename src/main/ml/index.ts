@@ -19,6 +19,7 @@ export const inspectOnnxModel = async (
 ): Promise<Awaited<ReturnType<typeof import('./features/onnxExtractor').inspectOnnxModel>>> =>
   (await import('./features/onnxExtractor')).inspectOnnxModel(path)
 export { alexnetWeightShapes, modelCost, type ModelCost } from './models/shapes'
+export { MAX_DEFAULT_THREADS, threadSpeedup, trainThreads } from './train/threads'
 export { ALEXNET_BVLC_SHAPES, checkBvlcShapes, readBvlcLayout } from './weights/bvlc'
 export { checkExportTarget, copyExportFolder, type ExportResult } from './export/folder'
 export { loadOnnxRuntime, onnxRuntimeAvailable } from './evaluate/onnxRuntime'

@@ -3,9 +3,8 @@
 // per backend. It runs on the backend's event loop, so it never loads TF.js. Also remembers the TF.js
 // backend the last run reported, for `system:info`.
 import { statSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import type { BackendName, TrainConfig } from '../../shared/training'
-import { type ModelCost, modelCost } from '../ml'
+import { type ModelCost, modelCost, threadSpeedup, trainThreads } from '../ml'
 import type { Results } from '../../shared/ipc'
 import type { ProjectService } from '../project/projectService'
 import type { TrainingService } from './trainingService'
@@ -15,7 +14,7 @@ import type { TrainingService } from './trainingService'
  * wasm: per training thread, measured by test/main/training/estimateCalibration.test.ts on the shared 2-core
  * development machine (the compact CNN at width 1 and a reduced AlexNet on real GTSRB images). With the
  * studio's own SIMD kernels and the gradient workers, those runs went about 5x faster than the 5 G/s assumed
- * before (20-25 G/s on two threads); see wasmThreadFactor for more threads. The others are not measured here
+ * before (20-25 G/s on two threads); see threadSpeedup (ml/train/threads.ts) for more threads. The others are not measured here
  * and are scaled by an order of magnitude per step (pure-JS cpu slower, native tfjs-node and CUDA faster).
  * The estimate says it is rough until a run of the project has been measured.
  */
@@ -24,15 +23,6 @@ export const ASSUMED_MACS_PER_SECOND: Record<BackendName, number> = {
   'tfjs-node': 2e10,
   wasm: 1.25e10,
   cpu: 2e8
-}
-
-/**
- * How much faster wasm training runs on `cores` than on one: the trainer splits each batch over one thread per
- * core, at most 8 (dataParallel.ts), and each thread past the first added about 0.6 of one in bench/threads.ts.
- */
-export function wasmThreadFactor(cores: number = availableParallelism()): number {
-  const threads = Math.max(1, Math.min(8, cores))
-  return 1 + 0.6 * (threads - 1)
 }
 
 /**
@@ -140,7 +130,7 @@ export class EstimateService {
       backend = this.backend() ?? 'wasm'
       rate =
         ASSUMED_MACS_PER_SECOND[backend] *
-        (backend === 'wasm' ? wasmThreadFactor() : 1) *
+        threadSpeedup(Math.min(trainThreads(backend), config.batchSize)) *
         sizeEfficiency(cost.forward)
       basis =
         `No run measured in this project yet: assumes ${(rate / 1e9).toFixed(1)} G multiply-adds/s on ` +

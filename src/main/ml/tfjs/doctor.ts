@@ -15,7 +15,7 @@ import {
 } from '../../../shared/doctor'
 import { formatMessage, type MessageKey, type MessageParams } from '../../../shared/messages'
 import type { BackendName } from '../../../shared/training'
-import { MAX_DEFAULT_THREADS, trainThreads } from '../train/dataParallel'
+import { MAX_DEFAULT_THREADS, trainThreads } from '../train/threads'
 import { describeBackend, initBackend } from './backend'
 
 export type { MachineFacts }

@@ -9,30 +9,12 @@
 // variable's weighted copies alive at once (4 model-sized buffers on a full AlexNet with one worker, on top of
 // the step's own). Batch norm normalises each part with that part's statistics (as PyTorch's DataParallel does
 // without SyncBN).
-import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../../shared/training'
+import * as tf from '@tensorflow/tfjs'
 import type { WorkerReply, WorkerRequest } from './gradWorker'
 import { batchGradients, reseedDropout } from './gradients'
 import { float32Values, tensorFromValues } from '../tfjs/kernels/heapValues'
-
-/** Most threads a run uses by default: each holds a copy of the model, and 8 is where the speed-up was measured. */
-export const MAX_DEFAULT_THREADS = 8
-
-/**
- * How many threads a training run should use: `TS_TRAIN_THREADS` when set (1 = off), else one per core on wasm
- * (at most MAX_DEFAULT_THREADS; native backends are multi-threaded themselves, cpu is too slow to matter), else 1.
- */
-export function trainThreads(
-  backend: BackendName,
-  env: Record<string, string | undefined> = process.env,
-  cores: number = availableParallelism()
-): number {
-  const forced = Number(env.TS_TRAIN_THREADS)
-  if (Number.isInteger(forced) && forced >= 1) return Math.min(forced, 64)
-  return backend === 'wasm' ? Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS)) : 1
-}
 
 /**
  * The gradient worker's entry, given by the composition root: `join(__dirname, 'gradWorker.js')` in out/main,

@@ -18,7 +18,8 @@ import { createBatchSource } from '../data/batches'
 import { mirrorTable } from '../data/mirror'
 import { HeapMomentumOptimizer } from '../tfjs/kernels/momentum'
 import { batchGradients, dropoutLayers, reseedDropout, scoreProbabilities } from './gradients'
-import { GradientWorker, trainThreads, type WorkerEntry } from './dataParallel'
+import { GradientWorker, type WorkerEntry } from './dataParallel'
+import { trainThreads } from './threads'
 import { denseSoftmaxHead, FastHead, fastHeadSupport } from './fastHead'
 import {
   hasBest,

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../../../../src/main/ml/tfjs/backend'
 import { createCompactCnn } from '../../../../src/main/ml/models/compact'
-import { GradientWorker, trainThreads } from '../../../../src/main/ml/train/dataParallel'
+import { GradientWorker } from '../../../../src/main/ml/train/dataParallel'
+import { threadSpeedup, trainThreads } from '../../../../src/main/ml/train/threads'
 import { batchGradients } from '../../../../src/main/ml/train/gradients'
 import { train } from '../../../../src/main/ml/train/trainer'
 import type { TrainingEvent } from '../../../../src/shared/training'
@@ -34,6 +35,8 @@ describe('data-parallel training', () => {
     expect(trainThreads('wasm', {}, 6)).toBe(6)
     expect(trainThreads('wasm', {}, 16)).toBe(8)
     expect(trainThreads('wasm', {}, 1)).toBe(1)
+    expect(threadSpeedup(1)).toBe(1)
+    expect(threadSpeedup(3)).toBeCloseTo(2.2)
   })
 
   // More threads than this machine's cores, on purpose: the result must not depend on the machine.
