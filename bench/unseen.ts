@@ -32,6 +32,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { TrainConfig } from '../src/shared/training'
 import { mulberry32 } from '../src/shared/random'
+import { argmaxRow, evaluatePredictions } from '../src/main/ml/evaluate/metrics'
 import { GRAD_WORKER, cliRunner } from './lib/cli'
 import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
@@ -295,15 +296,16 @@ async function scoreFold(
     }
     const judged = (testTimeZoom: number | undefined): typeof loaded.classifier =>
       Object.create(loaded.classifier, { preprocessing: { value: { ...prep, testTimeZoom } } })
-    const accuracyOf = (r: Awaited<ReturnType<typeof classifyExamples>>): number => {
-      let right = 0
-      for (let i = 0; i < r.examples.length; i++) {
-        let best = 0
-        for (let j = 1; j < n; j++) if (r.probabilities[i * n + j] > r.probabilities[i * n + best]) best = j
-        if (best === r.labels[i]) right++
-      }
-      return +(right / r.examples.length).toFixed(5)
-    }
+    // Scored as `evaluate` scores a run (ties go to the first class).
+    const accuracyOf = (r: Awaited<ReturnType<typeof classifyExamples>>): number =>
+      +evaluatePredictions({
+        probabilities: r.probabilities,
+        numClasses: n,
+        labels: r.labels,
+        examples: r.examples,
+        classes: loaded.labels,
+        failed: r.failed
+      }).accuracy.toFixed(5)
     const r = await classifyExamples(judged(prep.testTimeZoom), folder.examples)
     // The same model on one view, when its recipe also judges a zoomed-in view (testTimeZoom).
     const singleView = prep.testTimeZoom
@@ -366,15 +368,13 @@ function ensemble(names: string[]): void {
       let right = 0
       let total = 0
       for (let i = 0; i < runs[0].paths.length; i++) {
-        const sum = new Float64Array(n)
+        const sum = new Float32Array(n)
         for (let r = 0; r < runs.length; r++) {
           const at = index[r].get(runs[0].paths[i])!
           for (let j = 0; j < n; j++) sum[j] += runs[r].probabilities[at * n + j]
         }
-        let best = 0
-        for (let j = 1; j < n; j++) if (sum[j] > sum[best]) best = j
         total++
-        if (best === runs[0].labels[i]) right++
+        if (argmaxRow(sum, 0, n) === runs[0].labels[i]) right++
       }
       console.log(
         `ensemble ${names.join('+')} seed ${seed} fold ${fold}: ${((100 * right) / total).toFixed(2)} % (${total})`
