@@ -27,6 +27,7 @@ import { exportOnnx } from '../src/main/ml/export/onnx'
 import { OnnxRunner } from '../src/main/ml/evaluate/onnxRuntime'
 import { HeapMomentumOptimizer } from '../src/main/ml/tfjs/kernels/momentum'
 import { arg, best } from './lib/args'
+import { timeParallelStep } from './lib/step'
 
 type Size = 'full' | 'reduced' | 'compact'
 const SPECS: Record<Size, { input: number; width: number; fc: number; label: string }> = {
@@ -97,35 +98,16 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
 
   // The same step split over two threads as the trainer runs it on wasm (GradientWorker: half the batch on a
   // worker thread, averaged gradients, one optimizer update here).
-  const { GradientWorker } = await import('../src/main/ml/train/dataParallel')
-  const helper = await GradientWorker.start(model, {
-    backend: 'wasm',
-    numClasses: 43,
-    seed: 1,
-    entry: {
-      file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
-      execArgv: ['--import', 'jiti/register']
-    }
+  const parallelMs = await timeParallelStep({
+    model,
+    xs,
+    labels: labels32,
+    side: s.input,
+    threads: 2,
+    optimizer: tf.train.momentum(1e-3, 0.9),
+    reps,
+    sameStep: true
   })
-  if (!helper) throw new Error('the gradient worker did not start')
-  const opt2 = tf.train.momentum(1e-3, 0.9)
-  const parallelMs = await best(async () => {
-    const r = await helper.gradients(
-      model,
-      vars,
-      { x: xs, y: labels32, size: batch },
-      [s.input, s.input, 3],
-      43,
-      {
-        layers: [],
-        seed: 1,
-        step: 0
-      }
-    )
-    opt2.applyGradients(r.grads as Parameters<typeof opt2.applyGradients>[0])
-    tf.dispose(Object.values(r.grads))
-  }, reps)
-  await helper.close()
 
   // Head training on cached features: the new output layer alone, batch 64, Adam, 1,024 samples.
   const head = tf.sequential({
@@ -181,40 +163,17 @@ async function stepOnly(size: Size, batch: number, threads: number, optimizer: s
     size === 'compact'
       ? createCompactCnn({ numClasses: 43, inputSize: s.input, channels: 16, denseUnits: s.fc, seed: 1 })
       : createAlexNet({ numClasses: 43, inputSize: s.input, width: s.width, fcUnits: s.fc, seed: 1 })
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
   const xs = Float32Array.from({ length: batch * s.input * s.input * 3 }, () => Math.random() * 2 - 1)
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 43)
-  const { GradientWorker } = await import('../src/main/ml/train/dataParallel')
-  const pool = await GradientWorker.start(model, {
-    backend: 'wasm',
-    numClasses: 43,
-    seed: 1,
+  const ms = await timeParallelStep({
+    model,
+    xs,
+    labels,
+    side: s.input,
     threads,
-    entry: {
-      file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
-      execArgv: ['--import', 'jiti/register']
-    }
+    optimizer: momentum(optimizer),
+    reps: REPEATS[size]
   })
-  if (!pool) throw new Error('the gradient workers did not start')
-  const opt = momentum(optimizer)
-  let step = 0
-  const ms = await best(async () => {
-    const r = await pool.gradients(
-      model,
-      vars,
-      { x: xs, y: labels, size: batch },
-      [s.input, s.input, 3],
-      43,
-      {
-        layers: [],
-        seed: 1,
-        step: step++
-      }
-    )
-    opt.applyGradients(r.grads as Parameters<typeof opt.applyGradients>[0])
-    tf.dispose(Object.values(r.grads))
-  }, REPEATS[size])
-  await pool.close()
   console.log(
     JSON.stringify({
       model: size,

@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs'
 import { initBackend } from '../src/main/ml/tfjs/backend'
 import { createAlexNet } from '../src/main/ml/models/alexnet'
 import { createCompactCnn } from '../src/main/ml/models/compact'
-import { GradientWorker } from '../src/main/ml/train/dataParallel'
-import { arg, best } from './lib/args'
+import { timeParallelStep } from './lib/step'
+import { arg } from './lib/args'
 
 type Size = 'full' | 'reduced' | 'compact'
 const SPECS: Record<Size, { input: number; width: number; fc: number; label: string; reps: number }> = {
@@ -40,41 +40,19 @@ async function one(size: Size, batch: number, threads: number): Promise<void> {
     size === 'compact'
       ? createCompactCnn({ numClasses: 43, inputSize: s.input, channels: 16, denseUnits: s.fc, seed: 1 })
       : createAlexNet({ numClasses: 43, inputSize: s.input, width: s.width, fcUnits: s.fc, seed: 1 })
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable)
   const n = batch * s.input * s.input * 3
   const xs = new Float32Array(n)
   for (let i = 0; i < n; i++) xs[i] = Math.random() * 2 - 1
   const labels = new Int32Array(batch).map((_, i) => i % 43)
-  const pool = await GradientWorker.start(model, {
-    backend: 'wasm',
-    numClasses: 43,
-    seed: 1,
+  const ms = await timeParallelStep({
+    model,
+    xs,
+    labels,
+    side: s.input,
     threads,
-    entry: {
-      file: resolve(__dirname, '../src/main/ml/train/gradWorker.ts'),
-      execArgv: ['--import', 'jiti/register']
-    }
+    optimizer: tf.train.momentum(1e-3, 0.9),
+    reps: s.reps
   })
-  if (!pool) throw new Error('the gradient workers did not start')
-  const opt = tf.train.momentum(1e-3, 0.9)
-  let step = 0
-  const ms = await best(async () => {
-    const r = await pool.gradients(
-      model,
-      vars,
-      { x: xs, y: labels, size: batch },
-      [s.input, s.input, 3],
-      43,
-      {
-        layers: [],
-        seed: 1,
-        step: step++
-      }
-    )
-    opt.applyGradients(r.grads as Parameters<typeof opt.applyGradients>[0])
-    tf.dispose(Object.values(r.grads))
-  }, s.reps)
-  await pool.close()
   const row: Row = {
     model: size,
     threads,
