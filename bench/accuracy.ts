@@ -24,7 +24,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Strategy, TrainConfig } from '../src/shared/training'
-import { GRAD_WORKER, cliRunner } from './lib/cli'
+import { GRAD_WORKER, cliRunner, importAndSplit } from './lib/cli'
 import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
@@ -96,36 +96,13 @@ function classFolder(name: string, classes: number[]): string {
 async function importProject(name: string, classes: number[], val = 0.2): Promise<string> {
   const project = join(tmp, `${name}.tsproj`)
   const src = classFolder(`${name}-images`, classes)
-  const imp = JSON.parse(
-    await cli([
-      'import',
-      src,
-      '--project',
-      project,
-      '--names',
-      NAMES,
-      '--labels',
-      'gtsrb-csv',
-      '--annotations',
-      TRAIN_CSV,
-      '--crop-roi',
-      '--json'
-    ])
-  )
-  const split = JSON.parse(
-    await cli([
-      'split',
-      '--project',
-      project,
-      '--val',
-      String(val),
-      '--test',
-      '0',
-      '--group-by',
-      'track',
-      '--json'
-    ])
-  )
+  const { imported: imp, split } = await importAndSplit(cli, {
+    folder: src,
+    project,
+    names: NAMES,
+    annotations: TRAIN_CSV,
+    val
+  })
   log(`${name}: imported ${imp.imported} images, split train ${split.train} / val ${split.val}`)
   return project
 }

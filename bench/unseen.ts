@@ -33,7 +33,7 @@ import { join, resolve } from 'node:path'
 import type { TrainConfig } from '../src/shared/training'
 import { mulberry32 } from '../src/shared/random'
 import { argmaxRow, evaluatePredictions } from '../src/main/ml/evaluate/metrics'
-import { GRAD_WORKER, cliRunner } from './lib/cli'
+import { GRAD_WORKER, cliRunner, importAndSplit } from './lib/cli'
 import { UNSEEN_END, UNSEEN_START } from './lib/markers'
 import { createBackend } from '../src/main/backend'
 import { TrainingService, inProcessRunner } from '../src/main/training/trainingService'
@@ -181,34 +181,14 @@ async function runFold(
   const test = items.filter(inFold)
   const trainCsv = stage(join(tmp, 'train'), train)
   const project = join(tmp, 'p.tsproj')
-  await cli([
-    'import',
-    join(tmp, 'train'),
-    '--project',
+  await importAndSplit(cli, {
+    folder: join(tmp, 'train'),
     project,
-    '--names',
-    NAMES,
-    '--labels',
-    'gtsrb-csv',
-    '--annotations',
-    trainCsv,
-    '--crop-roi',
-    '--json'
-  ])
-  await cli([
-    'split',
-    '--project',
-    project,
-    '--val',
-    String(VAL),
-    '--test',
-    '0',
-    '--group-by',
-    'track',
-    '--seed',
-    String(seed),
-    '--json'
-  ])
+    names: NAMES,
+    annotations: trainCsv,
+    val: VAL,
+    seed
+  })
   const backend = createBackend({ dataDir: join(tmp, 'appdata') })
   let row: Omit<
     FoldRow,

@@ -25,3 +25,46 @@ export function cliRunner(dataDir: string): (args: string[]) => Promise<string> 
     return out
   }
 }
+
+/**
+ * `transfer-studio import` of a GTSRB folder (labels from its CSV, cropped to the regions of interest) into a
+ * new project, then `split` off `val` of it by track (no test split); returns both commands' JSON.
+ */
+export async function importAndSplit(
+  cli: (args: string[]) => Promise<string>,
+  opts: { folder: string; project: string; names: string; annotations: string; val: number; seed?: number }
+): Promise<{ imported: { imported: number }; split: { train: number; val: number } }> {
+  const imported = JSON.parse(
+    await cli([
+      'import',
+      opts.folder,
+      '--project',
+      opts.project,
+      '--names',
+      opts.names,
+      '--labels',
+      'gtsrb-csv',
+      '--annotations',
+      opts.annotations,
+      '--crop-roi',
+      '--json'
+    ])
+  )
+  const seed = opts.seed === undefined ? [] : ['--seed', String(opts.seed)]
+  const split = JSON.parse(
+    await cli([
+      'split',
+      '--project',
+      opts.project,
+      '--val',
+      String(opts.val),
+      '--test',
+      '0',
+      '--group-by',
+      'track',
+      ...seed,
+      '--json'
+    ])
+  )
+  return { imported, split }
+}
