@@ -6,11 +6,7 @@ import type { BackendName } from '../../src/shared/training'
 import { initBackend } from '../../src/main/ml/tfjs/backend'
 import { createCompactCnn } from '../../src/main/ml/models/compact'
 import { createAlexNet } from '../../src/main/ml/models/alexnet'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
+import { arg } from './args'
 
 async function main(): Promise<void> {
   await initBackend({ prefer: arg('backend', 'wasm') as BackendName, logger: () => {} })
