@@ -368,8 +368,12 @@ function report(): void {
   const rows: FoldRow[] = JSON.parse(readFileSync(OUT_JSON, 'utf8'))
   const md = resolve(__dirname, 'ACCURACY.md')
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`
+  // One table row per run name and seed (its folds); names run with several seeds get a spread below.
   const groups = new Map<string, FoldRow[]>()
-  for (const r of rows) groups.set(r.name, [...(groups.get(r.name) ?? []), r])
+  for (const r of rows) {
+    const key = `${r.name}\u0000${r.seed}`
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
   const recipe = (r: FoldRow): string => {
     const m = r.config.model as { width?: number }
     const a = r.config.augmentation
@@ -388,18 +392,31 @@ function report(): void {
       'training service, and predicts the held-out tracks (about 2,580 images of 430 physical signs) as ' +
       '`evaluate` does. Every image is predicted once by a model that never saw its sign.',
     '',
-    '| run | recipe | fold accuracies | mean | one view (no test-time zoom) | seconds per fold | load avg |',
-    '|---|---|---|---:|---|---|---|'
+    '| run | seed | recipe | fold accuracies | mean | one view (no test-time zoom) | seconds per fold | load avg |',
+    '|---|---:|---|---|---:|---|---|---|'
   ]
-  for (const [name, rs] of groups) {
+  const means = new Map<string, number[]>()
+  for (const [key, rs] of groups) {
+    const name = key.split('\u0000')[0]
     const acc = rs.map((r) => r.accuracy)
     const mean = acc.reduce((a, b) => a + b, 0) / acc.length
     const one = rs.map((r) => r.single_view_accuracy)
+    if (acc.length === FOLDS) means.set(name, [...(means.get(name) ?? []), mean])
     lines.push(
-      `| ${name} | ${recipe(rs[0])}${rs[0].test_time_zoom ? `, test-time zoom ${rs[0].test_time_zoom}` : ''} | ` +
-        `${rs.map((r) => `f${r.fold}: ${pct(r.accuracy)}`).join(', ')} | ${pct(mean)}${acc.length < 3 ? ` (${acc.length} of 3 folds)` : ''} | ` +
+      `| ${name} | ${rs[0].seed} | ${recipe(rs[0])}${rs[0].test_time_zoom ? `, test-time zoom ${rs[0].test_time_zoom}` : ''} | ` +
+        `${rs.map((r) => `f${r.fold}: ${pct(r.accuracy)}`).join(', ')} | ${pct(mean)}${acc.length < FOLDS ? ` (${acc.length} of ${FOLDS} folds)` : ''} | ` +
         `${one.every((x) => x === null || x === undefined) ? '-' : one.map((x) => (x == null ? '-' : pct(x))).join(', ')} | ` +
         `${rs.map((r) => r.seconds.toFixed(0)).join(', ')} | ${rs.map((r) => r.load_average[0]).join(', ')} |`
+    )
+  }
+  const spread = [...means].filter(([, m]) => m.length > 1)
+  if (spread.length) lines.push('')
+  for (const [name, m] of spread) {
+    const mean = m.reduce((a, b) => a + b, 0) / m.length
+    const sd = Math.sqrt(m.reduce((a, b) => a + (b - mean) ** 2, 0) / (m.length - 1))
+    lines.push(
+      `- **${name}** over ${m.length} seeds (each a different fold partition and initialisation): mean ` +
+        `${pct(mean)}, seed means ${m.map(pct).join(' / ')}, standard deviation ${(sd * 100).toFixed(2)} points.`
     )
   }
   // What the runs showed: written by hand after reading the table.
