@@ -105,6 +105,8 @@ export interface ImageFilter {
   search?: string
   /** With `runId`: only images whose prediction in that run disagrees with their label. */
   disagreesWithRun?: number
+  /** Only these images (a region selected on the review's map); at most MAX_FILTER_IMAGES ids. */
+  imageIds?: number[]
 }
 
 export interface ImageQuery {

@@ -192,6 +192,12 @@ export function createRepository(db: Db) {
       joinParams.push(filter.disagreesWithRun)
       parts.push('i.class_id IS NOT NULL AND d.class_id IS NOT i.class_id')
     }
+    // One JSON parameter however long the list (a map region can hold 50,000 ids; SQLite caps a statement's
+    // parameters far below that, and a statement per list length would fill the statement cache).
+    if (filter.imageIds) {
+      parts.push('i.id IN (SELECT value FROM json_each(?))')
+      params.push(JSON.stringify(filter.imageIds))
+    }
     return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params, join, joinParams }
   }
 

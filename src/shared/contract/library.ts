@@ -10,13 +10,16 @@ export const MAX_PAGE = 1000
 export { MAX_IDS } from '../limits'
 /** Classes one filter may name. */
 export const MAX_FILTER_CLASSES = 10_000
+/** Images one filter may name (a region of the review's map: the largest library the studio is sized for). */
+export const MAX_FILTER_IMAGES = 50_000
 
 export const ImageFilterSchema = z.strictObject({
   classIds: z.array(Id).max(MAX_FILTER_CLASSES).optional(),
   unlabelled: z.boolean().optional(),
   split: z.enum(['train', 'val', 'test', 'none']).optional(),
   search: z.string().max(500).optional(),
-  disagreesWithRun: Id.optional()
+  disagreesWithRun: Id.optional(),
+  imageIds: z.array(Id).max(MAX_FILTER_IMAGES).optional()
 })
 
 const SortSchema = z.strictObject({

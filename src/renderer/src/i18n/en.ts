@@ -91,7 +91,9 @@ export default {
     thumbAlt: '{file}, {label}',
     selected: 'Selected',
     predictionShort: '→ {name} {p}%',
-    prediction: 'Predicted {name} ({p} %)'
+    prediction: 'Predicted {name} ({p} %)',
+    fromMap: 'From the map: {n} image | From the map: {n} images',
+    fromMapRemove: 'Show all images again (remove the map filter)'
   },
   detail: {
     title: 'Image details',
@@ -683,6 +685,7 @@ export default {
       training: 'Training the check models',
       predicting: 'Checking each image',
       duplicates: 'Looking for near-duplicates',
+      map: 'Drawing the map',
       finished: 'Finishing'
     },
     split: { train: 'train', val: 'validation', test: 'test', none: 'no split' },
@@ -719,7 +722,25 @@ export default {
     },
     map: {
       title: 'Embedding map',
-      hint: 'Each image on the two main directions of its embedding (PCA), coloured by class. Hover a point to see the image; click it to open it in the library; click a class in the legend to hide it.'
+      hint: 'Each image near the images it looks like, coloured by class. Hover a point to see the image; click it to open it in the library; drag over a region to select its images; click a class in the legend to hide it.',
+      method: {
+        umap: 'Drawn with UMAP (umap-js) from each image’s nearest neighbours: nearby points look alike; distances between far-apart groups mean little.',
+        umapSampled:
+          'Drawn with UMAP (umap-js), fitted on {fitted} of the {n} images; each of the others sits beside the fitted image it is most like.',
+        pca: 'Drawn with PCA: the two directions the images vary most along.',
+        pcaFew:
+          'Drawn with PCA (the two directions the images vary most along): UMAP needs at least 16 images.',
+        pcaFailed:
+          'Drawn with PCA (the two directions the images vary most along): UMAP failed on these images.'
+      },
+      tool: 'Select with',
+      rect: 'Rectangle',
+      lasso: 'Lasso',
+      selected: '{n} image selected | {n} images selected',
+      selectedHidden: '(classes hidden in the legend are left out)',
+      showInLibrary: 'Show in library',
+      labelAs: 'Label as…',
+      clear: 'Clear'
     },
     outliers: {
       title: 'Outliers ({n})',

@@ -90,7 +90,9 @@ export default {
     thumbAlt: '{file}，{label}',
     selected: '已选中',
     predictionShort: '→ {name} {p}%',
-    prediction: '预测为 {name}（{p} %）'
+    prediction: '预测为 {name}（{p} %）',
+    fromMap: '来自分布图：{n} 张图片',
+    fromMapRemove: '重新显示全部图片（移除分布图筛选）'
   },
   detail: {
     title: '图片详情',
@@ -672,6 +674,7 @@ export default {
       training: '正在训练检查模型',
       predicting: '正在检查每张图片',
       duplicates: '正在查找近似重复',
+      map: '正在绘制分布图',
       finished: '即将完成'
     },
     split: { train: '训练', val: '验证', test: '测试', none: '未划分' },
@@ -707,7 +710,23 @@ export default {
     },
     map: {
       title: '嵌入分布图',
-      hint: '每张图片按其嵌入的两个主方向（主成分分析）排布，按类别着色。悬停在点上可查看图片，点击可在图库中打开，点击图例中的类别可隐藏该类别。'
+      hint: '每张图片都靠近与它相似的图片，按类别着色。悬停在点上可查看图片，点击可在图库中打开，拖动框选一个区域可选中其中的图片，点击图例中的类别可隐藏该类别。',
+      method: {
+        umap: '用 UMAP（umap-js）根据每张图片的最近邻绘制：相邻的点彼此相似；相距很远的两组之间的距离意义不大。',
+        umapSampled:
+          '用 UMAP（umap-js）绘制，在 {n} 张图片中的 {fitted} 张上拟合；其余每张图片都放在与它最相似的已拟合图片旁边。',
+        pca: '用主成分分析绘制：图片差异最大的两个方向。',
+        pcaFew: '用主成分分析绘制（图片差异最大的两个方向）：UMAP 至少需要 16 张图片。',
+        pcaFailed: '用主成分分析绘制（图片差异最大的两个方向）：UMAP 在这些图片上失败了。'
+      },
+      tool: '选择方式',
+      rect: '矩形',
+      lasso: '套索',
+      selected: '已选中 {n} 张图片',
+      selectedHidden: '（图例中隐藏的类别不计在内）',
+      showInLibrary: '在图库中显示',
+      labelAs: '标注为…',
+      clear: '清除'
     },
     outliers: {
       title: '离群图片（{n}）',

@@ -72,7 +72,12 @@ export const useLibraryStore = defineStore('library', () => {
   const filterActive = computed(() => {
     const f = filter.value
     return Boolean(
-      f.unlabelled || f.classIds?.length || f.split || f.search?.trim() || f.disagreesWithRun !== undefined
+      f.unlabelled ||
+      f.classIds?.length ||
+      f.split ||
+      f.search?.trim() ||
+      f.disagreesWithRun !== undefined ||
+      f.imageIds
     )
   })
 
@@ -90,6 +95,7 @@ export const useLibraryStore = defineStore('library', () => {
     if (f.split) out.split = f.split
     if (f.search?.trim()) out.search = f.search.trim()
     if (f.disagreesWithRun !== undefined) out.disagreesWithRun = f.disagreesWithRun
+    if (f.imageIds) out.imageIds = [...f.imageIds]
     return out
   }
   function plainSort() {
@@ -194,6 +200,16 @@ export const useLibraryStore = defineStore('library', () => {
 
   function clearFilters(): void {
     setFilter({})
+  }
+
+  /** Show exactly these images (a region of the review's map); other filters are cleared. */
+  function showImages(imageIds: number[]): void {
+    setFilter({ imageIds: [...imageIds] })
+  }
+
+  /** Drop the map's image list, keeping the other filters. */
+  function clearImageIds(): void {
+    setFilter({ ...filter.value, imageIds: undefined })
   }
 
   /**
@@ -455,6 +471,8 @@ export const useLibraryStore = defineStore('library', () => {
     setFilter,
     setSort,
     clearFilters,
+    showImages,
+    clearImageIds,
     reset,
     setFocus,
     moveFocus,
