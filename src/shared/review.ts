@@ -115,8 +115,17 @@ export interface ReviewReport {
   health: ReviewHealth
   /** Images that could not be read, with why (in English). */
   failed: { path: string; reason: string }[]
-  /** The embedding map: every image read, on the embedding's first two principal components (PCA). */
+  /** The embedding map: every image read, in 2-D (UMAP, or PCA as the fallback; see `mapMethod`). */
   map?: ReviewMapPoint[]
+  /**
+   * How the map was drawn: `umap` (umap-js over the embedding's neighbour graph, seeded), or `pca` (the first
+   * two principal components) when UMAP could not be used; `mapFallback` says why.
+   */
+  mapMethod?: 'umap' | 'pca'
+  /** Why PCA: `few-images` (fewer than 16 images read), `failed` (UMAP raised an error). Null with UMAP. */
+  mapFallback?: 'few-images' | 'failed' | null
+  /** Images UMAP was fitted on: all of them up to 10,000, else a seeded sample, the rest placed beside their nearest fitted image. */
+  mapFitted?: number
 }
 
 /** One image on the embedding map. */
@@ -125,7 +134,7 @@ export interface ReviewMapPoint {
   path: string
   /** Its label when the review ran (null: unlabelled). */
   classId: number | null
-  /** Coordinates on the first and second principal component (unitless). */
+  /** Coordinates on the map (UMAP's or the principal components'; unitless). */
   x: number
   y: number
 }
@@ -163,9 +172,10 @@ export interface ReviewProgressEvent {
   state: 'running' | 'done' | 'failed' | 'cancelled'
   /**
    * `embedding`: reading pixels for duplicates; `features`: the base's features; `training`: the fold models
-   * (done/total in batches over all folds); `predicting`: the held-out folds; `duplicates`: the neighbour search.
+   * (done/total in batches over all folds); `predicting`: the held-out folds; `duplicates`: the neighbour search;
+   * `map`: the embedding map's UMAP layout (done/total in epochs).
    */
-  stage: 'embedding' | 'features' | 'training' | 'predicting' | 'duplicates' | 'finished'
+  stage: 'embedding' | 'features' | 'training' | 'predicting' | 'duplicates' | 'map' | 'finished'
   done: number
   total: number
   /** 1-based fold being trained, with `training` and `predicting`. */

@@ -175,7 +175,8 @@ export type TrainingEventBody =
   | {
       type: 'phase'
       runId: number
-      phase: 'loading' | 'features' | 'training' | 'evaluating' | 'saving'
+      /** `map`: the data review's embedding map (its layout epochs); training runs never send it. */
+      phase: 'loading' | 'features' | 'training' | 'evaluating' | 'saving' | 'map'
       done: number
       total: number
     }

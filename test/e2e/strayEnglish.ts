@@ -19,6 +19,8 @@ export const KEPT_TERMS = [
   'ImageNet',
   'GTSRB',
   'ONNX',
+  'UMAP',
+  'umap-js',
   'onnxruntime',
   'TensorFlow',
   'TF.js',

@@ -264,3 +264,49 @@ export function neighbourVotes(
   }
   return out
 }
+
+/**
+ * For each of `nq` query rows, the most similar of `nb` base rows (both L2-normalised, dimension d), as an
+ * index into the base: HNSW (usearch) when it loads, else an exact scan. The map places the images UMAP was
+ * not fitted on next to their nearest fitted one.
+ */
+export function nearestAmong(
+  base: Float32Array,
+  nb: number,
+  queries: Float32Array,
+  nq: number,
+  d: number
+): Int32Array {
+  const out = new Int32Array(nq).fill(-1)
+  if (nb === 0 || nq === 0) return out
+  const lib = loadUsearch()
+  if (lib) {
+    const idx = new lib.Index({
+      dimensions: d,
+      metric: lib.MetricKind.Cos,
+      quantization: lib.ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: 64,
+      multi: false
+    })
+    const keys = new BigUint64Array(nb)
+    for (let i = 0; i < nb; i++) keys[i] = BigInt(i)
+    idx.add(keys, base, 0)
+    const found = idx.search(queries, 1, 0) as unknown as { keys: BigUint64Array; counts: BigUint64Array }
+    for (let q = 0; q < nq; q++) if (Number(found.counts[q]) > 0) out[q] = Number(found.keys[q])
+    return out
+  }
+  for (let q = 0; q < nq; q++) {
+    let best = -Infinity
+    for (let b = 0; b < nb; b++) {
+      let dot = 0
+      for (let i = 0; i < d; i++) dot += queries[q * d + i] * base[b * d + i]
+      if (dot > best) {
+        best = dot
+        out[q] = b
+      }
+    }
+  }
+  return out
+}

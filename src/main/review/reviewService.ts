@@ -236,7 +236,8 @@ export class ReviewService {
             features: 'features',
             training: 'training',
             evaluating: 'predicting',
-            saving: 'duplicates'
+            saving: 'duplicates',
+            map: 'map'
           } as const
         )[e.phase]
         const now = Date.now()
@@ -361,7 +362,10 @@ export class ReviewService {
         p
           ? [{ imageId: images[i].id, path: images[i].path, classId: images[i].classId, x: p[0], y: p[1] }]
           : []
-      )
+      ),
+      mapMethod: r.mapMethod,
+      mapFallback: r.mapFallback ?? null,
+      mapFitted: r.mapFitted
     }
   }
 

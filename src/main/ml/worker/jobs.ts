@@ -38,6 +38,10 @@ import {
   outlierScores,
   standardiseRows
 } from '../../review/neighbours'
+import { projectMap, UmapCancelled, type MapFallback, type MapMethod } from '../../review/projection'
+
+/** The map's fallback projection, for callers that used it from here. */
+export { projectPca } from '../../review/projection'
 
 export interface TrainJob {
   kind: 'train'
@@ -73,7 +77,8 @@ export interface DoctorJob {
  * by k-fold cross-validation, the images' embeddings, their nearest neighbours and outlier scores. Progress
  * goes out as `phase` events whose `runId` is the 1-based fold (0 outside the folds): `loading` reads pixels
  * for the embedding, `features` computes the base's features, `training` counts batches over all folds,
- * `evaluating` the held-out images predicted, `saving` the neighbour search.
+ * `evaluating` the held-out images predicted, `saving` the neighbour search, and `map` the embedding map's
+ * UMAP epochs (done/total in epochs).
  */
 export interface ReviewJob {
   kind: 'review'
@@ -101,6 +106,8 @@ export interface ReviewJob {
   neighbourWeight?: number
   /** Only the embedding, duplicates and outliers: no fold models (the leak check of the bench). */
   skipLabelIssues?: boolean
+  /** Most images the map's UMAP is fitted on (default UMAP_MAX_FIT; tests use fewer to reach the sampling). */
+  mapMaxFit?: number
   backend?: BackendName
   gradWorker?: WorkerEntry
 }
@@ -155,11 +162,14 @@ export interface ReviewJobResult {
   outlierScores: (number | null)[]
   failed: { path: string; reason: string }[]
   seconds: number
-  /**
-   * The embedding map: [x, y] per example index on the embedding's first two principal components (null
-   * where the image could not be read).
-   */
+  /** The embedding map: [x, y] per example index (null where the image could not be read). */
   projection?: ([number, number] | null)[]
+  /** How the map was drawn: UMAP, or PCA when there were too few images for UMAP or it failed. */
+  mapMethod?: MapMethod
+  mapFallback?: MapFallback | null
+  /** Images UMAP was fitted on (a larger library: a seeded sample; the rest placed by nearest neighbour). */
+  mapFitted?: number
+  mapSeconds?: number
 }
 
 export type JobResult = TrainJobResult | EvaluateJobResult | DoctorJobResult | ReviewJobResult
@@ -205,7 +215,7 @@ async function runReview(
     for (const f of list) if (!failed.has(f.path)) failed.set(f.path, f.reason)
   }
   const phase = (
-    p: 'loading' | 'features' | 'training' | 'evaluating' | 'saving',
+    p: Extract<TrainingProgress, { type: 'phase' }>['phase'],
     done: number,
     total: number,
     fold = 0
@@ -435,10 +445,24 @@ async function runReview(
   const votes = neighbourVotes(nn, packedLabels, C)
   const outlier: (number | null)[] = new Array<number | null>(n).fill(null)
   readRows.forEach((r, k) => (outlier[r] = scores[k]))
-  const xy = projectPca(packed, readRows.length, dim, job.seed)
+  phase('saving', 1, 1)
+  // The map: UMAP over the same neighbour graph, epoch by epoch with the cancel checked in between.
+  const mapStarted = Date.now()
+  let map: Awaited<ReturnType<typeof projectMap>>
+  try {
+    map = await projectMap(packed, readRows.length, dim, nn, {
+      seed: job.seed,
+      maxFit: job.mapMaxFit,
+      signal,
+      onEpoch: (done, total) => phase('map', done, total)
+    })
+  } catch (err) {
+    if (err instanceof UmapCancelled) throw new ReviewCancelled()
+    throw err
+  }
+  const xy = map.xy
   const projection: ([number, number] | null)[] = new Array<[number, number] | null>(n).fill(null)
   readRows.forEach((r, k) => (projection[r] = [xy[2 * k], xy[2 * k + 1]]))
-  phase('saving', 1, 1)
 
   // The label issues' probabilities: the fold model's, blended with the neighbours' votes (both out of
   // sample), since a mislabelled image's near-identical neighbours carry its true label more surely than a
@@ -472,59 +496,12 @@ async function runReview(
     outlierScores: outlier,
     failed: [...failed].map(([path, reason]) => ({ path, reason })),
     seconds: (Date.now() - started) / 1000,
-    projection
+    projection,
+    mapMethod: map.method,
+    mapFallback: map.fallback,
+    mapFitted: map.fitted,
+    mapSeconds: (Date.now() - mapStarted) / 1000
   }
-}
-
-/**
- * The rows of `x` (n x dim) on their first two principal components, by power iteration with deflation: a
- * few matrix passes, no dim x dim covariance, so 50,000 rows of 768 values take seconds. The embedding map's
- * fallback projection (the issue names PCA for it); deterministic for a seed.
- */
-export function projectPca(x: Float32Array, n: number, dim: number, seed = 1, iterations = 30): Float32Array {
-  const out = new Float32Array(n * 2)
-  if (n === 0 || dim === 0) return out
-  const mean = new Float64Array(dim)
-  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x[i * dim + k]
-  for (let k = 0; k < dim; k++) mean[k] /= n
-  const components: Float64Array[] = []
-  let state = seed >>> 0 || 1
-  const random = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-    return state / 2 ** 32 - 0.5
-  }
-  const scores = new Float64Array(n)
-  for (let c = 0; c < 2; c++) {
-    let v = Float64Array.from({ length: dim }, random)
-    for (let it = 0; it < iterations; it++) {
-      // w = X^T X v over the centred rows, minus the components found already (deflation).
-      const w = new Float64Array(dim)
-      for (let i = 0; i < n; i++) {
-        let s = 0
-        for (let k = 0; k < dim; k++) s += (x[i * dim + k] - mean[k]) * v[k]
-        for (let k = 0; k < dim; k++) w[k] += s * (x[i * dim + k] - mean[k])
-      }
-      for (const u of components) {
-        let d = 0
-        for (let k = 0; k < dim; k++) d += w[k] * u[k]
-        for (let k = 0; k < dim; k++) w[k] -= d * u[k]
-      }
-      let norm = 0
-      for (let k = 0; k < dim; k++) norm += w[k] * w[k]
-      norm = Math.sqrt(norm)
-      if (norm === 0) break
-      for (let k = 0; k < dim; k++) w[k] /= norm
-      v = w
-    }
-    components.push(v)
-    for (let i = 0; i < n; i++) {
-      let s = 0
-      for (let k = 0; k < dim; k++) s += (x[i * dim + k] - mean[k]) * v[k]
-      scores[i] = s
-      out[i * 2 + c] = s
-    }
-  }
-  return out
 }
 
 /** Folder of a run's trained model inside its run folder. */

@@ -2,6 +2,8 @@
 // last report, and the label-issue queue a user works through with the keyboard. Decisions go to the backend
 // (review:decide); an accept relabels through the library's undoable setLabel, so this store tells the
 // library, the class counts and the undo buttons about it, as the labelling store does for its own edits.
+// A region selected on the embedding map opens in the library as an image-list filter, or takes a label
+// through the labelling store (one undoable step).
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { LabelIssue, ReviewProgressEvent, ReviewReport } from '@shared/review'
@@ -35,6 +37,10 @@ export const useReviewStore = defineStore('review', () => {
   const index = ref(0)
   /** A decision in flight (keys are ignored until it is back, so one press decides one image). */
   const deciding = ref(false)
+  /** Images in the region selected on the map (all of them, also those the map does not draw). */
+  const mapSelection = ref<number[]>([])
+  /** The images the map's last "Label as…" labelled: an undo re-reads their labels for the map's colours. */
+  let lastMapLabel: number[] = []
 
   const current = computed<LabelIssue | null>(() => queue.value[index.value] ?? null)
 
@@ -46,6 +52,7 @@ export const useReviewStore = defineStore('review', () => {
     report.value = next
     queue.value = next ? [...next.labelIssues] : []
     index.value = 0
+    mapSelection.value = []
   }
 
   /** The last report of this project, after a reload or when the view opens. */
@@ -134,6 +141,55 @@ export const useReviewStore = defineStore('review', () => {
     nav.go('library')
   }
 
+  /** Open the library filtered to exactly the images selected on the map. */
+  function showSelectionInLibrary(): void {
+    if (mapSelection.value.length === 0) return
+    library.showImages(mapSelection.value)
+    nav.go('library')
+  }
+
+  /** Give every image selected on the map one class, as one undoable step of the library's labelling. */
+  async function labelSelection(classId: number): Promise<boolean> {
+    const ids = [...mapSelection.value]
+    if (ids.length === 0) return false
+    const ok = await labels.setLabel(ids, classId)
+    if (ok) {
+      lastMapLabel = ids
+      patchMapLabels(new Map(ids.map((id) => [id, classId])))
+    }
+    return ok
+  }
+
+  function patchMapLabels(classOf: Map<number, number | null>): void {
+    const r = report.value
+    if (!r?.map) return
+    report.value = {
+      ...r,
+      map: r.map.map((p) => (classOf.has(p.imageId) ? { ...p, classId: classOf.get(p.imageId)! } : p))
+    }
+  }
+
+  /** Undo or redo the library's last label change, then recolour the map's last labelled images. */
+  async function undoRedo(redo: boolean): Promise<void> {
+    await (redo ? labels.redo() : labels.undo())
+    if (lastMapLabel.length === 0) return
+    try {
+      const classOf = new Map<number, number | null>()
+      for (let offset = 0; ; offset += 1000) {
+        const page = await api.invoke('library:query', {
+          filter: { imageIds: [...lastMapLabel] },
+          offset,
+          limit: 1000
+        })
+        for (const im of page.items) classOf.set(im.id, im.classId)
+        if (offset + 1000 >= page.total) break
+      }
+      patchMapLabels(classOf)
+    } catch (e) {
+      error.value = errorInfo(e)
+    }
+  }
+
   function reset(): void {
     show(null)
     running.value = false
@@ -149,6 +205,7 @@ export const useReviewStore = defineStore('review', () => {
     queue,
     index,
     deciding,
+    mapSelection,
     current,
     load,
     start,
@@ -157,6 +214,9 @@ export const useReviewStore = defineStore('review', () => {
     skip,
     decide,
     openInLibrary,
+    showSelectionInLibrary,
+    labelSelection,
+    undoRedo,
     reset
   }
 })
