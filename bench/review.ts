@@ -4,7 +4,7 @@
 //      precision and recall of the top-N label issues, N = the number flipped; time, peak RSS, load.
 //   2. leaks: gtsrb-test split at random (`--group-by none`) and by track; cross-split near-duplicate pairs.
 //   3. scale: the near-duplicate search (usearch HNSW) on 50,000 generated images, time and memory, and its
-//      recall against an exact search on a sample.
+//      recall against an exact search on a sample; then the embedding map (UMAP) laid out from those neighbours.
 // Run: npx jiti bench/review.ts [--classes 43] [--noise 0.05] [--folds 3] [--epochs n] [--seed 7]
 //        [--scale 50000] [--skip noise,leaks,scale]
 // The machine is shared: the load average is recorded with every figure.
@@ -15,6 +15,7 @@ import { createBackend } from '../src/main/backend'
 import { ReviewService } from '../src/main/review/reviewService'
 import { inProcessRunner } from '../src/main/training/trainingService'
 import { duplicatePairs, nearestNeighbours, standardiseRows } from '../src/main/review/neighbours'
+import { projectMap } from '../src/main/review/projection'
 import { mixSeed, mulberry32 } from '../src/shared/random'
 import { arg } from './lib/args'
 import { findLabelIssues } from '../src/main/review/confidentLearning'
@@ -198,7 +199,7 @@ function generated(n: number, seed: number): Float32Array {
   return standardiseRows(x, n, d)
 }
 
-function scaleBench(n: number) {
+async function scaleBench(n: number) {
   const d = 768
   const rss0 = rssMiB()
   const t0 = Date.now()
@@ -216,6 +217,10 @@ function scaleBench(n: number) {
   const t2 = Date.now()
   const e = nearestNeighbours(sub, m, d, 10, { exact: true })
   const exactSeconds = (Date.now() - t2) / 1000
+  // The embedding map the review draws, from those neighbours (UMAP, fitted on a sample above UMAP_MAX_FIT).
+  const t3 = Date.now()
+  const map = await projectMap(x, n, d, nn, { seed: 7 })
+  const mapSeconds = (Date.now() - t3) / 1000
   let found = 0
   for (let r = 0; r < m; r++) {
     const truth = new Set(e.index.subarray(r * 10, r * 10 + 10))
@@ -230,6 +235,9 @@ function scaleBench(n: number) {
     pairsAt097: pairs.length,
     recallAt10VsExact: +(found / (m * 10)).toFixed(4),
     exactSecondsOn5000: +exactSeconds.toFixed(1),
+    mapMethod: map.method,
+    mapFitted: map.fitted,
+    mapSeconds: +mapSeconds.toFixed(1),
     rssBeforeMiB: rss0,
     peakRssMiB: rssMiB(),
     load: load()
@@ -259,7 +267,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${JSON.stringify(results.noise)}\n`)
     if (!skip.has('leaks')) results.leaks = await leakBench(tmp)
     process.stderr.write(`${JSON.stringify(results.leaks)}\n`)
-    if (!skip.has('scale')) results.scale = scaleBench(scale)
+    if (!skip.has('scale')) results.scale = await scaleBench(scale)
     process.stderr.write(`${JSON.stringify(results.scale)}\n`)
   } finally {
     rmSync(tmp, { recursive: true, force: true })
