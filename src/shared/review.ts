@@ -124,6 +124,11 @@ export interface ReviewReport {
   mapMethod?: 'umap' | 'pca'
   /** Why PCA: `few-images` (fewer than 16 images read), `failed` (UMAP raised an error). Null with UMAP. */
   mapFallback?: 'few-images' | 'failed' | null
+  /**
+   * True when the report was read back from the project's review file (`<project>.review/last.json`): made in
+   * an earlier session, with the images removed from the library since left out. Absent for this session's.
+   */
+  restored?: boolean
   /** Images UMAP was fitted on: all of them up to 10,000, else a seeded sample, the rest placed beside their nearest fitted image. */
   mapFitted?: number
 }
@@ -150,7 +155,10 @@ export interface ReviewResults {
   'review:start': ReviewReport
   /** Stop the running review. */
   'review:cancel': { cancelled: boolean }
-  /** The last finished review of the open project in this session, with decisions applied; null when none. */
+  /**
+   * The last finished review of the open project, with decisions applied and removed images left out: this
+   * session's, else the one saved beside the project (`restored`); null when none.
+   */
   'review:result': ReviewReport | null
   /**
    * Decide about a label issue: `accept` relabels the image to `classId` through the library's undoable

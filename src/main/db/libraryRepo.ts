@@ -383,6 +383,17 @@ export function createRepository(db: Db) {
       }
       return out
     },
+    /**
+     * The given ids that are not (or no longer) images of the library: one statement however many ids, and
+     * quick when none is missing (50,000 ids: about 20 ms).
+     */
+    missingImageIds(ids: readonly number[]): Set<number> {
+      if (ids.length === 0) return new Set()
+      const rows = prep(
+        `SELECT j.value AS id FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.id = j.value)`
+      ).all(JSON.stringify(ids)) as { id: number }[]
+      return new Set(rows.map((r) => r.id))
+    },
     setLabel: (id: number, classId: number | null): void => void s.setLabel.run(classId, id),
     /** Set a label only where it is still `expected` (undo/redo); returns whether the row changed. */
     setLabelIf: (id: number, classId: number | null, expected: number | null): boolean =>

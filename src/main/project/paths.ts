@@ -1,5 +1,5 @@
 // Where a project keeps its files, in one place: the folders beside the project file (thumbnails, runs,
-// feature caches) and the layout of a run folder (the trained model, resumable snapshots, the checkpoint
+// feature caches, the review) and the layout of a run folder (the trained model, resumable snapshots, the checkpoint
 // record). A dependency-free leaf (plain path joins), so the engine, the database layer and the services
 // all build these names from here and never spell them out themselves.
 import { join } from 'node:path'
@@ -21,6 +21,12 @@ export const runDir = (projectPath: string, runId: number): string =>
 
 /** `<project>.features`: cached fc7 features of feature-extraction runs. */
 export const featureCacheRoot = (projectPath: string): string => `${stem(projectPath)}.features`
+
+/** `<project>.review`: the data review's files. */
+export const reviewDir = (projectPath: string): string => `${stem(projectPath)}.review`
+
+/** `<project>.review/last.json`: the last review's report, as built (decisions are applied when it is read). */
+export const lastReviewFile = (projectPath: string): string => join(reviewDir(projectPath), 'last.json')
 
 /** Inside a run folder. */
 export const RUN_FILES = {

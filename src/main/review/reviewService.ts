@@ -5,7 +5,11 @@
 // the users' earlier decisions applied, near-duplicate pairs with their splits, outliers, and the health
 // check. It owns the review's lifecycle (one at a time, progress, cancel, the outcome event) and the queue's
 // decisions; accepting a suggestion relabels through the library's undoable setLabel. No Electron here.
+// The last report of a project also goes to a file beside it (`<project>.review/last.json`, written
+// asynchronously and atomically), so it is there again after a restart; it is read back once, bounded and
+// checked, and images removed from the library since are left out of it whenever it is read.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BaseModel } from '../../shared/training'
@@ -34,7 +38,9 @@ import type { ProjectService } from '../project/projectService'
 import type { LibraryService } from '../library/libraryService'
 import type { TrainingImage } from '../db/libraryRepo'
 import type { Db } from '../db/database'
-import { featureCacheRoot } from '../project/paths'
+import { featureCacheRoot, lastReviewFile, reviewDir } from '../project/paths'
+import { writeFileAtomic } from '../project/atomicFile'
+import { readJsonBounded, SafeFileError } from '../fs/safeFile'
 import { baseInfoOf, baseOfEntry, type ModelHub } from '../hub'
 import { codeOf, messageError, notFoundError, validationError } from '../errors'
 import { findLabelIssues } from './confidentLearning'
@@ -62,6 +68,20 @@ export interface ReviewServiceOptions {
   /** Outliers kept in a report (those scoring above `outlierScore`, farthest first). */
   maxOutliers?: number
   outlierScore?: number
+  /** Where warnings go (a review file that could not be written or read back); default console.warn. */
+  warn?: (message: string) => void
+}
+
+/** The review file's format; a file of another version is not read (it means "no report"). */
+export const REVIEW_FILE_VERSION = 1
+
+/** A 50,000-image report is a few MB; a file above this is refused unread. */
+export const MAX_REVIEW_FILE_BYTES = 64 << 20
+
+/** What `last.json` holds. */
+interface ReviewFile {
+  version: typeof REVIEW_FILE_VERSION
+  report: ReviewReport
 }
 
 /** Progress events of one stage go out at most this often (the stage's first and last always do). */
@@ -75,6 +95,8 @@ export class ReviewService {
   private nextId = 1
   /** The last report per project database, as it came out (decisions are applied when it is read). */
   private readonly reports = new WeakMap<Db, ReviewReport>()
+  /** The one read of each project's review file (settles with null when there is none to use). */
+  private readonly restoring = new WeakMap<Db, Promise<ReviewReport | null>>()
   private readonly decisionRepos = new WeakMap<Db, DecisionsRepo>()
 
   constructor(
@@ -105,11 +127,95 @@ export class ReviewService {
     return true
   }
 
-  /** The last review of the open project, with the decisions made since applied. */
-  result(): ReviewReport | null {
-    const { db } = this.projects.require()
-    const report = this.reports.get(db)
-    return report ? this.applyDecisions(report) : null
+  /**
+   * The last review of the open project, with the decisions made since applied and the images removed from
+   * the library since left out: this session's, else the one its review file holds (read once, `restored`).
+   */
+  async result(): Promise<ReviewReport | null> {
+    const open = this.projects.require()
+    let report = this.reports.get(open.db)
+    if (!report) {
+      let pending = this.restoring.get(open.db)
+      if (!pending) {
+        pending = this.restore(open.info.path)
+        this.restoring.set(open.db, pending)
+      }
+      const restored = await pending
+      // A review that finished while the file was read is newer; a project switched meanwhile is not ours.
+      if (this.projects.current() !== open.info) return null
+      report = this.reports.get(open.db)
+      if (!report && restored) {
+        this.reports.set(open.db, restored)
+        report = restored
+      }
+    }
+    return report ? this.applyDecisions(this.withoutRemoved(report)) : null
+  }
+
+  /** The report in a project's review file, or null when it is missing or cannot be used (never throws). */
+  private async restore(projectPath: string): Promise<ReviewReport | null> {
+    const file = lastReviewFile(projectPath)
+    let data: unknown
+    try {
+      data = await readJsonBounded(file, MAX_REVIEW_FILE_BYTES, 'review file')
+    } catch (err) {
+      if (!(err instanceof SafeFileError && err.code === 'not-found'))
+        this.warn(`the last review could not be read back, so none is shown: ${(err as Error).message}`)
+      return null
+    }
+    const report = reviewFileReport(data)
+    if (typeof report === 'string') {
+      this.warn(`the last review in ${file} is not used: ${report}`)
+      return null
+    }
+    // A new review of this session must not reuse the restored one's id.
+    this.nextId = Math.max(this.nextId, report.reviewId + 1)
+    return { ...report, restored: true }
+  }
+
+  /** Writes a finished review's report beside the project; a failure (a read-only disk) only warns. */
+  private async save(projectPath: string, report: ReviewReport): Promise<void> {
+    const file = lastReviewFile(projectPath)
+    try {
+      await mkdir(reviewDir(projectPath), { recursive: true })
+      const content: ReviewFile = { version: REVIEW_FILE_VERSION, report }
+      await writeFileAtomic(file, JSON.stringify(content))
+    } catch (err) {
+      this.warn(`the review could not be saved to ${file}: ${(err as Error).message}`)
+    }
+  }
+
+  private warn(message: string): void {
+    const warn = this.opts.warn ?? console.warn
+    warn(message)
+  }
+
+  /**
+   * The report less the images that are no longer in the library. Pairs are dropped with either image, and
+   * the leak count with them (`crossSplitPairs` also counts pairs beyond those kept, which stay counted).
+   * The health check stays as it was when the review ran.
+   */
+  private withoutRemoved(report: ReviewReport): ReviewReport {
+    const ids = new Set<number>()
+    for (const i of report.labelIssues) ids.add(i.imageId)
+    for (const p of report.nearDuplicates) ids.add(p.a.imageId).add(p.b.imageId)
+    for (const o of report.outliers) ids.add(o.imageId)
+    for (const p of report.map ?? []) ids.add(p.imageId)
+    const missing = this.projects.require().repo.missingImageIds([...ids])
+    if (missing.size === 0) return report
+    const kept = (i: { imageId: number }): boolean => !missing.has(i.imageId)
+    const nearDuplicates = report.nearDuplicates.filter((p) => kept(p.a) && kept(p.b))
+    const leaksDropped =
+      report.nearDuplicates.filter((p) => p.crossSplit).length -
+      nearDuplicates.filter((p) => p.crossSplit).length
+    return {
+      ...report,
+      labelIssues: report.labelIssues.filter(kept),
+      nearDuplicates,
+      crossSplitPairs: report.crossSplitPairs - leaksDropped,
+      outliers: report.outliers.filter(kept),
+      map: report.map?.filter(kept)
+    }
   }
 
   /** Accept a suggestion (relabel, undoable) or keep the label; both are remembered. */
@@ -257,6 +363,7 @@ export class ReviewService {
       if (result.kind !== 'review') throw new Error(`the review job answered a ${result.kind} result`)
       const report = this.buildReport(reviewId, result, images, classes, resolved.name, options, started)
       this.reports.set(open.db, report)
+      await this.save(open.info.path, report)
       emit({ state: 'done', stage: 'finished', done: 1, total: 1 })
       return this.applyDecisions(report)
     } catch (err) {
@@ -375,4 +482,51 @@ export class ReviewService {
     await this.ended
     this.events.clear()
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const hasId = (v: unknown): boolean => isObject(v) && typeof v.imageId === 'number'
+/** Label issues and outliers are drawn with their score. */
+const hasIdAndScore = (v: unknown): boolean => hasId(v) && typeof (v as { score: unknown }).score === 'number'
+
+/**
+ * The report in a parsed review file, or why it cannot be used. Checks only what reading it relies on: the
+ * version, the lists being lists of images with ids, and the parts the screen reads without a guard.
+ */
+export function reviewFileReport(data: unknown): ReviewReport | string {
+  if (!isObject(data)) return 'it is not a JSON object'
+  if (data.version !== REVIEW_FILE_VERSION)
+    return `it is of version ${JSON.stringify(data.version)}, not ${REVIEW_FILE_VERSION}`
+  const r = data.report
+  if (!isObject(r)) return 'it holds no report'
+  if (typeof r.reviewId !== 'number' || typeof r.createdAt !== 'string' || typeof r.seconds !== 'number')
+    return 'its report has no id, time or duration'
+  if (!isObject(r.method) || !isObject(r.health)) return 'its report has no method or health'
+  const h = r.health
+  if (
+    !Array.isArray(h.perClass) ||
+    !Array.isArray(h.smallClasses) ||
+    !(h.imbalanceRatio === null || typeof h.imbalanceRatio === 'number') ||
+    !isObject(h.sizes) ||
+    !isObject(h.sizes.width) ||
+    !isObject(h.sizes.height)
+  )
+    return 'its health check is incomplete'
+  if (typeof r.crossSplitPairs !== 'number') return 'its report has no leak count'
+  for (const key of ['labelIssues', 'outliers', 'map'] as const) {
+    const list = r[key]
+    if (list === undefined && key === 'map') continue
+    if (!Array.isArray(list) || !list.every(key === 'map' ? hasId : hasIdAndScore))
+      return `its ${key} is not a list of images`
+  }
+  if (
+    !Array.isArray(r.nearDuplicates) ||
+    !r.nearDuplicates.every(
+      (p) => isObject(p) && hasId(p.a) && hasId(p.b) && typeof p.similarity === 'number'
+    )
+  )
+    return 'its nearDuplicates is not a list of pairs'
+  if (!Array.isArray(r.failed)) return 'its failed is not a list'
+  return r as unknown as ReviewReport
 }

@@ -62,6 +62,8 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio review', () => {
         'failed',
         'health',
         'label_issues',
+        'map_fallback',
+        'map_method',
         'method',
         'near_duplicates',
         'outliers',
@@ -95,6 +97,27 @@ describe.skipIf(!sharedDataAvailable())('transfer-studio review', () => {
     expect(out.health.images).toBe(24)
     expect(out.health.perClass.map((c: { total: number }) => c.total)).toEqual([12, 12])
     expect(out.health.imbalanceRatio).toBe(1)
+    // 24 images: enough for UMAP (16 and more), so no fallback.
+    expect(out.map_method).toBe('umap')
+    expect(out.map_fallback).toBeNull()
+  }, 300_000)
+
+  it('says when the map fell back to PCA, and why', async () => {
+    // Under 16 images UMAP is not tried: 6 per class of the same two classes, in a project of their own.
+    const few = join(tmp.dir, 'few')
+    const small = join(tmp.dir, 'Few.tsproj')
+    for (const cls of ['14', '33']) {
+      mkdirSync(join(few, cls), { recursive: true })
+      const source = join(SHARED_DATA, 'gtsrb-test', cls)
+      for (const f of readdirSync(source).sort().slice(-6)) copyFileSync(join(source, f), join(few, cls, f))
+    }
+    expect((await cli('import', few, '--project', small, '--json')).code).toBe(0)
+    const r = await cli('review', '--project', small, '--folds', '2', '--epochs', '1', '--json')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.health.images).toBe(12)
+    expect(out.map_method).toBe('pca')
+    expect(out.map_fallback).toBe('few-images')
   }, 300_000)
 
   it('refuses bad options before opening the project', async () => {

@@ -117,7 +117,11 @@ describe.skipIf(!sharedDataAvailable())('data review', () => {
       // A new backend on the same file: the decisions are in the project, not in memory.
       await backend.dispose()
       backend = createBackend({ dataDir: join(tmp.dir, 'data'), projectPath: project, runner })
-      expect(await backend.handlers['review:result']({})).toBeNull()
+      // The last report is kept beside the project too, and comes back with the decisions applied.
+      const restored = await backend.handlers['review:result']({})
+      expect(restored?.restored).toBe(true)
+      expect(ids(restored)).not.toContain(first.imageId)
+      expect(ids(restored)).not.toContain(second.imageId)
       expect(ids(await backend.handlers['review:start']({ folds: 3 }))).toEqual(after)
     })
   })

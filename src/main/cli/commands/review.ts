@@ -49,7 +49,10 @@ export function reviewJson(report: ReviewReport): object {
     cross_split_pairs: report.crossSplitPairs,
     outliers: report.outliers.map((o) => ({ ...image(o), score: o.score })),
     health: report.health,
-    failed: report.failed
+    failed: report.failed,
+    // How the embedding map was drawn (the map itself is the screen's), and why PCA when it was.
+    map_method: report.mapMethod ?? null,
+    map_fallback: report.mapFallback ?? null
   }
 }
 

@@ -677,6 +677,7 @@ export default {
     cancel: 'Cancel',
     starting: 'Starting the review…',
     none: 'No review of this project yet. A review of a few hundred images takes a minute or two.',
+    restored: 'Last review from {date}, restored. Images removed from the library since are left out.',
     unlabelled: 'unlabelled',
     stageFold: '{stage}: fold {fold} of {folds}',
     stage: {

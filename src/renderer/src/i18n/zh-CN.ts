@@ -666,6 +666,7 @@ export default {
     cancel: '取消',
     starting: '正在开始审查…',
     none: '此项目尚未审查。审查几百张图片需要一两分钟。',
+    restored: '上次审查于 {date}，已恢复。此后从图库中移除的图片已略去。',
     unlabelled: '未标注',
     stageFold: '{stage}：第 {fold} 折，共 {folds} 折',
     stage: {

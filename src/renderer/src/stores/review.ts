@@ -3,7 +3,8 @@
 // (review:decide); an accept relabels through the library's undoable setLabel, so this store tells the
 // library, the class counts and the undo buttons about it, as the labelling store does for its own edits.
 // A region selected on the embedding map opens in the library as an image-list filter, or takes a label
-// through the labelling store (one undoable step).
+// through the labelling store (one undoable step). The backend keeps the last report beside the project, so
+// `load()` brings it back after a restart.
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { LabelIssue, ReviewProgressEvent, ReviewReport } from '@shared/review'
@@ -23,7 +24,10 @@ export const useReviewStore = defineStore('review', () => {
   const nav = useNavStore()
   const notify = useNotifyStore()
 
-  /** The last finished report (null before the first review of this project in this session). */
+  /**
+   * The last finished report: this session's, or the one saved beside the project (`restored`); null before
+   * the project's first review.
+   */
   const report = ref<ReviewReport | null>(null)
   /** True while a review runs. */
   const running = ref(false)
