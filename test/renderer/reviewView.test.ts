@@ -4,6 +4,7 @@
 // the queue with their true class suggested, Enter relabels through the library's undo (and undo restores
 // the label), K keeps, S skips, and O shows the image in the library.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { cpSync } from 'node:fs'
 import { defineComponent, h } from 'vue'
 import { mount, flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
@@ -145,5 +146,33 @@ describe('review screen', () => {
     await press('o')
     expect(useNavStore().view).toBe('library')
     expect(useLibraryStore().filter).toEqual({ search: next.path.split('/').pop(), classIds: [next.classId] })
+  })
+
+  it('after a restart, the screen shows the last review again and says it was restored', async () => {
+    // A new backend (a restarted app) on a copy of the project with its review folder beside it.
+    const again = await createRealApi({ from: api.projectPath! })
+    try {
+      cpSync(`${api.projectPath}.review`, `${again.projectPath}.review`, { recursive: true })
+      setApi(again)
+      const pinia = createPinia()
+      setActivePinia(pinia)
+      useProjectStore().current = await again.invoke('project:current', {})
+      const view = mount(ReviewView, {
+        global: { plugins: [pinia, createAppI18n('en')], stubs: { Echarts: ChartStub } },
+        attachTo: document.body
+      })
+      try {
+        await vi.waitFor(() => expect(view.find('[data-test="review-restored"]').exists()).toBe(true), {
+          timeout: 30_000
+        })
+        expect(view.find('[data-test="review-restored"]').text()).toMatch(/^Last review from .+, restored\./)
+        expect(view.findAll('[data-test="review-issue"]').length).toBeGreaterThan(0)
+      } finally {
+        view.unmount()
+      }
+    } finally {
+      setApi(api)
+      await again.dispose()
+    }
   })
 })
