@@ -23,6 +23,20 @@ type UsearchModule = typeof import('usearch')
 let usearch: UsearchModule | null | undefined
 
 /** The native index, or null (with the reason kept) when its binary does not load here. */
+/** Libraries up to this size build and search their index on one thread, so the same review gives the same answer. */
+export const DETERMINISTIC_INDEX_MAX = 20_000
+
+/**
+ * Threads for building and searching an HNSW index of `n` rows (usearch refuses a search on more threads than the
+ * build reserved): one up to DETERMINISTIC_INDEX_MAX (rows inserted on several
+ * threads interleave differently from run to run, and the graph, its neighbours and the map built on them
+ * with it; seen as a different map for the same seed under load), else all (0), where the build's speed matters
+ * more (50,000 rows: about 15 s on 2 threads).
+ */
+function addThreads(n: number): number {
+  return n <= DETERMINISTIC_INDEX_MAX ? 1 : 0
+}
+
 function loadUsearch(): UsearchModule | null {
   if (usearch !== undefined) return usearch
   try {
@@ -117,9 +131,9 @@ export function nearestNeighbours(
   })
   const keys = new BigUint64Array(n)
   for (let i = 0; i < n; i++) keys[i] = BigInt(i)
-  idx.add(keys, x, 0)
+  idx.add(keys, x, addThreads(n))
   // One more than asked: the row itself comes back among its own neighbours (usually first).
-  const found = idx.search(x, kk + 1, 0) as unknown as {
+  const found = idx.search(x, kk + 1, addThreads(n)) as unknown as {
     keys: BigUint64Array
     distances: Float32Array
     counts: BigUint64Array
@@ -292,8 +306,11 @@ export function nearestAmong(
     })
     const keys = new BigUint64Array(nb)
     for (let i = 0; i < nb; i++) keys[i] = BigInt(i)
-    idx.add(keys, base, 0)
-    const found = idx.search(queries, 1, 0) as unknown as { keys: BigUint64Array; counts: BigUint64Array }
+    idx.add(keys, base, addThreads(nb))
+    const found = idx.search(queries, 1, addThreads(nb)) as unknown as {
+      keys: BigUint64Array
+      counts: BigUint64Array
+    }
     for (let q = 0; q < nq; q++) if (Number(found.counts[q]) > 0) out[q] = Number(found.keys[q])
     return out
   }
